@@ -1,0 +1,1 @@
+"""FSC (Federatieve Service Connectiviteit): Manager/Directory, Inway, Outway, contracts, tokens."""

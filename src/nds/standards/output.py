@@ -1,0 +1,51 @@
+"""Rendering a check report for people (rich) and machines (JSON)."""
+
+from __future__ import annotations
+
+import json
+from typing import TextIO
+
+from rich.console import Console
+from rich.table import Table
+
+from nds.standards.model import SUBTESTS, Report, Status
+
+_STYLE = {
+    Status.PASSED: "green",
+    Status.FAILED: "bold red",
+    Status.ERROR: "red",
+    Status.WARNING: "yellow",
+    Status.INFO: "cyan",
+}
+
+
+def render_json(report: Report, out: TextIO) -> None:
+    json.dump(report.to_json(), out, ensure_ascii=False, indent=2)
+    out.write("\n")
+
+
+def render_human(report: Report, console: Console) -> None:
+    console.print(f"[bold]{report.target}[/bold]  (TLS profile: {report.profile})")
+    table = Table(show_lines=False)
+    for col in ("test", "status", "target", "detail", "clause"):
+        table.add_column(col, overflow="fold")
+    for t in report.tests:
+        table.add_row(t.id, f"[{_STYLE.get(t.status, '')}]{t.status.value}[/]", t.target, t.detail, t.clause)
+    console.print(table)
+    fixes = [t for t in report.tests if t.fix and t.status in (Status.FAILED, Status.WARNING, Status.ERROR)]
+    if fixes:
+        console.print("[bold]How to fix[/bold]")
+        for t in fixes:
+            console.print(f"- {t.id}{' (' + t.target + ')' if t.target else ''}: {t.fix}")
+    summary = Table(title="Standards")
+    summary.add_column("standard")
+    summary.add_column("status")
+    for name, status in sorted(report.standards(SUBTESTS).items()):
+        summary.add_row(name, f"[{_STYLE.get(status, '')}]{status.value}[/]")
+    console.print(summary)
+
+
+def exit_code(report: Report) -> int:
+    """0 when no counted standard failed or errored, 1 otherwise (usable as a CI gate)."""
+    bad = {Status.FAILED, Status.ERROR}
+    return 1 if any(s in bad for s in report.standards(SUBTESTS).values()) else 0
