@@ -40,6 +40,14 @@ def serve(
     uvicorn.run(create_app(settings), host=settings.web_host, port=settings.web_port, log_level="warning")
 
 
+@app.command("settings-doc")
+def settings_doc() -> None:
+    """Print the settings reference (docs/settings.md) generated from the declarations."""
+    from nds.settings_doc import settings_markdown
+
+    typer.echo(settings_markdown(), nl=False)
+
+
 def _mount_components() -> None:
     for comp in COMPONENTS:
         if comp.cli_name is None:
