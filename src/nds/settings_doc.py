@@ -41,6 +41,7 @@ def settings_markdown() -> str:
             ann = getattr(field.annotation, "__name__", None) or str(field.annotation).replace("typing.", "")
             default = "" if field.is_required() else f"`{field.default!s}`"
             desc = (field.description or "").replace("|", "\\|").replace("\n", " ")
+            ann = ann.replace("|", "\\|")
             lines.append(f"| `{prefix}{fname.upper()}` | {ann} | {default} | {desc} |")
         lines.append("")
     return "\n".join(lines)
