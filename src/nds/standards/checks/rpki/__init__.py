@@ -1,0 +1,6 @@
+"""RPKI route origin validation for the addresses of web servers, name servers and MX hosts."""
+
+from nds.standards.checks.rpki.check import evaluate, rpki_subtests
+from nds.standards.checks.rpki.sources import FileSource, RpkiSource
+
+__all__ = ["FileSource", "RpkiSource", "evaluate", "rpki_subtests"]
