@@ -1,0 +1,129 @@
+from __future__ import annotations
+
+import threading
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from nds.logboek import tables as t
+from nds.logboek.chain import record_hash
+from nds.logboek.model import DataSubject, ForeignOperation, Processing, RecordError, TraceParent, new_trace_id
+from nds.logboek.pseudonym import Keyring
+from nds.logboek.query import Query, find
+from nds.logboek.store import Logboek, LogboekWriteError, row_record
+
+ACT = "https://gemeente.digilab.example/register/verwerkingsactiviteiten/verhuizing/versies/1"
+BSNS = ("999993653", "999990019", "999991589")
+
+
+def test_one_record_per_subject_sharing_the_trace(logboek: Logboek, engine: Engine, keyring: Keyring) -> None:
+    trace = new_trace_id()
+    recs = logboek.write(Processing("adres wijzigen", ACT, tuple(DataSubject(b) for b in BSNS), trace))
+    assert len(recs) == 3
+    assert {r.trace_id for r in recs} == {trace}
+    assert len({r.span_id for r in recs}) == 3
+    assert [r.seq for r in recs] == [1, 2, 3]
+    with engine.connect() as conn:
+        stored = conn.execute(sa.select(t.records).order_by(t.records.c.seq)).all()
+    assert len(stored) == 3
+    # no BSN anywhere in the stored rows: only keyed pseudonyms with their key id
+    flat = " ".join(str(v) for row in stored for v in row)
+    assert not any(b in flat for b in BSNS)
+    assert {row.subject_key_id for row in stored} == {keyring.active}
+    # each subject finds exactly its own record
+    for bsn in BSNS:
+        found, nxt = find(engine, keyring, Query(subject=DataSubject(bsn)))
+        assert len(found) == 1 and nxt is None
+        assert found[0].subject_pseudonym == keyring.pseudonym(DataSubject(bsn))[1]
+
+
+def test_incoming_traceparent_continues_trace_and_sets_foreign_operation(logboek: Logboek, engine: Engine,
+                                                                         keyring: Keyring) -> None:
+    # flags 00 (not sampled) is logged all the same: LDV forbids sampling
+    tp = TraceParent.parse("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00")
+    assert tp is not None and tp.flags == "00"
+    p = Processing("persoon opvragen", ACT, (DataSubject(BSNS[0]),), tp.trace_id,
+                   foreign_operation=ForeignOperation(tp.trace_id, tp.parent_id, "https://gemeente.example"))
+    (rec,) = logboek.write(p)
+    assert rec.trace_id == "4bf92f3577b34da6a3ce929d0e0e4736"
+    assert (rec.foreign_trace_id, rec.foreign_span_id) == (tp.trace_id, tp.parent_id)
+    found, _ = find(engine, keyring, Query(trace_id=tp.trace_id))
+    assert [f.span_id for f in found] == [rec.span_id]
+
+
+def test_traceparent_parsing_rejects_invalid() -> None:
+    assert TraceParent.parse("00-" + "0" * 32 + "-00f067aa0ba902b7-01") is None
+    assert TraceParent.parse("ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01") is None
+    assert TraceParent.parse("garbage") is None
+
+
+def test_invalid_processing_is_refused_and_stores_nothing(logboek: Logboek, engine: Engine) -> None:
+    with pytest.raises(RecordError):
+        logboek.write(Processing("x", "not a uri", (DataSubject("1"),), new_trace_id()))
+    with pytest.raises(RecordError):
+        logboek.write(Processing("x", ACT, (DataSubject("1"),), "abc"))
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(t.records)).scalar() == 0
+
+
+def test_concurrent_writers_form_one_contiguous_chain(logboek: Logboek, engine: Engine) -> None:
+    def work() -> None:
+        for _ in range(25):
+            logboek.write(Processing("x", ACT, (DataSubject("999993653"), DataSubject("999990019")), new_trace_id()))
+
+    threads = [threading.Thread(target=work) for _ in range(6)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    with engine.connect() as conn:
+        rows = [row_record(r) for r in conn.execute(sa.select(t.records).order_by(t.records.c.seq))]
+    assert [r.seq for r in rows] == list(range(1, 301))
+    prev = "0" * 64
+    for r in rows:
+        assert r.prev_hash == prev and record_hash(prev, r) == r.record_hash
+        prev = r.record_hash
+    assert logboek.batches < 300  # concurrent writes were grouped into fewer commits
+
+
+def test_key_rotation_keeps_old_records_findable(logboek: Logboek, engine: Engine, keyring: Keyring,
+                                                 tmp_path) -> None:
+    logboek.write(Processing("x", ACT, (DataSubject(BSNS[0]),), new_trace_id()))
+    rotated = keyring.rotate(tmp_path / "keys" / "pseudonyms.json")
+    assert rotated.active != keyring.active and keyring.active in rotated.keys
+    lb2 = Logboek(engine, rotated)
+    try:
+        lb2.write(Processing("y", ACT, (DataSubject(BSNS[0]),), new_trace_id()))
+    finally:
+        lb2.close()
+    found, _ = find(engine, rotated, Query(subject=DataSubject(BSNS[0])))
+    assert [f.name for f in found] == ["x", "y"]
+    assert found[0].subject_key_id != found[1].subject_key_id
+    assert Keyring.load(tmp_path / "keys" / "pseudonyms.json").active == rotated.active
+
+
+def test_pagination_by_cursor(logboek: Logboek, engine: Engine, keyring: Keyring) -> None:
+    for i in range(7):
+        logboek.write(Processing(f"n{i}", ACT, (DataSubject(BSNS[1]),), new_trace_id()))
+    seen, cursor = [], 0
+    while True:
+        page, nxt = find(engine, keyring, Query(subject=DataSubject(BSNS[1]), after_seq=cursor, limit=3))
+        seen += [p.name for p in page]
+        if nxt is None:
+            break
+        cursor = nxt
+    assert seen == [f"n{i}" for i in range(7)]
+    with pytest.raises(ValueError):
+        find(engine, keyring, Query())
+
+
+def test_write_failure_fails_closed(engine: Engine, keyring: Keyring) -> None:
+    lb = Logboek(engine, keyring)
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text("DROP TABLE logboek_head"))
+        with pytest.raises(LogboekWriteError):
+            lb.write(Processing("x", ACT, (DataSubject(BSNS[0]),), new_trace_id()))
+    finally:
+        lb.close()
