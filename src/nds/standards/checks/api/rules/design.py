@@ -1,0 +1,550 @@
+"""The NL API Design Rules proper: version header, URI version, naming, errors, dates, SemVer."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from nds.standards.checks.api.rules.base import (
+    _CAMEL,
+    _DATE_NAME,
+    _PASCAL,
+    _STATUS_2XX_3XX,
+    _STATUS_4XX_5XX,
+    _VERSION_HEADER,
+    ALLOWED_METHODS,
+    CAMEL_QUERY_KEY,
+    KEBAB_PATH,
+    METHODS,
+    SEMVER,
+    Finding,
+    _dedupe,
+    _params,
+    _servers,
+    operations,
+    rule,
+)
+from nds.standards.checks.api.rules.doc import Oas, Path
+
+# -- /core/doc-openapi ---------------------------------------------------------------------------
+
+
+@rule("openapi3")
+def openapi3(oas: Oas, version: str) -> list[Finding]:
+    value = oas.doc.get("openapi") if isinstance(oas.doc, dict) else None
+    if value is None:
+        return []  # openapi-root-exists reports the missing field
+    pattern = r"^3(.\d+){1,2}$" if version == "2.2.0" else r"^3.0.*$"
+    if isinstance(value, str) and re.search(pattern, value):
+        return []
+    return [
+        Finding(
+            "openapi3",
+            ("openapi",),
+            "Use an OpenAPI Specification version 3 document"
+            + (" (3.0.x for this rules version)." if version != "2.2.0" else "."),
+        )
+    ]
+
+
+@rule("openapi-root-exists")
+def openapi_root_exists(oas: Oas, _v: str) -> list[Finding]:
+    if isinstance(oas.doc, dict) and oas.doc.get("openapi"):
+        return []
+    return [
+        Finding("openapi-root-exists", (), "The root of the document must contain the `openapi` property.")
+    ]
+
+
+# -- /core/publish-openapi in 2.1.0: the description must describe GET /openapi.json with CORS --
+
+
+@rule("paths-open-api-json-resource-exists")
+def oas_json_exists(oas: Oas, _v: str) -> list[Finding]:
+    paths = oas.doc.get("paths")
+    if isinstance(paths, dict) and paths.get("/openapi.json"):
+        return []
+    return [
+        Finding(
+            "paths-open-api-json-resource-exists",
+            ("paths",) if isinstance(paths, dict) else (),
+            "There is no resource `/openapi.json` that returns the OpenAPI document.",
+        )
+    ]
+
+
+@rule("paths-open-api-json-resource-has-get")
+def oas_json_get(oas: Oas, _v: str) -> list[Finding]:
+    paths = oas.doc.get("paths")
+    item = paths.get("/openapi.json") if isinstance(paths, dict) else None
+    if not isinstance(item, dict):
+        return []
+    return [
+        Finding(
+            "paths-open-api-json-resource-has-get",
+            ("paths", "/openapi.json", k),
+            "`/openapi.json` must offer GET (and no other methods).",
+        )
+        for k in item
+        if not re.search("get", k)
+    ]
+
+
+@rule("paths-open-api-json-specify-cors-header")
+def oas_json_cors(oas: Oas, _v: str) -> list[Finding]:
+    base = oas.get(oas.doc, (), "paths")
+    item = oas.get(*base, "/openapi.json") if base else None
+    op = oas.get(*item, "get") if item else None
+    responses = oas.get(*op, "responses") if op else None
+    out = []
+    if responses is None or not isinstance(responses[0], dict):
+        return out
+    for code, resp, rpath in oas.children(*responses):
+        if not _STATUS_2XX_3XX.search(str(code)) or not isinstance(resp, dict):
+            continue
+        headers = oas.get(resp, rpath, "headers")
+        if headers is None:
+            continue
+        if not isinstance(headers[0], dict) or not headers[0].get("access-control-allow-origin"):
+            out.append(
+                Finding(
+                    "paths-open-api-json-specify-cors-header",
+                    headers[1],
+                    "The `/openapi.json` response must declare `access-control-allow-origin` (value `*`).",
+                )
+            )
+    return out
+
+
+# -- /core/version-header ------------------------------------------------------------------------
+
+
+def _responses_2xx_3xx(oas: Oas) -> Iterator[tuple[Any, Path]]:
+    for responses, rpath in oas.by_key("responses"):
+        if not isinstance(responses, dict):
+            continue
+        for code, resp, path in oas.children(responses, rpath):
+            if _STATUS_2XX_3XX.search(str(code)):
+                yield resp, path
+
+
+@rule("missing-header")
+def missing_header(oas: Oas, _v: str) -> list[Finding]:
+    return _dedupe(
+        [
+            Finding(
+                "missing-header", path, "Return the full version number in a response header (no `headers`)."
+            )
+            for resp, path in _responses_2xx_3xx(oas)
+            if isinstance(resp, dict) and not resp.get("headers")
+        ]
+    )
+
+
+@rule("missing-version-header")
+def missing_version_header(oas: Oas, _v: str) -> list[Finding]:
+    out = []
+    for resp, path in _responses_2xx_3xx(oas):
+        if not isinstance(resp, dict):
+            continue
+        headers = oas.get(resp, path, "headers")
+        if headers is None or not isinstance(headers[0], dict) or not headers[0]:
+            continue
+        # The ADR says the header name is case-insensitive; the official linter lists five casings.
+        if not any(str(k).lower() == _VERSION_HEADER for k in headers[0]):
+            out.append(
+                Finding(
+                    "missing-version-header",
+                    headers[1],
+                    "Return the full version number in the API-Version response header.",
+                )
+            )
+    return _dedupe(out)
+
+
+# -- /core/uri-version, /core/no-trailing-slash, /core/doc-openapi-contact -----------------------
+
+
+@rule("include-major-version-in-uri")
+def major_version_in_uri(oas: Oas, _v: str) -> list[Finding]:
+    servers = oas.doc.get("servers")
+    out = []
+    if isinstance(servers, list):
+        for i, s in enumerate(servers):
+            url = s.get("url") if isinstance(s, dict) else None
+            if isinstance(url, str) and not re.search(r"\/v[\d+]", url):
+                out.append(
+                    Finding(
+                        "include-major-version-in-uri",
+                        ("servers", i, "url"),
+                        "Include the major version number in the URI (e.g. `/v1`).",
+                    )
+                )
+    return out
+
+
+def _path_keys(oas: Oas) -> list[str]:
+    paths = oas.doc.get("paths") if isinstance(oas.doc, dict) else None
+    return [str(k) for k in paths] if isinstance(paths, dict) else []
+
+
+@rule("path-keys-no-trailing-slash")
+def path_keys_no_trailing_slash(oas: Oas, _v: str) -> list[Finding]:
+    return [
+        Finding("path-keys-no-trailing-slash", ("paths", k), "Path must not end with slash.")
+        for k in _path_keys(oas)
+        if k.endswith("/") and k != "/"
+    ]
+
+
+@rule("paths-no-trailing-slash")
+def paths_no_trailing_slash(oas: Oas, _v: str) -> list[Finding]:
+    return [
+        Finding("paths-no-trailing-slash", ("paths", k), "Leave off trailing slashes from URIs.")
+        for k in _path_keys(oas)
+        if re.search(r".+\/$", k)
+    ]
+
+
+@rule("info-contact")
+def info_contact(oas: Oas, _v: str) -> list[Finding]:
+    info = oas.doc.get("info")
+    if isinstance(info, dict) and info.get("contact"):
+        return []
+    return [
+        Finding(
+            "info-contact",
+            ("info",) if isinstance(info, dict) else (),
+            'Info object must have "contact" object.',
+        )
+    ]
+
+
+@rule("info-contact-fields-exist")
+def info_contact_fields(oas: Oas, _v: str) -> list[Finding]:
+    info = oas.doc.get("info")
+    contact = info.get("contact") if isinstance(info, dict) else None
+    if not isinstance(contact, dict):
+        return []
+    missing = [f for f in ("email", "name", "url") if f not in contact]
+    if not missing:
+        return []
+    return [
+        Finding(
+            "info-contact-fields-exist",
+            ("info", "contact"),
+            f"Missing fields in `info.contact`: {', '.join(missing)} (email, name and url are required).",
+        )
+    ]
+
+
+# -- /core/http-methods --------------------------------------------------------------------------
+
+
+@rule("http-methods")
+def http_methods(oas: Oas, _v: str) -> list[Finding]:
+    # The official rule only looks at path keys matching "description|summary" and is inert in
+    # practice; we test what the rule says: no operations other than GET/PUT/POST/PATCH/DELETE.
+    paths = oas.doc.get("paths") if isinstance(oas.doc, dict) else None
+    out = []
+    if isinstance(paths, dict):
+        for k, item in paths.items():
+            if isinstance(item, dict):
+                out.extend(
+                    Finding(
+                        "http-methods",
+                        ("paths", k, m),
+                        f"Only apply standard HTTP methods; `{m.upper()}` is not one.",
+                    )
+                    for m in item
+                    if m in METHODS and m not in ALLOWED_METHODS
+                )
+    return out
+
+
+# -- /core/path-segments-kebab-case, /core/query-keys-camel-case ---------------------------------
+
+
+@rule("paths-kebab-case")
+def paths_kebab_case(oas: Oas, version: str) -> list[Finding]:
+    exclude = r"\/openapi\.json" if version != "2.2.0" else r"\/openapi\.(json)|(yaml)"
+    return [
+        Finding("paths-kebab-case", ("paths", k), f"{k} is not kebab-case.")
+        for k in _path_keys(oas)
+        if not re.search(exclude, k) and not KEBAB_PATH.search(k)
+    ]
+
+
+@rule("query-keys-camel-case")
+def query_keys_camel_case(oas: Oas, _v: str) -> list[Finding]:
+    out = []
+    paths = oas.doc.get("paths") if isinstance(oas.doc, dict) else None
+    if isinstance(paths, dict):
+        for pkey, item in paths.items():
+            if not isinstance(item, dict):
+                continue
+            for k in item:
+                op = oas.get(item, ("paths", pkey), k)
+                if op is None or not isinstance(op[0], dict):
+                    continue
+                for p, pp in _params(oas, *op):
+                    name = p.get("name")
+                    if p.get("in") == "query" and isinstance(name, str) and not CAMEL_QUERY_KEY.search(name):
+                        out.append(
+                            Finding("query-keys-camel-case", (*pp, "name"), f"{name} is not lower camelCase.")
+                        )
+    schemes = (oas.doc.get("components") or {}).get("securitySchemes") if isinstance(oas.doc, dict) else None
+    if isinstance(schemes, dict):
+        for sname, s in schemes.items():
+            if (
+                isinstance(s, dict)
+                and s.get("in") == "query"
+                and isinstance(s.get("name"), str)
+                and not CAMEL_QUERY_KEY.search(s["name"])
+            ):
+                out.append(
+                    Finding(
+                        "query-keys-camel-case",
+                        ("components", "securitySchemes", sname, "name"),
+                        f"{s['name']} is not lower camelCase.",
+                    )
+                )
+    return _dedupe(out)
+
+
+# -- style warnings ------------------------------------------------------------------------------
+
+
+@rule("schema-camel-case")
+def schema_camel_case(oas: Oas, _v: str) -> list[Finding]:
+    schemas = (oas.doc.get("components") or {}).get("schemas") if isinstance(oas.doc, dict) else None
+    if not isinstance(schemas, dict):
+        return []
+    return [
+        Finding(
+            "schema-camel-case", ("components", "schemas", k), f"Schema name {k} should be UpperCamelCase."
+        )
+        for k in schemas
+        if not _PASCAL.search(str(k))
+    ]
+
+
+@rule("property-casing")
+def property_casing(oas: Oas, _v: str) -> list[Finding]:
+    out = []
+    doc = oas.doc if isinstance(oas.doc, dict) else {}
+    for top, container in doc.items():
+        schemas = container.get("schemas") if isinstance(container, dict) else None
+        if not isinstance(schemas, dict):
+            continue
+        for sname, schema in schemas.items():
+            props = schema.get("properties") if isinstance(schema, dict) else None
+            if not isinstance(props, dict):
+                continue
+            for pname, prop in props.items():
+                # Spectral's `@key` field on the matched property: the key itself must be camelCase.
+                # Leading underscores (HAL's `_links`) are not part of the casing.
+                if (
+                    re.search("_links", str(pname), re.I)
+                    and isinstance(prop, dict)
+                    and not _CAMEL.search(str(pname).lstrip("_"))
+                ):
+                    out.append(
+                        Finding(
+                            "property-casing",
+                            (top, "schemas", sname, "properties", pname),
+                            "Properties must be lowerCamelCase.",
+                        )
+                    )
+    return out
+
+
+@rule("servers-use-https")
+def servers_use_https(oas: Oas, version: str) -> list[Finding]:
+    out = []
+    for server, spath in _servers(oas):
+        url = server.get("url")
+        if not isinstance(url, str):
+            continue
+        bad = not url.startswith("https://") if version == "2.1.0" else url.startswith("http://")
+        if bad:
+            out.append(Finding("servers-use-https", (*spath, "url"), f"Server URL {url} must use https://."))
+    return out
+
+
+# -- /core/error-handling/* ----------------------------------------------------------------------
+
+
+def _error_contents(oas: Oas) -> Iterator[tuple[Any, Path]]:
+    for responses, rpath in oas.by_key("responses"):
+        if not isinstance(responses, dict):
+            continue
+        for code, resp, path in oas.children(responses, rpath):
+            if _STATUS_4XX_5XX.search(str(code)) and isinstance(resp, dict):
+                content = oas.get(resp, path, "content")
+                if content is not None:
+                    yield content
+
+
+@rule("use-problem-schema")
+def use_problem_schema(oas: Oas, _v: str) -> list[Finding]:
+    return _dedupe(
+        [
+            Finding(
+                "use-problem-schema",
+                path,
+                "Error responses must use application/problem+json or application/problem+xml (RFC 9457).",
+            )
+            for content, path in _error_contents(oas)
+            if isinstance(content, dict)
+            and not ({"application/problem+json", "application/problem+xml"} & set(content))
+        ]
+    )
+
+
+@rule("problem-schema-members")
+def problem_schema_members(oas: Oas, _v: str) -> list[Finding]:
+    out = []
+    for content, path in _error_contents(oas):
+        if not isinstance(content, dict):
+            continue
+        for mt in ("application/problem+json", "application/problem+xml"):
+            media = oas.get(content, path, mt)
+            if media is None:
+                continue
+            for key, schema, spath in oas.walk(*media):
+                if key != "schema" or not isinstance(schema, dict):
+                    continue
+                props = oas.get(schema, spath, "properties")
+                if props is None:
+                    continue
+                if not isinstance(props[0], dict):
+                    out.append(Finding("problem-schema-members", props[1], '"properties" must be an object.'))
+                    continue
+                missing = [f for f in ("status", "title", "detail") if f not in props[0]]
+                if missing:
+                    out.append(
+                        Finding(
+                            "problem-schema-members",
+                            props[1],
+                            f'"properties" must have required properties {", ".join(missing)}; '
+                            "status, title and detail are required.",
+                        )
+                    )
+    return _dedupe(out)
+
+
+@rule("problem-invalid-input")
+def problem_invalid_input(oas: Oas, _v: str) -> list[Finding]:
+    out = []
+    for _p, method, op, opath in operations(oas):
+        params = op.get("parameters")
+        applies = method in ("put", "post", "patch") or (
+            method in ("get", "delete") and isinstance(params, list) and len(params) > 0
+        )
+        if not applies:
+            continue
+        responses = op.get("responses")
+        if isinstance(responses, dict) and "400" not in responses:
+            out.append(
+                Finding(
+                    "problem-invalid-input",
+                    (*opath, "responses"),
+                    "GET/DELETE operations with parameters, and all other operations, must define a 400 response.",
+                )
+            )
+    return out
+
+
+# -- /core/date-time/* ---------------------------------------------------------------------------
+
+
+def _property_formats(oas: Oas) -> Iterator[tuple[Any, Path]]:
+    """``$..properties[*].format``."""
+    for props, ppath in oas.by_key("properties"):
+        if not isinstance(props, dict):
+            continue
+        for _name, prop, path in oas.children(props, ppath):
+            got = oas.get(prop, path, "format") if isinstance(prop, dict) else None
+            if got is not None:
+                yield got
+
+
+def _date_properties(oas: Oas) -> Iterator[tuple[Any, Path]]:
+    """``$..properties[date,datum]`` and ``$..properties[?(@property.match(/.../))]``."""
+    for props, ppath in oas.by_key("properties"):
+        if not isinstance(props, dict):
+            continue
+        for name, prop, path in oas.children(props, ppath):
+            if name in ("date", "datum") or _DATE_NAME.search(str(name)):
+                yield prop, path
+
+
+@rule("date-time-ensure-timezone")
+def date_time_ensure_timezone(oas: Oas, _v: str) -> list[Finding]:
+    return _dedupe(
+        [
+            Finding("date-time-ensure-timezone", p, "Use the date-time format, which includes a timezone.")
+            for v, p in _property_formats(oas)
+            if v == "date-time-local"
+        ]
+    )
+
+
+@rule("time-without-timezone")
+def time_without_timezone(oas: Oas, _v: str) -> list[Finding]:
+    return _dedupe(
+        [
+            Finding("time-without-timezone", p, "Use the time-local format (a time without a timezone).")
+            for v, p in _property_formats(oas)
+            if v == "time"
+        ]
+    )
+
+
+@rule("specify-format-for-date-and-time")
+def specify_format(oas: Oas, _v: str) -> list[Finding]:
+    out = []
+    for prop, path in _date_properties(oas):
+        if not isinstance(prop, dict) or "format" in prop:
+            continue
+        all_of = oas.get(prop, path, "allOf")
+        if (
+            all_of is not None
+            and isinstance(all_of[0], list)
+            and all(isinstance(item, dict) and "format" in item for _i, item, _pp in oas.children(*all_of))
+        ):
+            continue
+        out.append(
+            Finding("specify-format-for-date-and-time", path, "A date field must set 'format' to 'date'.")
+        )
+    return _dedupe(out)
+
+
+@rule("use-date-instead-of-datetime")
+def use_date_instead_of_datetime(oas: Oas, _v: str) -> list[Finding]:
+    out = []
+    for prop, path in _date_properties(oas):
+        for key, node, npath in oas.walk(prop, path):
+            if key == "format" and node == "date-time":
+                out.append(
+                    Finding(
+                        "use-date-instead-of-datetime",
+                        npath,
+                        "The field represents a date and therefore must set 'format' to 'date'.",
+                    )
+                )
+    return _dedupe(out)
+
+
+# -- /core/semver --------------------------------------------------------------------------------
+
+
+@rule("semver")
+def semver(oas: Oas, _v: str) -> list[Finding]:
+    info = oas.doc.get("info") if isinstance(oas.doc, dict) else None
+    version = info.get("version") if isinstance(info, dict) else None
+    if version is None or (isinstance(version, str) and SEMVER.search(version)):
+        return []
+    return [Finding("semver", ("info", "version"), f"Version {version} is not in semver format.")]
