@@ -15,28 +15,49 @@ from nds.logboek.store import Logboek, row_record
 
 
 def _activity(retention_days: int = 365) -> ProcessingActivity:
-    return ProcessingActivity.model_validate({
-        "name": "Verhuizing verwerken", "purpose": "Adreswijziging in de BRP verwerken",
-        "legal_basis": {"ground": "c", "provision": "Wet BRP art. 2.39", "link": "https://wetten.overheid.nl/BWBR0033715"},
-        "controller_oin": "00000001001234567000", "controller_name": "Gemeente Voorbeeld", "role": "controller",
-        "data_subject_categories": ["ingezetenen"], "personal_data_categories": ["adres"],
-        "security_measures": ["BIO"], "retention_days": retention_days,
-    })
+    return ProcessingActivity.model_validate(
+        {
+            "name": "Verhuizing verwerken",
+            "purpose": "Adreswijziging in de BRP verwerken",
+            "legal_basis": {
+                "ground": "c",
+                "provision": "Wet BRP art. 2.39",
+                "link": "https://wetten.overheid.nl/BWBR0033715",
+            },
+            "controller_oin": "00000001001234567000",
+            "controller_name": "Gemeente Voorbeeld",
+            "role": "controller",
+            "data_subject_categories": ["ingezetenen"],
+            "personal_data_categories": ["adres"],
+            "security_measures": ["BIO"],
+            "retention_days": retention_days,
+        }
+    )
 
 
 def _fill(lb: Logboek, uri: str, n: int = 10, start: int | None = None) -> None:
     for i in range(n):
-        lb.write(Processing(f"p{i}", uri, (DataSubject("999993653"),), new_trace_id(), start_time=start or 1,
-                            end_time=start or 2) if start else
-                 Processing(f"p{i}", uri, (DataSubject("999993653"),), new_trace_id()))
+        lb.write(
+            Processing(
+                f"p{i}",
+                uri,
+                (DataSubject("999993653"),),
+                new_trace_id(),
+                start_time=start or 1,
+                end_time=start or 2,
+            )
+            if start
+            else Processing(f"p{i}", uri, (DataSubject("999993653"),), new_trace_id())
+        )
 
 
 def _verify(engine: Engine, org: Signer, wit: Signer):
     return verify(engine, org.verifier(), {wit.identity: wit.verifier()})
 
 
-def test_clean_chain_with_checkpoint_verifies(logboek: Logboek, engine: Engine, register: Register,
-                                              org_signer: Signer, witness_signer: Signer) -> None:
+def test_clean_chain_with_checkpoint_verifies(
+    logboek: Logboek, engine: Engine, register: Register, org_signer: Signer, witness_signer: Signer
+) -> None:
     uri = register.publish("verhuizing", _activity())
     _fill(logboek, uri)
     cp = checkpoint(engine, "gemeente", org_signer, local_witness(witness_signer))
@@ -47,8 +68,9 @@ def test_clean_chain_with_checkpoint_verifies(logboek: Logboek, engine: Engine, 
     assert rep.checked == 13 and rep.checkpoints == 1
 
 
-def test_edited_row_is_found(logboek: Logboek, engine: Engine, register: Register, org_signer: Signer,
-                             witness_signer: Signer) -> None:
+def test_edited_row_is_found(
+    logboek: Logboek, engine: Engine, register: Register, org_signer: Signer, witness_signer: Signer
+) -> None:
     uri = register.publish("verhuizing", _activity())
     _fill(logboek, uri)
     with engine.begin() as conn:
@@ -57,8 +79,9 @@ def test_edited_row_is_found(logboek: Logboek, engine: Engine, register: Registe
     assert [(p.seq, p.kind) for p in rep.problems] == [(4, "edited")]
 
 
-def test_deleted_row_is_found(logboek: Logboek, engine: Engine, register: Register, org_signer: Signer,
-                              witness_signer: Signer) -> None:
+def test_deleted_row_is_found(
+    logboek: Logboek, engine: Engine, register: Register, org_signer: Signer, witness_signer: Signer
+) -> None:
     uri = register.publish("verhuizing", _activity())
     _fill(logboek, uri)
     with engine.begin() as conn:
@@ -67,8 +90,9 @@ def test_deleted_row_is_found(logboek: Logboek, engine: Engine, register: Regist
     assert [(p.seq, p.kind) for p in rep.problems] == [(6, "deleted")]
 
 
-def test_swapped_pair_is_found(logboek: Logboek, engine: Engine, register: Register, org_signer: Signer,
-                               witness_signer: Signer) -> None:
+def test_swapped_pair_is_found(
+    logboek: Logboek, engine: Engine, register: Register, org_signer: Signer, witness_signer: Signer
+) -> None:
     uri = register.publish("verhuizing", _activity())
     _fill(logboek, uri)
     with engine.begin() as conn:  # swap the positions of records 3 and 4
@@ -80,8 +104,9 @@ def test_swapped_pair_is_found(logboek: Logboek, engine: Engine, register: Regis
     assert not rep.ok
 
 
-def test_rewritten_chain_is_caught_by_countersigned_checkpoint(logboek: Logboek, engine: Engine, register: Register,
-                                                               org_signer: Signer, witness_signer: Signer) -> None:
+def test_rewritten_chain_is_caught_by_countersigned_checkpoint(
+    logboek: Logboek, engine: Engine, register: Register, org_signer: Signer, witness_signer: Signer
+) -> None:
     uri = register.publish("verhuizing", _activity())
     _fill(logboek, uri)
     checkpoint(engine, "gemeente", org_signer, local_witness(witness_signer))
@@ -93,16 +118,20 @@ def test_rewritten_chain_is_caught_by_countersigned_checkpoint(logboek: Logboek,
         for r in rows:
             r2 = r.__class__(**{**r.__dict__, "prev_hash": h})
             h = record_hash(h, r2)
-            conn.execute(t.records.update().where(t.records.c.seq == r.seq).values(prev_hash=r2.prev_hash,
-                                                                                   record_hash=h))
+            conn.execute(
+                t.records.update()
+                .where(t.records.c.seq == r.seq)
+                .values(prev_hash=r2.prev_hash, record_hash=h)
+            )
         conn.execute(t.head.update().values(hash=h))
     rep = _verify(engine, org_signer, witness_signer)
     assert [(p.seq, p.kind) for p in rep.problems] == [(10, "checkpoint")]
     assert witness_signer.identity in rep.problems[0].message
 
 
-def test_forged_countersignature_is_refused(logboek: Logboek, engine: Engine, register: Register, org_signer: Signer,
-                                            witness_signer: Signer) -> None:
+def test_forged_countersignature_is_refused(
+    logboek: Logboek, engine: Engine, register: Register, org_signer: Signer, witness_signer: Signer
+) -> None:
     uri = register.publish("verhuizing", _activity())
     _fill(logboek, uri, 2)
     # the organisation "countersigns" itself under the witness's name
@@ -112,8 +141,9 @@ def test_forged_countersignature_is_refused(logboek: Logboek, engine: Engine, re
     assert [p.kind for p in rep.problems] == ["signature"]
 
 
-def test_authorised_purge_leaves_a_verifiable_tombstone(logboek: Logboek, engine: Engine, register: Register,
-                                                        org_signer: Signer, witness_signer: Signer) -> None:
+def test_authorised_purge_leaves_a_verifiable_tombstone(
+    logboek: Logboek, engine: Engine, register: Register, org_signer: Signer, witness_signer: Signer
+) -> None:
     short = register.publish("kort", _activity(retention_days=30))
     long = register.publish("lang", _activity(retention_days=3650))
     old = int((datetime.now(UTC) - timedelta(days=60)).timestamp() * 1000)

@@ -8,7 +8,14 @@ from sqlalchemy.engine import Engine
 
 from nds.logboek import tables as t
 from nds.logboek.chain import record_hash
-from nds.logboek.model import DataSubject, ForeignOperation, Processing, RecordError, TraceParent, new_trace_id
+from nds.logboek.model import (
+    DataSubject,
+    ForeignOperation,
+    Processing,
+    RecordError,
+    TraceParent,
+    new_trace_id,
+)
 from nds.logboek.pseudonym import Keyring
 from nds.logboek.query import Query, find
 from nds.logboek.store import Logboek, LogboekWriteError, row_record
@@ -38,13 +45,19 @@ def test_one_record_per_subject_sharing_the_trace(logboek: Logboek, engine: Engi
         assert found[0].subject_pseudonym == keyring.pseudonym(DataSubject(bsn))[1]
 
 
-def test_incoming_traceparent_continues_trace_and_sets_foreign_operation(logboek: Logboek, engine: Engine,
-                                                                         keyring: Keyring) -> None:
+def test_incoming_traceparent_continues_trace_and_sets_foreign_operation(
+    logboek: Logboek, engine: Engine, keyring: Keyring
+) -> None:
     # flags 00 (not sampled) is logged all the same: LDV forbids sampling
     tp = TraceParent.parse("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00")
     assert tp is not None and tp.flags == "00"
-    p = Processing("persoon opvragen", ACT, (DataSubject(BSNS[0]),), tp.trace_id,
-                   foreign_operation=ForeignOperation(tp.trace_id, tp.parent_id, "https://gemeente.example"))
+    p = Processing(
+        "persoon opvragen",
+        ACT,
+        (DataSubject(BSNS[0]),),
+        tp.trace_id,
+        foreign_operation=ForeignOperation(tp.trace_id, tp.parent_id, "https://gemeente.example"),
+    )
     (rec,) = logboek.write(p)
     assert rec.trace_id == "4bf92f3577b34da6a3ce929d0e0e4736"
     assert (rec.foreign_trace_id, rec.foreign_span_id) == (tp.trace_id, tp.parent_id)
@@ -70,7 +83,9 @@ def test_invalid_processing_is_refused_and_stores_nothing(logboek: Logboek, engi
 def test_concurrent_writers_form_one_contiguous_chain(logboek: Logboek, engine: Engine) -> None:
     def work() -> None:
         for _ in range(25):
-            logboek.write(Processing("x", ACT, (DataSubject("999993653"), DataSubject("999990019")), new_trace_id()))
+            logboek.write(
+                Processing("x", ACT, (DataSubject("999993653"), DataSubject("999990019")), new_trace_id())
+            )
 
     threads = [threading.Thread(target=work) for _ in range(6)]
     for th in threads:
@@ -87,8 +102,9 @@ def test_concurrent_writers_form_one_contiguous_chain(logboek: Logboek, engine: 
     assert logboek.batches < 300  # concurrent writes were grouped into fewer commits
 
 
-def test_key_rotation_keeps_old_records_findable(logboek: Logboek, engine: Engine, keyring: Keyring,
-                                                 tmp_path) -> None:
+def test_key_rotation_keeps_old_records_findable(
+    logboek: Logboek, engine: Engine, keyring: Keyring, tmp_path
+) -> None:
     logboek.write(Processing("x", ACT, (DataSubject(BSNS[0]),), new_trace_id()))
     rotated = keyring.rotate(tmp_path / "keys" / "pseudonyms.json")
     assert rotated.active != keyring.active and keyring.active in rotated.keys

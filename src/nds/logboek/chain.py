@@ -22,10 +22,7 @@ ENCODING_VERSION = b"nds-ldv-chain-1"
 def _field(value: str | int | None) -> bytes:
     if value is None:
         return _NONE
-    if isinstance(value, int):
-        b = str(value).encode()
-    else:
-        b = value.encode("utf-8")
+    b = str(value).encode() if isinstance(value, int) else value.encode("utf-8")
     return struct.pack(">I", len(b)) + b
 
 

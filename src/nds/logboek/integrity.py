@@ -29,7 +29,9 @@ from nds.logboek.register import Register
 from nds.logboek.signing import Signer, Verifier, canonical
 from nds.logboek.store import row_record
 
-Witness = Callable[[bytes, str], tuple[str, str]]  # (statement, org signature) -> (witness id, countersignature)
+Witness = Callable[
+    [bytes, str], tuple[str, str]
+]  # (statement, org signature) -> (witness id, countersignature)
 
 
 def local_witness(signer: Signer) -> Witness:
@@ -57,13 +59,28 @@ def checkpoint(engine: Engine, name: str, signer: Signer, witness: Witness) -> C
     with engine.begin() as conn:
         seq, h = conn.execute(sa.select(t.head.c.seq, t.head.c.hash).where(t.head.c.id == 1)).one()
         created = now_ms()
-        stmt = canonical({"logboek": name, "upto_seq": seq, "head_hash": h, "created_at": created,
-                          "signer": signer.identity})
+        stmt = canonical(
+            {
+                "logboek": name,
+                "upto_seq": seq,
+                "head_hash": h,
+                "created_at": created,
+                "signer": signer.identity,
+            }
+        )
         sig = signer.sign(stmt)
         wid, wsig = witness(stmt, sig)
-        res = conn.execute(t.checkpoints.insert().values(
-            upto_seq=seq, head_hash=h, created_at=created, statement=stmt.decode(), signature=sig, witness=wid,
-            witness_signature=wsig))
+        res = conn.execute(
+            t.checkpoints.insert().values(
+                upto_seq=seq,
+                head_hash=h,
+                created_at=created,
+                statement=stmt.decode(),
+                signature=sig,
+                witness=wid,
+                witness_signature=wsig,
+            )
+        )
         cid = res.inserted_primary_key[0] if res.inserted_primary_key else 0
     return Checkpoint(int(cid), seq, h, created, stmt.decode(), sig, wid, wsig)
 
@@ -99,32 +116,61 @@ def verify(
     purged: dict[int, str] = {}
     with engine.connect() as conn:
         for ts in conn.execute(sa.select(t.tombstones).order_by(t.tombstones.c.id)):
-            entries = conn.execute(sa.select(t.purged.c.seq, t.purged.c.record_hash)
-                                   .where(t.purged.c.tombstone_id == ts.id).order_by(t.purged.c.seq)).all()
+            entries = conn.execute(
+                sa.select(t.purged.c.seq, t.purged.c.record_hash)
+                .where(t.purged.c.tombstone_id == ts.id)
+                .order_by(t.purged.c.seq)
+            ).all()
             if not org.verify(ts.statement.encode(), ts.signature):
-                rep.problems.append(Problem(entries[0].seq if entries else 0, "signature",
-                                            f"tombstone {ts.id} has an invalid signature"))
+                rep.problems.append(
+                    Problem(
+                        entries[0].seq if entries else 0,
+                        "signature",
+                        f"tombstone {ts.id} has an invalid signature",
+                    )
+                )
                 continue
-            if json.loads(ts.statement).get("digest") != _purge_digest((e.seq, e.record_hash) for e in entries):
-                rep.problems.append(Problem(entries[0].seq if entries else 0, "tombstone",
-                                            f"tombstone {ts.id} does not match the purged entries"))
+            if json.loads(ts.statement).get("digest") != _purge_digest(
+                (e.seq, e.record_hash) for e in entries
+            ):
+                rep.problems.append(
+                    Problem(
+                        entries[0].seq if entries else 0,
+                        "tombstone",
+                        f"tombstone {ts.id} does not match the purged entries",
+                    )
+                )
                 continue
             for e in entries:
                 purged[e.seq] = e.record_hash
         rep.purged = len(purged)
-        head_seq, head_hash = conn.execute(sa.select(t.head.c.seq, t.head.c.hash).where(t.head.c.id == 1)).one()
+        head_seq, head_hash = conn.execute(
+            sa.select(t.head.c.seq, t.head.c.hash).where(t.head.c.id == 1)
+        ).one()
 
         hashes_at: dict[int, str] = {}
-        cps = [Checkpoint(c.id, c.upto_seq, c.head_hash, c.created_at, c.statement, c.signature, c.witness,
-                          c.witness_signature) for c in conn.execute(sa.select(t.checkpoints))]
+        cps = [
+            Checkpoint(
+                c.id,
+                c.upto_seq,
+                c.head_hash,
+                c.created_at,
+                c.statement,
+                c.signature,
+                c.witness,
+                c.witness_signature,
+            )
+            for c in conn.execute(sa.select(t.checkpoints))
+        ]
         cps += list(external_checkpoints)
         wanted = {c.upto_seq for c in cps}
 
         expected_seq, h, last = 1, GENESIS, 0
         after = 0
         while True:
-            rows = conn.execute(sa.select(t.records).where(t.records.c.seq > after)
-                                .order_by(t.records.c.seq).limit(batch)).all()
+            rows = conn.execute(
+                sa.select(t.records).where(t.records.c.seq > after).order_by(t.records.c.seq).limit(batch)
+            ).all()
             if not rows:
                 break
             for row in rows:
@@ -133,20 +179,29 @@ def verify(
                     if expected_seq in purged:
                         h = purged[expected_seq]
                     else:
-                        rep.problems.append(Problem(expected_seq, "deleted",
-                                                    f"record {expected_seq} is missing (deleted)"))
+                        rep.problems.append(
+                            Problem(expected_seq, "deleted", f"record {expected_seq} is missing (deleted)")
+                        )
                         h = ""  # unknown; the next record's link cannot be checked
                     if expected_seq in wanted:
                         hashes_at[expected_seq] = h
                     expected_seq += 1
                 own_ok = record_hash(rec.prev_hash, rec) == rec.record_hash
                 if not own_ok:
-                    rep.problems.append(Problem(rec.seq, "edited",
-                                                f"record {rec.seq}: content does not match its hash (edited)"))
+                    rep.problems.append(
+                        Problem(
+                            rec.seq, "edited", f"record {rec.seq}: content does not match its hash (edited)"
+                        )
+                    )
                 elif h and rec.prev_hash != h:
-                    rep.problems.append(Problem(rec.seq, "reordered",
-                                                f"record {rec.seq}: does not link to record {rec.seq - 1} "
-                                                "(reordered or inserted)"))
+                    rep.problems.append(
+                        Problem(
+                            rec.seq,
+                            "reordered",
+                            f"record {rec.seq}: does not link to record {rec.seq - 1} "
+                            "(reordered or inserted)",
+                        )
+                    )
                 # after an edited record its stored hash proves nothing: don't blame the next link
                 h = rec.record_hash if own_ok else ""
                 if rec.seq in wanted:
@@ -162,31 +217,49 @@ def verify(
                 if expected_seq in wanted:
                     hashes_at[expected_seq] = h
             else:
-                rep.problems.append(Problem(expected_seq, "truncated",
-                                            f"records from {expected_seq} to {head_seq} are missing"))
+                rep.problems.append(
+                    Problem(
+                        expected_seq, "truncated", f"records from {expected_seq} to {head_seq} are missing"
+                    )
+                )
                 break
             expected_seq += 1
         if last == head_seq and h and h != head_hash and head_seq > 0:
-            rep.problems.append(Problem(head_seq, "truncated", "the chain head does not match the last record"))
+            rep.problems.append(
+                Problem(head_seq, "truncated", "the chain head does not match the last record")
+            )
 
     for c in cps:
         rep.checkpoints += 1
         if not org.verify(c.statement.encode(), c.signature):
-            rep.problems.append(Problem(c.upto_seq, "signature", f"checkpoint {c.id}: organisation signature invalid"))
+            rep.problems.append(
+                Problem(c.upto_seq, "signature", f"checkpoint {c.id}: organisation signature invalid")
+            )
         w = witnesses.get(c.witness)
         if w is None or not w.verify(c.statement.encode(), c.witness_signature):
-            rep.problems.append(Problem(c.upto_seq, "signature",
-                                        f"checkpoint {c.id}: countersignature by {c.witness!r} invalid or unknown"))
+            rep.problems.append(
+                Problem(
+                    c.upto_seq,
+                    "signature",
+                    f"checkpoint {c.id}: countersignature by {c.witness!r} invalid or unknown",
+                )
+            )
         stmt = json.loads(c.statement)
         if stmt.get("upto_seq") != c.upto_seq or stmt.get("head_hash") != c.head_hash:
-            rep.problems.append(Problem(c.upto_seq, "checkpoint", f"checkpoint {c.id}: fields differ from statement"))
+            rep.problems.append(
+                Problem(c.upto_seq, "checkpoint", f"checkpoint {c.id}: fields differ from statement")
+            )
         if c.upto_seq == 0:
             continue
         actual = hashes_at.get(c.upto_seq)
         if actual != c.head_hash:
-            rep.problems.append(Problem(c.upto_seq, "checkpoint",
-                                        f"records up to {c.upto_seq} differ from checkpoint {c.id} "
-                                        f"countersigned by {c.witness}"))
+            rep.problems.append(
+                Problem(
+                    c.upto_seq,
+                    "checkpoint",
+                    f"records up to {c.upto_seq} differ from checkpoint {c.id} countersigned by {c.witness}",
+                )
+            )
     rep.problems.sort(key=lambda p: (p.seq, p.kind))
     return rep
 
@@ -198,8 +271,14 @@ def _purge_digest(entries: Iterable[tuple[int, str]]) -> str:
     return d.hexdigest()
 
 
-def purge_expired(engine: Engine, register: Register, signer: Signer, name: str, now: datetime | None = None,
-                  reason: str = "retention") -> int:
+def purge_expired(
+    engine: Engine,
+    register: Register,
+    signer: Signer,
+    name: str,
+    now: datetime | None = None,
+    reason: str = "retention",
+) -> int:
     """Delete records whose activity's retention has passed; leaves a signed tombstone."""
     now = now or datetime.now(UTC)
     now_ms_ = int(now.timestamp() * 1000)
@@ -216,18 +295,34 @@ def purge_expired(engine: Engine, register: Register, signer: Signer, name: str,
     if not conds:
         return 0
     with engine.begin() as conn:
-        victims = conn.execute(sa.select(r.c.seq, r.c.record_hash).where(sa.or_(*conds)).order_by(r.c.seq)).all()
+        victims = conn.execute(
+            sa.select(r.c.seq, r.c.record_hash).where(sa.or_(*conds)).order_by(r.c.seq)
+        ).all()
         if not victims:
             return 0
         entries = [(v.seq, v.record_hash) for v in victims]
-        stmt = canonical({"logboek": name, "reason": reason, "at": now_ms_, "count": len(entries),
-                          "first_seq": entries[0][0], "last_seq": entries[-1][0], "digest": _purge_digest(entries)})
-        res = conn.execute(t.tombstones.insert().values(created_at=now_ms_, statement=stmt.decode(),
-                                                        signature=signer.sign(stmt)))
+        stmt = canonical(
+            {
+                "logboek": name,
+                "reason": reason,
+                "at": now_ms_,
+                "count": len(entries),
+                "first_seq": entries[0][0],
+                "last_seq": entries[-1][0],
+                "digest": _purge_digest(entries),
+            }
+        )
+        res = conn.execute(
+            t.tombstones.insert().values(
+                created_at=now_ms_, statement=stmt.decode(), signature=signer.sign(stmt)
+            )
+        )
         tid = res.inserted_primary_key[0]
-        conn.execute(t.purged.insert(), [{"seq": s, "record_hash": h, "tombstone_id": tid} for s, h in entries])
+        conn.execute(
+            t.purged.insert(), [{"seq": s, "record_hash": h, "tombstone_id": tid} for s, h in entries]
+        )
         for i in range(0, len(entries), 500):
-            conn.execute(r.delete().where(r.c.seq.in_([s for s, _ in entries[i:i + 500]])))
+            conn.execute(r.delete().where(r.c.seq.in_([s for s, _ in entries[i : i + 500]])))
     return len(entries)
 
 

@@ -137,7 +137,9 @@ class Processing:
         if self.end_time is not None and self.end_time < self.start_time:
             raise RecordError("end_time before start_time")
         fo = self.foreign_operation
-        if fo is not None and (not _HEX32.match(fo.trace_id) or not _HEX16.match(fo.span_id) or not fo.entity):
+        if fo is not None and (
+            not _HEX32.match(fo.trace_id) or not _HEX16.match(fo.span_id) or not fo.entity
+        ):
             raise RecordError("foreign_operation needs trace_id, span_id and entity")
 
 
@@ -188,8 +190,11 @@ class Record:
         if self.parent_span_id:
             out["parentSpanId"] = self.parent_span_id
         if self.foreign_trace_id:
-            out["foreignOperation"] = {"traceId": self.foreign_trace_id, "spanId": self.foreign_span_id,
-                                       "entity": self.foreign_entity}
+            out["foreignOperation"] = {
+                "traceId": self.foreign_trace_id,
+                "spanId": self.foreign_span_id,
+                "entity": self.foreign_entity,
+            }
         if self.resource:
             out["resource"] = dict(self.resource)
         return out

@@ -76,7 +76,10 @@ class Keyring:
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
-        payload = {"active": self.active, "keys": {k: base64.b64encode(v).decode() for k, v in self.keys.items()}}
+        payload = {
+            "active": self.active,
+            "keys": {k: base64.b64encode(v).decode() for k, v in self.keys.items()},
+        }
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             json.dump(payload, f)

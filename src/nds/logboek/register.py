@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
@@ -22,7 +22,7 @@ from nds.logboek.model import now_ms
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
-class Art6Ground(str, Enum):
+class Art6Ground(StrEnum):
     """GDPR art. 6(1) grounds."""
 
     CONSENT = "a"  # toestemming
@@ -46,7 +46,9 @@ ART6_LABELS = {
 class LegalBasis(BaseModel):
     model_config = ConfigDict(extra="forbid")
     ground: Art6Ground
-    provision: str = Field(min_length=3, max_length=300, description="National provision, e.g. 'Wet BRP art. 3.3'")
+    provision: str = Field(
+        min_length=3, max_length=300, description="National provision, e.g. 'Wet BRP art. 3.3'"
+    )
     link: HttpUrl = Field(description="Link to the provision, e.g. on wetten.overheid.nl")
 
 
@@ -59,7 +61,9 @@ class ProcessingActivity(BaseModel):
     legal_basis: LegalBasis
     controller_oin: str = Field(pattern=r"^\d{20}$")
     controller_name: str = Field(min_length=2, max_length=200)
-    role: str = Field(pattern=r"^(controller|processor)$", description="verwerkingsverantwoordelijke or verwerker")
+    role: str = Field(
+        pattern=r"^(controller|processor)$", description="verwerkingsverantwoordelijke or verwerker"
+    )
     processor_for_oin: str | None = Field(default=None, pattern=r"^\d{20}$")
     data_subject_categories: list[str] = Field(min_length=1)
     personal_data_categories: list[str] = Field(min_length=1)
@@ -103,14 +107,19 @@ class Register:
         with self.engine.begin() as conn:
             row = conn.execute(
                 sa.select(t.activities.c.uri, t.activities.c.version, t.activities.c.data)
-                .where(t.activities.c.slug == slug).order_by(t.activities.c.version.desc()).limit(1)
+                .where(t.activities.c.slug == slug)
+                .order_by(t.activities.c.version.desc())
+                .limit(1)
             ).first()
             if row is not None and row.data == data:
                 return str(row.uri)
             version = 1 if row is None else row.version + 1
             uri = self.uri(slug, version)
-            conn.execute(t.activities.insert().values(uri=uri, slug=slug, version=version, created_at=now_ms(),
-                                                      data=data))
+            conn.execute(
+                t.activities.insert().values(
+                    uri=uri, slug=slug, version=version, created_at=now_ms(), data=data
+                )
+            )
         return uri
 
     def get(self, uri: str) -> ProcessingActivity | None:
@@ -122,13 +131,22 @@ class Register:
         """(slug, uri, version, activity) for the newest version of every activity."""
         a = t.activities
         newest = sa.select(a.c.slug, sa.func.max(a.c.version).label("v")).group_by(a.c.slug).subquery()
-        q = sa.select(a.c.slug, a.c.uri, a.c.version, a.c.data).join(
-            newest, sa.and_(a.c.slug == newest.c.slug, a.c.version == newest.c.v)).order_by(a.c.slug)
+        q = (
+            sa.select(a.c.slug, a.c.uri, a.c.version, a.c.data)
+            .join(newest, sa.and_(a.c.slug == newest.c.slug, a.c.version == newest.c.v))
+            .order_by(a.c.slug)
+        )
         with self.engine.connect() as conn:
-            return [(r.slug, r.uri, r.version, ProcessingActivity.model_validate(r.data)) for r in conn.execute(q)]
+            return [
+                (r.slug, r.uri, r.version, ProcessingActivity.model_validate(r.data)) for r in conn.execute(q)
+            ]
 
     def versions(self, slug: str) -> list[tuple[str, int]]:
         a = t.activities
         with self.engine.connect() as conn:
-            return [(r.uri, r.version) for r in conn.execute(
-                sa.select(a.c.uri, a.c.version).where(a.c.slug == slug).order_by(a.c.version))]
+            return [
+                (r.uri, r.version)
+                for r in conn.execute(
+                    sa.select(a.c.uri, a.c.version).where(a.c.slug == slug).order_by(a.c.version)
+                )
+            ]

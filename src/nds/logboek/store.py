@@ -58,27 +58,49 @@ def records_for(processing: Processing, keyring: Keyring) -> list[Record]:
         "resource": dict(processing.resource),
     }
     if not processing.subjects:
-        return [Record(span_id=new_span_id(), subject_pseudonym=None, subject_key_id=None, subject_type=None,
-                       **base)]
+        return [
+            Record(
+                span_id=new_span_id(), subject_pseudonym=None, subject_key_id=None, subject_type=None, **base
+            )
+        ]
     out = []
     for subject in processing.subjects:
         if not subject.id or len(subject.id) > 200:
             raise RecordError("data subject id must be 1–200 characters")
         kid, pseudonym = keyring.pseudonym(subject)
-        out.append(Record(span_id=new_span_id(), subject_pseudonym=pseudonym, subject_key_id=kid,
-                          subject_type=subject.type, **base))
+        out.append(
+            Record(
+                span_id=new_span_id(),
+                subject_pseudonym=pseudonym,
+                subject_key_id=kid,
+                subject_type=subject.type,
+                **base,
+            )
+        )
     return out
 
 
 def record_row(r: Record) -> dict[str, Any]:
     return {
-        "seq": r.seq, "trace_id": r.trace_id, "span_id": r.span_id, "parent_span_id": r.parent_span_id,
-        "name": r.name, "start_time": r.start_time, "end_time": r.end_time, "status_code": r.status_code,
-        "activity_uri": r.activity_uri, "subject_pseudonym": r.subject_pseudonym,
-        "subject_key_id": r.subject_key_id, "subject_type": r.subject_type,
-        "foreign_trace_id": r.foreign_trace_id, "foreign_span_id": r.foreign_span_id,
-        "foreign_entity": r.foreign_entity, "external_read_api": r.external_read_api,
-        "fsc_transaction_id": r.fsc_transaction_id, "resource": r.resource, "prev_hash": r.prev_hash,
+        "seq": r.seq,
+        "trace_id": r.trace_id,
+        "span_id": r.span_id,
+        "parent_span_id": r.parent_span_id,
+        "name": r.name,
+        "start_time": r.start_time,
+        "end_time": r.end_time,
+        "status_code": r.status_code,
+        "activity_uri": r.activity_uri,
+        "subject_pseudonym": r.subject_pseudonym,
+        "subject_key_id": r.subject_key_id,
+        "subject_type": r.subject_type,
+        "foreign_trace_id": r.foreign_trace_id,
+        "foreign_span_id": r.foreign_span_id,
+        "foreign_entity": r.foreign_entity,
+        "external_read_api": r.external_read_api,
+        "fsc_transaction_id": r.fsc_transaction_id,
+        "resource": r.resource,
+        "prev_hash": r.prev_hash,
         "record_hash": r.record_hash,
     }
 

@@ -76,8 +76,11 @@ def upgrade() -> None:
         sa.Column("record_hash", sa.String(64), nullable=False),
         sa.Column("tombstone_id", sa.Integer, nullable=False),
         sa.PrimaryKeyConstraint("seq", name="pk_logboek_purged"),
-        sa.ForeignKeyConstraint(["tombstone_id"], ["logboek_tombstones.id"],
-                                name="fk_logboek_purged_tombstone_id_logboek_tombstones"),
+        sa.ForeignKeyConstraint(
+            ["tombstone_id"],
+            ["logboek_tombstones.id"],
+            name="fk_logboek_purged_tombstone_id_logboek_tombstones",
+        ),
     )
     op.create_table(
         "logboek_activities",
@@ -102,6 +105,13 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for t in ("logboek_audit", "logboek_activities", "logboek_purged", "logboek_tombstones",
-              "logboek_checkpoints", "logboek_head", "logboek_records"):
+    for t in (
+        "logboek_audit",
+        "logboek_activities",
+        "logboek_purged",
+        "logboek_tombstones",
+        "logboek_checkpoints",
+        "logboek_head",
+        "logboek_records",
+    ):
         op.drop_table(t)
