@@ -1,0 +1,1 @@
+"""TLS probing (``retrieve``, ``wire``) and NCSC-profile evaluation (``evaluate``)."""

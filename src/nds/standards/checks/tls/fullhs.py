@@ -1,0 +1,163 @@
+"""The one real handshake per address (pyOpenSSL, blocking; run in a thread).
+
+It yields what needs a completed session: the certificate chain as sent (also under TLS 1.3, where it is
+encrypted), its trust against the system store plus ``--ca-file``, the stapled OCSP response, whether a
+TLS 1.3 session ticket allows early data (0-RTT), and whether the server accepts client-initiated
+renegotiation (TLS 1.2; up to 10 in a row to tell "limited" from "unlimited").
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import os
+import socket
+import struct
+
+from cryptography import x509
+from OpenSSL import SSL, crypto
+from OpenSSL._util import lib as _lib
+
+from nds.standards.checks.tls.probe import HandshakeCounter
+
+SYSTEM_BUNDLES = ("/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt")
+RENEGOTIATION_LIMIT = 10
+
+
+def _context(max_version: int | None) -> SSL.Context:
+    ctx = SSL.Context(SSL.TLS_METHOD)
+    ctx.set_cipher_list(b"ALL:COMPLEMENTOFALL:@SECLEVEL=0")
+    ctx.set_min_proto_version(0)
+    if max_version:
+        ctx.set_max_proto_version(max_version)
+    ctx.set_verify(SSL.VERIFY_NONE)
+    return ctx
+
+
+def _connect(addr: str, port: int, name: str, ctx: SSL.Context, timeout: float,
+             counter: HandshakeCounter) -> tuple[SSL.Connection, socket.socket]:
+    sock = socket.create_connection((addr, port), timeout=timeout)
+    # pyOpenSSL needs a blocking socket; kernel-level timeouts keep every call bounded.
+    sock.settimeout(None)
+    tv = struct.pack("ll", int(timeout), int((timeout % 1) * 1e6))
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, tv)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, tv)
+    conn = SSL.Connection(ctx, sock)
+    with contextlib.suppress(ValueError):
+        ipaddress.ip_address(name)
+        name = ""
+    if name:
+        conn.set_tlsext_host_name(name.encode("idna"))
+    conn.request_ocsp()
+    conn.set_connect_state()
+    counter.add()
+    conn.do_handshake()
+    return conn, sock
+
+
+def verify_chain(chain: list[x509.Certificate], ca_file: str | None) -> str | None:
+    """None when the chain leads to a trusted root; otherwise OpenSSL's reason."""
+    if not chain:
+        return "no certificate received"
+    store = crypto.X509Store()
+    for bundle in SYSTEM_BUNDLES:
+        if os.path.exists(bundle):
+            store.load_locations(bundle)
+            break
+    if ca_file:
+        store.load_locations(ca_file)
+    leaf = crypto.X509.from_cryptography(chain[0])
+    rest = [crypto.X509.from_cryptography(c) for c in chain[1:]]
+    try:
+        crypto.X509StoreContext(store, leaf, rest).verify_certificate()
+    except crypto.X509StoreContextError as exc:
+        return str(exc)
+    return None
+
+
+def _close(conn: SSL.Connection, sock: socket.socket) -> None:
+    with contextlib.suppress(Exception):
+        conn.shutdown()
+    sock.close()
+
+
+def _zero_rtt(conn: SSL.Connection, name: str) -> bool | None:
+    """Read a little application data so the NewSessionTicket arrives, then ask the ticket."""
+    host = name or "localhost"
+    with contextlib.suppress(Exception):
+        conn.sendall(f"HEAD / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
+        for _ in range(4):
+            if not conn.recv(16384):
+                break
+    session = conn.get_session()
+    if session is None:
+        return None
+    return bool(_lib.SSL_SESSION_get_max_early_data(session._session))
+
+
+def _client_renegotiation(conn: SSL.Connection) -> str:
+    done = 0
+    for _ in range(RENEGOTIATION_LIMIT):
+        try:
+            if not conn.renegotiate():
+                break
+            conn.do_handshake()
+            # the server answers the renegotiation handshake only while it reads
+            conn.sendall(b"")
+            if conn.renegotiate_pending():
+                conn.do_handshake()
+            if conn.renegotiate_pending():
+                break
+        except (SSL.Error, OSError):
+            break
+        done += 1
+    if done == 0:
+        return "off"
+    return "unlimited" if done >= RENEGOTIATION_LIMIT else "limited"
+
+
+def full_handshake(addr: str, port: int, name: str, facts: object, timeout: float, ca_file: str | None,
+                   counter: HandshakeCounter) -> None:
+    from nds.standards.checks.tls.retrieve import TlsFacts
+
+    assert isinstance(facts, TlsFacts)
+    ocsp: list[bytes] = []
+
+    def on_ocsp(_conn: SSL.Connection, data: bytes, _d: object) -> bool:
+        ocsp.append(data)
+        return True
+
+    ctx = _context(None)
+    ctx.set_ocsp_client_callback(on_ocsp)
+    try:
+        conn, sock = _connect(addr, port, name, ctx, timeout, counter)
+    except (SSL.Error, OSError) as exc:
+        facts.error = f"full handshake failed: {exc}"
+        return
+    try:
+        facts.negotiated = conn.get_protocol_version_name()
+        chain = conn.get_peer_cert_chain(as_cryptography=True) or []
+        facts.chain = [c.public_bytes(_der()) for c in chain]
+        facts.trust_error = verify_chain(list(chain), ca_file)
+        facts.ocsp_stapled = bool(ocsp and ocsp[0]) or bool(facts.ocsp_stapled)
+        if facts.negotiated == "TLSv1.3":
+            facts.zero_rtt = _zero_rtt(conn, name)
+        elif "TLSv1.2" in facts.versions or facts.negotiated:
+            facts.client_renegotiation = _client_renegotiation(conn)
+    finally:
+        _close(conn, sock)
+    if facts.negotiated == "TLSv1.3" and any(v != "TLSv1.3" for v in facts.versions):
+        try:
+            conn, sock = _connect(addr, port, name, _context(SSL.TLS1_2_VERSION), timeout, counter)
+        except (SSL.Error, OSError):
+            return
+        try:
+            facts.client_renegotiation = _client_renegotiation(conn)
+        finally:
+            _close(conn, sock)
+
+
+def _der():  # noqa: ANN202 - tiny helper to keep the import local
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    return Encoding.DER

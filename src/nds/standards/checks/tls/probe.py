@@ -1,0 +1,89 @@
+"""Sending one crafted ClientHello and reading the server's plaintext answer (asyncio)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import struct
+from dataclasses import dataclass
+
+from nds.standards.checks.tls import wire
+
+
+@dataclass
+class HandshakeCounter:
+    """Counts TLS handshakes (ClientHellos sent) so a test can be held to its budget."""
+
+    count: int = 0
+
+    def add(self, n: int = 1) -> None:
+        self.count += n
+
+
+class Unreachable(Exception):
+    """TCP connection refused or timed out."""
+
+
+async def _read_exact(reader: asyncio.StreamReader, n: int) -> bytes:
+    return await reader.readexactly(n)
+
+
+async def exchange(
+    addr: str, port: int, hello: bytes, *, timeout: float, counter: HandshakeCounter, tls13: bool
+) -> wire.ServerAnswer:
+    """Send ``hello`` and parse the reply. Refusals become ``ServerAnswer(alert=...)``."""
+    try:
+        reader, writer = await asyncio.wait_for(asyncio.open_connection(addr, port), timeout)
+    except (OSError, TimeoutError) as exc:
+        raise Unreachable(f"{addr} port {port}: {exc}") from exc
+    counter.add()
+    ans = wire.ServerAnswer()
+    try:
+        writer.write(hello)
+        await writer.drain()
+        await asyncio.wait_for(_read_flight(reader, ans, tls13), timeout)
+    except (asyncio.IncompleteReadError, ConnectionError, TimeoutError):
+        if ans.version is None and ans.alert is None:
+            ans.alert = -1  # closed without answer: treat as refusal
+    except wire.ProtocolError:
+        ans = wire.ServerAnswer(alert=-2)
+    finally:
+        writer.close()
+        with contextlib.suppress(Exception):
+            await writer.wait_closed()
+    return ans
+
+
+async def _read_flight(reader: asyncio.StreamReader, ans: wire.ServerAnswer, tls13: bool) -> None:
+    buf = b""
+    while True:
+        header = await _read_exact(reader, 5)
+        ctype, _rver, length = header[0], struct.unpack("!H", header[1:3])[0], struct.unpack("!H", header[3:5])[0]
+        if ctype not in (20, 21, 22, 23) or length > 18432:
+            raise wire.ProtocolError("not a TLS record")
+        payload = await _read_exact(reader, length)
+        if ctype == 21:  # alert
+            if ans.version is None:
+                ans.alert = payload[1] if len(payload) > 1 else -1
+            return
+        if ctype != 22:
+            return  # ChangeCipherSpec / encrypted data: the plaintext part is over
+        buf += payload
+        while len(buf) >= 4:
+            mtype = buf[0]
+            mlen = int.from_bytes(buf[1:4], "big")
+            if len(buf) < 4 + mlen:
+                break
+            msg, buf = buf[4:4 + mlen], buf[4 + mlen:]
+            if mtype == wire.HS_SERVER_HELLO:
+                wire.parse_server_hello(msg, ans)
+                if tls13 or ans.version == wire.TLS13 or ans.hrr:
+                    return
+            elif mtype == wire.HS_CERTIFICATE:
+                wire.parse_certificate(msg, ans)
+            elif mtype == wire.HS_SERVER_KEY_EXCHANGE:
+                wire.parse_server_key_exchange(msg, ans)
+            elif mtype == wire.HS_CERT_STATUS:
+                ans.ocsp_stapled = len(msg) > 4
+            elif mtype == wire.HS_SERVER_HELLO_DONE:
+                return

@@ -1,0 +1,1 @@
+"""The website test: HTTPS, TLS, certificates, HSTS, redirect, security headers, security.txt."""
