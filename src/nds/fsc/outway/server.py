@@ -1,0 +1,253 @@
+"""The Outway: the forward proxy an organisation's clients call (fsc-core §Outway, fsc-logging §Outway).
+
+Per request: CONNECT → 405 → grant selected by ``Fsc-Grant-Hash`` → access token from the cache or
+the providing peer's Manager (``gid`` checked) → new ``Fsc-Transaction-Id`` (UUIDv7) → TransactionLog
+record written durably → request forwarded over mTLS to the token's ``aud`` with ``Fsc-Authorization``
+and ``Fsc-Transaction-Id``, path and query unaltered → response returned unaltered, plus
+``Fsc-Transaction-Id``. Errors produced by the Outway carry ``Fsc-Error-Code`` and the FSC error
+body (domain ``ERROR_DOMAIN_OUTWAY``); errors of the Inway or the service pass through untouched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import signal
+import ssl
+from pathlib import Path
+
+import aiohttp
+from aiohttp import web
+from yarl import URL
+
+from nds.fsc.grouprules import GroupRules, load_group_rules
+from nds.fsc.inway.common import (
+    DOMAIN_OUTWAY,
+    HDR_AUTHORIZATION,
+    HDR_ERROR_CODE,
+    HDR_GRANT_HASH,
+    HDR_TRANSACTION_ID,
+    SMALL_BODY,
+    body_for_upstream,
+    forward_headers,
+    fsc_error,
+    install_uvloop,
+    relay_response,
+    split_hostport,
+)
+from nds.fsc.outway.config import GrantConfig, OutwayConfig
+from nds.fsc.outway.tokens import TokenCache, TokenUnavailable
+from nds.fsc.txlog import Direction, LogRecord, TransactionLog, TransactionLogWriteError, new_transaction_id
+from nds.pki import client_ssl_context, load_certificate, peer_identity
+
+_DROP = frozenset({HDR_GRANT_HASH.lower(), HDR_AUTHORIZATION.lower(), HDR_TRANSACTION_ID.lower()})
+_NO_AUTO_HEADERS = ("User-Agent", "Accept", "Accept-Encoding", "Content-Type")
+_TOKEN_PROBLEMS = frozenset({"ERROR_CODE_ACCESS_TOKEN_EXPIRED", "ERROR_CODE_ACCESS_TOKEN_INVALID"})
+
+
+class GrantBook:
+    """The grants this Outway may use: from the config, plus an optional JSON file re-read on change."""
+
+    def __init__(self, static: dict[str, GrantConfig], path: Path | None) -> None:
+        self._static = dict(static)
+        self._path = path
+        self._mtime: float | None = None
+        self._from_file: dict[str, GrantConfig] = {}
+
+    def _reload(self) -> None:
+        if self._path is None:
+            return
+        try:
+            mtime = self._path.stat().st_mtime
+        except OSError:
+            self._from_file = {}
+            return
+        if mtime == self._mtime:
+            return
+        try:
+            raw = json.loads(self._path.read_text(encoding="utf-8"))
+            self._from_file = {h: GrantConfig.model_validate(v) for h, v in raw.items()}
+            self._mtime = mtime
+        except (OSError, ValueError, AttributeError):
+            pass  # keep the previous view; a half-written file is retried on the next lookup
+
+    def get(self, grant_hash: str) -> GrantConfig | None:
+        found = self._static.get(grant_hash)
+        if found is None:
+            self._reload()
+            found = self._from_file.get(grant_hash)
+        return found
+
+
+class Outway:
+    def __init__(self, config: OutwayConfig, rules: GroupRules, txlog: TransactionLog) -> None:
+        self.config = config
+        self.rules = rules
+        self.txlog = txlog
+        self.peer_id = peer_identity(load_certificate(config.certificate), rules).peer_id
+        self.grants = GrantBook(config.grants, config.grants_file)
+        self._session: aiohttp.ClientSession | None = None
+        self.tokens: TokenCache | None = None
+
+    def _client_ctx(self) -> ssl.SSLContext:
+        return client_ssl_context(self.rules, self.config.certificate, self.config.key)
+
+    async def start(self) -> None:
+        connector = aiohttp.TCPConnector(ssl=self._client_ctx(), limit=0, keepalive_timeout=60)
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            auto_decompress=False,
+            cookie_jar=aiohttp.DummyCookieJar(),
+            skip_auto_headers=_NO_AUTO_HEADERS,
+        )
+        self.tokens = TokenCache(
+            self._session,
+            peer_id=self.peer_id,
+            group_id=self.rules.group_id,
+            refresh_seconds=self.config.token_refresh_seconds,
+        )
+
+    async def stop(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    def server_ssl_context(self) -> ssl.SSLContext | None:
+        ct = self.config.client_tls
+        if ct is None:
+            return None
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+        ctx.load_cert_chain(str(ct.certificate), str(ct.key))
+        if ct.client_ca is not None:
+            ctx.load_verify_locations(cafile=str(ct.client_ca))
+            ctx.verify_mode = ssl.CERT_REQUIRED if ct.require_client_cert else ssl.CERT_OPTIONAL
+        return ctx
+
+    async def handle(self, request: web.BaseRequest) -> web.StreamResponse:
+        if request.method == "CONNECT":
+            return fsc_error(
+                405,
+                "ERROR_CODE_METHOD_UNSUPPORTED",
+                DOMAIN_OUTWAY,
+                "the Outway does not support the CONNECT method",
+            )
+        grant_hash = request.headers.get(HDR_GRANT_HASH, "").strip()
+        if not grant_hash:
+            return fsc_error(
+                400,
+                "ERROR_CODE_GRANT_HASH_MISSING",
+                DOMAIN_OUTWAY,
+                "the Fsc-Grant-Hash header is missing: name the grant to use for this request",
+            )
+        grant = self.grants.get(grant_hash)
+        if grant is None:
+            return fsc_error(
+                404,
+                "ERROR_CODE_GRANT_HASH_UNKNOWN",
+                DOMAIN_OUTWAY,
+                "this Outway has no grant with the hash in Fsc-Grant-Hash",
+            )
+        assert self.tokens is not None and self._session is not None
+        try:
+            tok = await self.tokens.get(grant_hash, grant.manager_address)
+        except TokenUnavailable as exc:
+            return fsc_error(exc.status, exc.code, DOMAIN_OUTWAY, exc.message)
+        txid = new_transaction_id()
+        record = LogRecord.from_token_claims(
+            txid, Direction.OUTGOING, tok.claims, outway_peer_id=self.peer_id
+        )
+        try:
+            await self.txlog.append_durable([record])
+        except TransactionLogWriteError:
+            return fsc_error(
+                500,
+                "TRANSACTION_LOG_WRITE_ERROR",
+                DOMAIN_OUTWAY,
+                "the TransactionLog record could not be written; the request was not sent",
+            )
+        headers = forward_headers(request.headers, drop=_DROP)
+        headers[HDR_AUTHORIZATION] = tok.token
+        headers[HDR_TRANSACTION_ID] = txid
+        url = URL(tok.aud + request.raw_path, encoded=True)
+        try:
+            data = await body_for_upstream(request)
+            upstream = await self._session.request(
+                request.method,
+                url,
+                headers=headers,
+                data=data,
+                allow_redirects=False,
+                timeout=aiohttp.ClientTimeout(total=self.config.inway_timeout_seconds),
+            )
+        except (aiohttp.ClientError, TimeoutError, OSError):
+            return fsc_error(
+                502,
+                "ERROR_CODE_INWAY_UNREACHABLE",
+                DOMAIN_OUTWAY,
+                f"the Outway is unable to reach the Inway at {tok.aud}",
+                transaction_id=txid,
+            )
+        try:
+            if upstream.status == 401 and upstream.headers.get(HDR_ERROR_CODE) in _TOKEN_PROBLEMS:
+                self.tokens.drop(grant_hash, tok.token)
+            return await relay_response(request, upstream, {HDR_TRANSACTION_ID: txid})
+        except (aiohttp.ClientPayloadError, aiohttp.ServerDisconnectedError, TimeoutError):
+            if upstream.content_length is not None and upstream.content_length <= SMALL_BODY:
+                return fsc_error(
+                    502,
+                    "ERROR_CODE_INWAY_UNREACHABLE",
+                    DOMAIN_OUTWAY,
+                    "the Inway broke off its response",
+                    transaction_id=txid,
+                )
+            raise
+        finally:
+            upstream.release()
+
+
+async def _health(_: web.Request) -> web.Response:
+    return web.json_response({"status": "ok", "component": "outway"})
+
+
+async def serve_async(config: OutwayConfig, *, ready: asyncio.Event | None = None) -> None:
+    rules = load_group_rules(config.group_rules)
+    txlog = TransactionLog(config.txlog_url, window_ms=config.txlog_window_ms, create=False)
+    outway = Outway(config, rules, txlog)
+    await outway.start()
+    server = web.Server(outway.handle, access_log=None)
+    runner = web.ServerRunner(server, handle_signals=False)
+    await runner.setup()
+    host, port = split_hostport(config.listen, 8080)
+    site = web.TCPSite(
+        runner, host, port, ssl_context=outway.server_ssl_context(), reuse_port=True, backlog=1024
+    )
+    await site.start()
+    health_runner = None
+    if config.health_listen:
+        app = web.Application()
+        app.router.add_get("/healthz", _health)
+        health_runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await health_runner.setup()
+        hh, hp = split_hostport(config.health_listen, 9080)
+        await web.TCPSite(health_runner, hh, hp, reuse_port=True).start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    if ready is not None:
+        ready.set()
+    try:
+        await stop.wait()
+    finally:
+        if health_runner is not None:
+            await health_runner.cleanup()
+        await runner.cleanup()
+        await outway.stop()
+        await txlog.aclose()
+
+
+def serve(config: OutwayConfig) -> None:
+    install_uvloop()
+    asyncio.run(serve_async(config))
