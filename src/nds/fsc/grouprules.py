@@ -198,6 +198,12 @@ class GroupRules(BaseModel):
         description="Regulated Area extension: Peer ID of the Membership Administrator; when set, only "
         "registered members may publish or connect.",
     )
+    regulated_area_name: str | None = Field(
+        None,
+        pattern=r"^[a-zA-Z0-9./_-]{1,100}$",
+        description="Regulated Area extension: name of the Regulated Area the Membership Administrator "
+        "governs (grant property regulated_area_name).",
+    )
 
     @field_validator("peer_id_field", "peer_name_field")
     @classmethod

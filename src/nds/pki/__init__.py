@@ -8,11 +8,13 @@ Public API (stable; other components code against it):
 - :func:`peer_identity`, :func:`cert_thumbprint_s256`, :func:`public_key_thumbprint`,
   :func:`peer_certificate_from_ssl_object`
 - :func:`validate_certificate` (raises :class:`CertificateInvalid`)
+- :func:`create_dev_group`: CA + group rules + Peer certificates in one call (tests, demo)
 - :func:`server_ssl_context`, :func:`client_ssl_context`, :func:`check_negotiated`
 """
 
 from __future__ import annotations
 
+from nds.pki.devgroup import DevGroup, PeerSpec, create_dev_group
 from nds.pki.files import (
     PrivateKey,
     PublicKey,
@@ -57,10 +59,12 @@ __all__ = [
     "KEY_TYPES",
     "CaFiles",
     "CertificateInvalid",
+    "DevGroup",
     "KeyType",
     "PeerFiles",
     "PeerIdentity",
     "PeerIdentityError",
+    "PeerSpec",
     "PkiError",
     "PrivateKey",
     "PublicKey",
@@ -70,6 +74,7 @@ __all__ = [
     "cert_thumbprint_s256",
     "check_negotiated",
     "client_ssl_context",
+    "create_dev_group",
     "create_group_ca",
     "generate_key",
     "issue_peer_certificate",

@@ -151,6 +151,8 @@ def _verify_server_without_name(
 
 def _reason(msg: str) -> str:
     low = msg.lower()
+    if "not valid at validation time" in low:
+        return "a certificate in the chain (e.g. the trust anchor) is not valid at the validation time"
     if "candidates exhausted" in low or "no issuer" in low or ("issuer" in low and "not found" in low):
         return f"certificate does not chain to a trust anchor of the Group ({msg})"
     return f"certificate path validation failed: {msg}"
