@@ -1,0 +1,107 @@
+"""The read API of the read extension (``logboek-extensie-lezen``): ``POST /processing-activities``.
+
+- A JSON body, never query parameters: a data subject ID must never appear in a URL.
+- At least one of ``traceId``, ``processingActivityId`` or ``dataSubject``, else 400 (problem+json).
+- The query is bound to the authenticated citizen (``auth.py``); asking for someone else is 403.
+- Confidential activities (per the register version a record points to) are never returned.
+- A record made *for another organisation's processing* (it has a ``foreign_operation``) is only
+  returned when the query names its trace: the citizen view reaches it by following the chain
+  from the consumer's (visible) record, so a confidential consumer is never revealed through its
+  provider's ordinary record.
+- Pagination (our own, documented): ``pageSize`` (1–1000, default 100) and an opaque ``cursor``;
+  the response has ``next`` (a cursor, or null).
+- Looking is itself a processing: every query is logged as an "inzageverzoek" for that citizen.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import FastAPI, Request
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.engine import Engine
+
+from nds.api import Problem, make_api
+from nds.logboek.auth import Authenticator, AuthError
+from nds.logboek.model import ForeignOperation, Processing, TraceParent, new_trace_id
+from nds.logboek.pseudonym import Keyring
+from nds.logboek.query import Query, find
+from nds.logboek.register import Register
+from nds.logboek.store import Logboek
+
+
+class SubjectIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(min_length=1, max_length=64)
+    type: str = Field(default="BSN", max_length=100)
+
+    def __repr__(self) -> str:
+        return "SubjectIn(<redacted>)"
+
+
+class ReadRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    traceId: str | None = Field(default=None, pattern=r"^[0-9a-f]{32}$")
+    processingActivityId: str | None = Field(default=None, max_length=500)
+    dataSubject: SubjectIn | None = None
+    startTime: int | None = Field(default=None, ge=0, description="ms since epoch: records ending at or after")
+    endTime: int | None = Field(default=None, ge=0, description="ms since epoch: records starting at or before")
+    pageSize: int = Field(default=100, ge=1, le=1000)
+    cursor: str | None = Field(default=None, pattern=r"^[0-9]{1,19}$")
+
+
+class ReadResponse(BaseModel):
+    processingActivities: list[dict[str, Any]]
+    next: str | None
+
+
+def create_read_api(
+    *,
+    engine: Engine,
+    logboek: Logboek,
+    keyring: Keyring,
+    register: Register,
+    authenticator: Authenticator,
+    entity: str,
+    inzage_activity_uri: str,
+) -> FastAPI:
+    api = make_api("LDV lezen API", "1.0.0", "Lezen van het Logboek Dataverwerkingen van één organisatie.")
+
+    @api.post("/processing-activities", response_model=ReadResponse,
+              responses={400: {"description": "Geen filter of ongeldige invoer"},
+                         401: {"description": "Niet geauthenticeerd"},
+                         403: {"description": "Andere betrokkene dan de geauthenticeerde burger"}})
+    async def processing_activities(body: ReadRequest, request: Request) -> ReadResponse:
+        try:
+            caller = authenticator.authenticate({k.lower(): v for k, v in request.headers.items()})
+        except AuthError as exc:
+            raise Problem(exc.status, "Niet geauthenticeerd", exc.detail) from exc
+        if not (body.traceId or body.processingActivityId or body.dataSubject):
+            raise Problem(400, "Ongeldige invoer",
+                          "Geef ten minste één van traceId, processingActivityId of dataSubject op.")
+        if body.dataSubject and (body.dataSubject.id, body.dataSubject.type) != (caller.subject.id,
+                                                                                 caller.subject.type):
+            raise Problem(403, "Geen toegang", "U kunt alleen verwerkingen over uzelf opvragen.")
+        q = Query(trace_id=body.traceId, activity_uri=body.processingActivityId, subject=caller.subject,
+                  start_time=body.startTime, end_time=body.endTime,
+                  after_seq=int(body.cursor) if body.cursor else 0, limit=body.pageSize)
+        records, nxt = find(engine, keyring, q)
+        today = datetime.now(UTC).date()
+        visible = []
+        for r in records:
+            act = register.get(r.activity_uri)
+            if act is None or act.is_confidential(today):
+                continue
+            if r.foreign_trace_id and body.traceId != r.trace_id:
+                continue
+            visible.append(r.to_ldv())
+        # the query itself is a processing about this citizen, logged before we answer
+        tp = TraceParent.parse(request.headers.get("traceparent"))
+        await logboek.awrite(Processing(
+            "inzageverzoek", inzage_activity_uri, (caller.subject,), tp.trace_id if tp else new_trace_id(),
+            foreign_operation=ForeignOperation(tp.trace_id, tp.parent_id, caller.peer_id or "onbekend")
+            if tp else None, resource={"component": "ldv-read-api", "entity": entity}))
+        return ReadResponse(processingActivities=visible, next=str(nxt) if nxt is not None else None)
+
+    return api
