@@ -1,0 +1,511 @@
+"""Persistence of the Manager: contracts, signatures, peers, certificates, outbox, inways, services.
+
+All methods are synchronous and short; the aiohttp server calls them through ``asyncio.to_thread``.
+Writes use an engine with ``BEGIN IMMEDIATE`` on SQLite so concurrent writers queue.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import struct
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy.engine import Engine, RowMapping
+from sqlalchemy.exc import IntegrityError
+
+from nds.db import make_engine, migrate
+from nds.fsc.manager import tables as t
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+SIG_TYPES = ("accept", "reject", "revoke")
+
+
+class IvConflict(Exception):
+    """Another contract with the same ``iv`` exists (FSC: the iv is unique per Peer)."""
+
+
+@dataclass(frozen=True)
+class GrantIndex:
+    """The searchable fields of one grant (the grant itself lives in the contract content)."""
+
+    grant_hash: str
+    position: int
+    grant_type: str
+    service_peer_id: str | None = None
+    service_name: str | None = None
+    service_delegator_peer_id: str | None = None
+    outway_peer_id: str | None = None
+    outway_public_key_thumbprint: str | None = None
+    delegator_peer_id: str | None = None
+    directory_peer_id: str | None = None
+    member_peer_id: str | None = None
+    membership_administrator_peer_id: str | None = None
+    regulated_area: str | None = None
+
+
+@dataclass(frozen=True)
+class StoredSignature:
+    peer_id: str
+    sig_type: str
+    jws: str
+    signed_at: int
+    cert_thumbprint: str
+
+
+@dataclass
+class StoredContract:
+    content_hash: str
+    content: dict[str, Any]
+    created_at: int
+    not_before: int
+    not_after: int
+    signatures: list[StoredSignature] = field(default_factory=list)
+    peers: set[str] = field(default_factory=set)
+
+    def signature_map(self) -> dict[str, dict[str, str]]:
+        out: dict[str, dict[str, str]] = {k: {} for k in SIG_TYPES}
+        for s in self.signatures:
+            out[s.sig_type][s.peer_id] = s.jws
+        return out
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    id: int
+    target_peer_id: str
+    action: str
+    content_hash: str
+    body: str
+    attempts: int
+
+
+def pack_chain(ders: Sequence[bytes]) -> bytes:
+    return b"".join(struct.pack(">I", len(d)) + d for d in ders)
+
+
+def unpack_chain(blob: bytes) -> list[bytes]:
+    out, i = [], 0
+    while i < len(blob):
+        (n,) = struct.unpack(">I", blob[i : i + 4])
+        out.append(blob[i + 4 : i + 4 + n])
+        i += 4 + n
+    return out
+
+
+def encode_cursor(*parts: Any) -> str:
+    return base64.urlsafe_b64encode(json.dumps(list(parts)).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, n: int) -> list[Any] | None:
+    """Decode an opaque cursor; None when it is not one of ours."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        parts = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(parts, list) or len(parts) != n:
+        return None
+    return parts
+
+
+class Store:
+    def __init__(self, url: str, *, run_migrations: bool = True) -> None:
+        self.url = url
+        self.engine: Engine = make_engine(url, immediate=True)
+        if run_migrations:
+            migrate(self.engine, "fsc_manager", MIGRATIONS)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- contracts ---------------------------------------------------------------------------
+
+    def insert_contract(
+        self,
+        content_hash: str,
+        content: dict[str, Any],
+        grants: Iterable[GrantIndex],
+        peers: Iterable[str],
+    ) -> bool:
+        """Store a contract once; True if it is new. Raises IvConflict for a reused iv."""
+        validity = content["validity"]
+        with self.engine.begin() as conn:
+            existing = conn.execute(
+                select(t.contracts.c.content_hash).where(t.contracts.c.iv == content["iv"])
+            ).scalar_one_or_none()
+            if existing == content_hash:
+                return False
+            if existing is not None:
+                raise IvConflict(content["iv"])
+            try:
+                conn.execute(
+                    insert(t.contracts).values(
+                        content_hash=content_hash,
+                        iv=content["iv"],
+                        group_id=content["group_id"],
+                        hash_algorithm=content["hash_algorithm"],
+                        content_json=json.dumps(content, ensure_ascii=False, separators=(",", ":")),
+                        created_at=int(content["created_at"]),
+                        not_before=int(validity["not_before"]),
+                        not_after=int(validity["not_after"]),
+                        received_at=time.time(),
+                    )
+                )
+            except IntegrityError:  # a concurrent insert of the same iv
+                raise IvConflict(content["iv"]) from None
+            rows = [g.__dict__ | {"content_hash": content_hash} for g in grants]
+            if rows:
+                conn.execute(insert(t.grants), rows)
+            conn.execute(
+                insert(t.contract_peers),
+                [{"content_hash": content_hash, "peer_id": p} for p in sorted(set(peers))],
+            )
+        return True
+
+    def add_signature(self, content_hash: str, sig: StoredSignature) -> bool:
+        """Store or replace the signature of one Peer of one type; True if it changed anything."""
+        with self.engine.begin() as conn:
+            key = and_(
+                t.signatures.c.content_hash == content_hash,
+                t.signatures.c.peer_id == sig.peer_id,
+                t.signatures.c.sig_type == sig.sig_type,
+            )
+            old = conn.execute(select(t.signatures.c.jws).where(key)).scalar_one_or_none()
+            if old == sig.jws:
+                return False
+            values = {
+                "jws": sig.jws,
+                "signed_at": sig.signed_at,
+                "cert_thumbprint": sig.cert_thumbprint,
+                "received_at": time.time(),
+            }
+            if old is None:
+                conn.execute(
+                    insert(t.signatures).values(
+                        content_hash=content_hash, peer_id=sig.peer_id, sig_type=sig.sig_type, **values
+                    )
+                )
+            else:
+                conn.execute(update(t.signatures).where(key).values(**values))
+        return True
+
+    def _load(self, conn: Any, rows: Sequence[RowMapping]) -> list[StoredContract]:
+        if not rows:
+            return []
+        hashes = [r["content_hash"] for r in rows]
+        sigs: dict[str, list[StoredSignature]] = {h: [] for h in hashes}
+        for s in conn.execute(select(t.signatures).where(t.signatures.c.content_hash.in_(hashes))).mappings():
+            sigs[s["content_hash"]].append(
+                StoredSignature(s["peer_id"], s["sig_type"], s["jws"], s["signed_at"], s["cert_thumbprint"])
+            )
+        peers: dict[str, set[str]] = {h: set() for h in hashes}
+        for p in conn.execute(
+            select(t.contract_peers).where(t.contract_peers.c.content_hash.in_(hashes))
+        ).mappings():
+            peers[p["content_hash"]].add(p["peer_id"])
+        return [
+            StoredContract(
+                content_hash=r["content_hash"],
+                content=json.loads(r["content_json"]),
+                created_at=r["created_at"],
+                not_before=r["not_before"],
+                not_after=r["not_after"],
+                signatures=sorted(sigs[r["content_hash"]], key=lambda s: (s.sig_type, s.peer_id)),
+                peers=peers[r["content_hash"]],
+            )
+            for r in rows
+        ]
+
+    def get_contract(self, content_hash: str) -> StoredContract | None:
+        with self.engine.connect() as conn:
+            rows = (
+                conn.execute(select(t.contracts).where(t.contracts.c.content_hash == content_hash))
+                .mappings()
+                .all()
+            )
+            found = self._load(conn, rows)
+        return found[0] if found else None
+
+    def contract_by_grant(self, grant_hash: str) -> tuple[StoredContract, dict[str, Any]] | None:
+        with self.engine.connect() as conn:
+            g = conn.execute(select(t.grants).where(t.grants.c.grant_hash == grant_hash)).mappings().first()
+            if g is None:
+                return None
+            rows = (
+                conn.execute(select(t.contracts).where(t.contracts.c.content_hash == g["content_hash"]))
+                .mappings()
+                .all()
+            )
+            found = self._load(conn, rows)
+        return (found[0], dict(g)) if found else None
+
+    def list_contracts(
+        self,
+        *,
+        involving: str | None = None,
+        grant_types: Sequence[str] = (),
+        grant_hashes: Sequence[str] = (),
+        cursor: tuple[int, str] | None = None,
+        limit: int = 25,
+        descending: bool = True,
+    ) -> list[StoredContract]:
+        """Contracts sorted by ``created_at`` (then hash); keyset pagination after ``cursor``."""
+        c = t.contracts.c
+        q = select(t.contracts)
+        if involving is not None:
+            q = q.where(
+                c.content_hash.in_(
+                    select(t.contract_peers.c.content_hash).where(t.contract_peers.c.peer_id == involving)
+                )
+            )
+        if grant_hashes:
+            q = q.where(
+                c.content_hash.in_(
+                    select(t.grants.c.content_hash).where(t.grants.c.grant_hash.in_(grant_hashes))
+                )
+            )
+        else:
+            if grant_types:
+                q = q.where(
+                    c.content_hash.in_(
+                        select(t.grants.c.content_hash).where(t.grants.c.grant_type.in_(grant_types))
+                    )
+                )
+            if cursor is not None:
+                ca, h = cursor
+                if descending:
+                    q = q.where(or_(c.created_at < ca, and_(c.created_at == ca, c.content_hash < h)))
+                else:
+                    q = q.where(or_(c.created_at > ca, and_(c.created_at == ca, c.content_hash > h)))
+            q = q.limit(limit)
+        order = (c.created_at.desc(), c.content_hash.desc()) if descending else (c.created_at, c.content_hash)
+        q = q.order_by(*order)
+        with self.engine.connect() as conn:
+            return self._load(conn, conn.execute(q).mappings().all())
+
+    def publication_grants(self) -> list[tuple[StoredContract, dict[str, Any]]]:
+        """All (Delegated)ServicePublication grants with their contracts (validity is checked by the caller)."""
+        types = ("GRANT_TYPE_SERVICE_PUBLICATION", "GRANT_TYPE_DELEGATED_SERVICE_PUBLICATION")
+        return self._grants_of_types(types)
+
+    def registration_grants(self) -> list[tuple[StoredContract, dict[str, Any]]]:
+        return self._grants_of_types(("GRANT_TYPE_PEER_REGISTRATION",))
+
+    def _grants_of_types(self, types: Sequence[str]) -> list[tuple[StoredContract, dict[str, Any]]]:
+        with self.engine.connect() as conn:
+            grows = conn.execute(select(t.grants).where(t.grants.c.grant_type.in_(types))).mappings().all()
+            hashes = sorted({g["content_hash"] for g in grows})
+            crow = (
+                conn.execute(select(t.contracts).where(t.contracts.c.content_hash.in_(hashes)))
+                .mappings()
+                .all()
+            )
+            by_hash = {c.content_hash: c for c in self._load(conn, crow)}
+        return [(by_hash[g["content_hash"]], dict(g)) for g in grows if g["content_hash"] in by_hash]
+
+    def count_contracts(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(t.contracts)).scalar_one())
+
+    # -- peers -------------------------------------------------------------------------------
+
+    def upsert_peer(self, peer_id: str, name: str, manager_address: str | None, source: str) -> None:
+        with self.engine.begin() as conn:
+            row = conn.execute(select(t.peers).where(t.peers.c.peer_id == peer_id)).mappings().first()
+            now = time.time()
+            if row is None:
+                conn.execute(
+                    insert(t.peers).values(
+                        peer_id=peer_id,
+                        name=name,
+                        manager_address=manager_address or "",
+                        source=source,
+                        updated_at=now,
+                    )
+                )
+            else:
+                values: dict[str, Any] = {"name": name, "updated_at": now}
+                if manager_address:
+                    values["manager_address"] = manager_address
+                    values["source"] = source
+                conn.execute(update(t.peers).where(t.peers.c.peer_id == peer_id).values(**values))
+
+    def get_peer(self, peer_id: str) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(t.peers).where(t.peers.c.peer_id == peer_id)).mappings().first()
+        return dict(row) if row else None
+
+    def list_peers(
+        self,
+        *,
+        peer_ids: Sequence[str] = (),
+        name_contains: str | None = None,
+        cursor: str | None = None,
+        limit: int = 25,
+        descending: bool = False,
+    ) -> list[dict[str, Any]]:
+        c = t.peers.c
+        q = select(t.peers).where(c.manager_address != "")
+        if peer_ids:
+            q = q.where(c.peer_id.in_(peer_ids))
+        else:
+            if name_contains:
+                q = q.where(func.lower(c.name).contains(name_contains.lower(), autoescape=True))
+            if cursor is not None:
+                q = q.where(c.peer_id < cursor if descending else c.peer_id > cursor)
+            q = q.limit(limit)
+        q = q.order_by(c.peer_id.desc() if descending else c.peer_id)
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(q).mappings()]
+
+    # -- certificates ------------------------------------------------------------------------
+
+    def put_certificate(
+        self, thumbprint: str, peer_id: str, chain: Sequence[bytes], not_before: int, not_after: int
+    ) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(t.certificates).where(t.certificates.c.thumbprint == thumbprint))
+            conn.execute(
+                insert(t.certificates).values(
+                    thumbprint=thumbprint,
+                    peer_id=peer_id,
+                    chain_der=pack_chain(chain),
+                    not_before=not_before,
+                    not_after=not_after,
+                    fetched_at=time.time(),
+                )
+            )
+
+    def get_certificate(self, thumbprint: str) -> tuple[str, list[bytes]] | None:
+        with self.engine.connect() as conn:
+            row = (
+                conn.execute(select(t.certificates).where(t.certificates.c.thumbprint == thumbprint))
+                .mappings()
+                .first()
+            )
+        return (row["peer_id"], unpack_chain(row["chain_der"])) if row else None
+
+    def certificate_validity(self, thumbprints: Iterable[str]) -> dict[str, tuple[int, int]]:
+        tps = list(set(thumbprints))
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(
+                    t.certificates.c.thumbprint, t.certificates.c.not_before, t.certificates.c.not_after
+                ).where(t.certificates.c.thumbprint.in_(tps))
+            ).all()
+        return {r[0]: (r[1], r[2]) for r in rows}
+
+    # -- outbox ------------------------------------------------------------------------------
+
+    def enqueue(self, items: Iterable[tuple[str, str, str, str]]) -> int:
+        """Queue ``(target_peer_id, action, content_hash, body)`` deliveries; returns how many."""
+        now = time.time()
+        rows = [
+            {
+                "target_peer_id": tgt,
+                "action": action,
+                "content_hash": h,
+                "body": body,
+                "attempts": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+            }
+            for tgt, action, h, body in items
+        ]
+        if rows:
+            with self.engine.begin() as conn:
+                conn.execute(insert(t.outbox), rows)
+        return len(rows)
+
+    def due(self, now: float, limit: int = 50) -> list[OutboxItem]:
+        c = t.outbox.c
+        q = (
+            select(c.id, c.target_peer_id, c.action, c.content_hash, c.body, c.attempts)
+            .where(c.delivered_at.is_(None), c.next_attempt_at <= now)
+            .order_by(c.next_attempt_at, c.id)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [OutboxItem(*r) for r in conn.execute(q).all()]
+
+    def next_due_at(self) -> float | None:
+        c = t.outbox.c
+        with self.engine.connect() as conn:
+            return conn.execute(
+                select(func.min(c.next_attempt_at)).where(c.delivered_at.is_(None))
+            ).scalar_one()
+
+    def mark_delivered(self, item_id: int) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(t.outbox).where(t.outbox.c.id == item_id).values(delivered_at=time.time()))
+
+    def mark_failed(self, item_id: int, attempts: int, next_at: float, error: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(t.outbox)
+                .where(t.outbox.c.id == item_id)
+                .values(attempts=attempts, next_attempt_at=next_at, last_error=error[:500])
+            )
+
+    def outbox_rows(self, pending_only: bool = False) -> list[dict[str, Any]]:
+        c = t.outbox.c
+        q = select(
+            c.id,
+            c.target_peer_id,
+            c.action,
+            c.content_hash,
+            c.attempts,
+            c.next_attempt_at,
+            c.last_error,
+            c.created_at,
+            c.delivered_at,
+        ).order_by(c.id)
+        if pending_only:
+            q = q.where(c.delivered_at.is_(None))
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(q).mappings()]
+
+    # -- inways and services -----------------------------------------------------------------
+
+    def upsert_inway(self, name: str, address: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(t.inways).where(t.inways.c.name == name))
+            conn.execute(insert(t.inways).values(name=name, address=address))
+
+    def list_inways(self) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(select(t.inways).order_by(t.inways.c.name)).mappings()]
+
+    def upsert_service(self, name: str, inway_name: str, endpoint_url: str, protocol: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(t.services).where(t.services.c.name == name))
+            conn.execute(
+                insert(t.services).values(
+                    name=name, inway_name=inway_name, endpoint_url=endpoint_url, protocol=protocol
+                )
+            )
+
+    def delete_service(self, name: str) -> bool:
+        with self.engine.begin() as conn:
+            return bool(conn.execute(delete(t.services).where(t.services.c.name == name)).rowcount)
+
+    def list_services(self) -> list[dict[str, Any]]:
+        q = (
+            select(t.services, t.inways.c.address.label("inway_address"))
+            .join(t.inways, t.inways.c.name == t.services.c.inway_name)
+            .order_by(t.services.c.name)
+        )
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(q).mappings()]
+
+    def get_service(self, name: str) -> dict[str, Any] | None:
+        for s in self.list_services():
+            if s["name"] == name:
+                return s
+        return None
