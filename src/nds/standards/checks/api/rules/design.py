@@ -451,7 +451,7 @@ def problem_invalid_input(oas: Oas, _v: str) -> list[Finding]:
                 Finding(
                     "problem-invalid-input",
                     (*opath, "responses"),
-                    "GET/DELETE operations with parameters, and all other operations, must define a 400 response.",
+                    "GET/DELETE with parameters, and all other operations, must define a 400 response.",
                 )
             )
     return out

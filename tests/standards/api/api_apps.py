@@ -1,0 +1,143 @@
+"""A compliant API (built with nds.api.make_api) and a hand-built non-compliant one (aiohttp)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import FastAPI, Request
+
+from nds.api import Problem, make_api
+
+VERSION = "1.2.3"
+SECURITY = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+    "Strict-Transport-Security": "max-age=31536000",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Access-Control-Allow-Origin": "*",
+}
+
+
+def compliant_app(public_base: str) -> FastAPI:
+    """make_api plus what the ADR asks beyond it: servers, declared headers and error responses."""
+    api = make_api("Gebouwen", VERSION, "Gebouwen-API voor tests", contact_email="beheer@example.org")
+
+    @api.get("/gebouwen", operation_id="listGebouwen", tags=["gebouwen"])
+    async def gebouwen(naamFilter: str | None = None) -> list[dict[str, str]]:
+        return [{"naam": "Stadhuis"}]
+
+    @api.get("/gebouwen/{id}", operation_id="getGebouw", tags=["gebouwen"])
+    async def gebouw(id: int) -> dict[str, Any]:
+        if id != 1:
+            raise Problem(404, "Niet gevonden", f"Geen gebouw {id}.")
+        return {"naam": "Stadhuis", "bouwjaarDatum": "1900-01-01"}
+
+    @api.get("/", include_in_schema=False)
+    async def root() -> dict[str, str]:
+        return {"naam": "Gebouwen"}
+
+    problem = {"type": "object", "properties": {"status": {"type": "integer"}, "title": {"type": "string"},
+                                                 "detail": {"type": "string"}}}
+    version_header = {"API-Version": {"description": "Volledige versie", "schema": {"type": "string"}}}
+    generate = api.openapi
+
+    def openapi() -> dict[str, Any]:
+        if api.openapi_schema:
+            return api.openapi_schema
+        doc = generate()
+        doc["servers"] = [{"url": public_base}]
+        doc["tags"] = [{"name": "gebouwen"}]
+        doc.setdefault("components", {}).pop("schemas", None)
+        for item in doc["paths"].values():
+            for op in item.values():
+                op["responses"] = {
+                    "200": {"description": "OK", "headers": version_header,
+                            "content": {"application/json": {"schema": {"type": "object"}}}},
+                    "400": {"description": "Ongeldige invoer", "headers": version_header,
+                            "content": {"application/problem+json": {"schema": problem}}},
+                }
+        # ADR 2.1.0's linter wants /openapi.json itself described, with its CORS header.
+        doc["paths"]["/openapi.json"] = {"get": {
+            "operationId": "getOpenapiJSON", "tags": ["gebouwen"],
+            "responses": {"200": {"description": "OpenAPI-document", "headers": {
+                **version_header, "access-control-allow-origin": {"schema": {"type": "string"}}}}}}}
+        api.openapi_schema = doc
+        return doc
+
+    api.openapi = openapi  # type: ignore[method-assign]
+
+    @api.middleware("http")
+    async def security(request: Request, call_next: Any) -> Any:
+        response = await call_next(request)
+        for k, v in SECURITY.items():
+            response.headers.setdefault(k, v)
+        return response
+
+    outer = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    outer.mount("/v1", api)
+    return outer
+
+
+BAD_DOC: dict[str, Any] = {
+    "openapi": "3.0.3",
+    "info": {"title": "Slecht", "version": "1.0"},
+    "servers": [{"url": "http://api.test/api"}],
+    "paths": {
+        "/Gebouwen/": {"get": {"operationId": "a", "responses": {"200": {"description": "OK"}}}},
+        "/gebouwen": {"options": {"operationId": "b", "responses": {"200": {"description": "OK"}}}},
+    },
+}
+
+
+def bad_app() -> Any:
+    """Hand-built: no CORS on openapi.json, wrong API-Version, different openapi.yaml, no security headers."""
+    from aiohttp import web
+
+    async def document(_r: web.Request) -> web.Response:
+        return web.Response(body=json.dumps(BAD_DOC), content_type="application/json",
+                            headers={"API-Version": "0.9.0"})
+
+    async def yaml_doc(_r: web.Request) -> web.Response:
+        return web.Response(text="openapi: 3.0.3\ninfo: {title: Anders, version: '2.0.0'}\npaths: {}\n",
+                            content_type="application/yaml")
+
+    async def root(_r: web.Request) -> web.Response:
+        return web.json_response({"ok": True})
+
+    app = web.Application()
+    app.router.add_get("/api/openapi.json", document)
+    app.router.add_get("/api/openapi.yaml", yaml_doc)
+    app.router.add_get("/api", root)
+    return app
+
+
+def huge_app(size: int) -> Any:
+    from aiohttp import web
+
+    async def document(_r: web.Request) -> web.StreamResponse:
+        resp = web.StreamResponse(headers={"Content-Type": "application/json"})
+        await resp.prepare(_r)
+        chunk = b" " * 65536
+        sent = 0
+        while sent < size:
+            await resp.write(chunk)
+            sent += len(chunk)
+        await resp.write_eof()
+        return resp
+
+    app = web.Application()
+    app.router.add_get("/v1/openapi.json", document)
+    return app
+
+
+def auth_app() -> Any:
+    from aiohttp import web
+
+    async def document(_r: web.Request) -> web.Response:
+        return web.json_response({"title": "Niet geauthenticeerd", "status": 401}, status=401)
+
+    app = web.Application()
+    app.router.add_get("/v1/openapi.json", document)
+    return app
