@@ -52,7 +52,7 @@ def parse_hash(text: str, *, expected_type: HashType | None = None) -> ParsedHas
     if not isinstance(text, str) or len(text) > MAX_HASH_LENGTH:
         raise HashFormatError(ErrorCode.SIGNATURE_VERIFICATION_FAILED, "hash is not a string of at most "
                               f"{MAX_HASH_LENGTH} characters")
-    match = _HASH_RE.match(text)
+    match = _HASH_RE.fullmatch(text)
     if not match:
         raise HashFormatError(ErrorCode.SIGNATURE_VERIFICATION_FAILED,
                               "hash must have the form $<algorithm>$<type>$<base64url>")

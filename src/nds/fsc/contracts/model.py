@@ -298,10 +298,12 @@ def _enum(enum_cls: Any, value: Any, path: str, code: ErrorCode = CONTENT_INVALI
 
 
 def _service_name(value: Any, path: str) -> str:
-    name = _string(value, path, SERVICE_NAME_MIN, SERVICE_NAME_MAX)
-    if not _SERVICE_NAME_RE.match(name):
-        raise _fail(path, f"service name must match {SERVICE_NAME_PATTERN}", GRANT_INVALID)
-    return name
+    if not isinstance(value, str):
+        raise _fail(path, f"must be a string, not {_json_type(value)}")
+    if not (SERVICE_NAME_MIN <= len(value) <= SERVICE_NAME_MAX and _SERVICE_NAME_RE.fullmatch(value)):
+        raise _fail(path, f"service name must be {SERVICE_NAME_MIN} to {SERVICE_NAME_MAX} characters "
+                    f"matching {SERVICE_NAME_PATTERN}", GRANT_INVALID)
+    return value
 
 
 def _peer_ref(value: Any, path: str) -> str:
@@ -312,7 +314,7 @@ def _outway(value: Any, path: str) -> Outway:
     obj = _object(value, path, ("peer_id", "public_key_thumbprint"))
     thumb = obj["public_key_thumbprint"]
     tpath = f"{path}.public_key_thumbprint"
-    if not isinstance(thumb, str) or not _THUMBPRINT_RE.match(thumb):
+    if not isinstance(thumb, str) or not _THUMBPRINT_RE.fullmatch(thumb):
         raise _fail(tpath, "must be the hex SHA-256 of the public key (64 hex characters)",
                     ErrorCode.INCORRECT_PUBLIC_KEY_THUMBPRINT)
     return Outway(_peer_id(obj["peer_id"], f"{path}.peer_id"), thumb)
@@ -400,7 +402,7 @@ def parse_grant(value: Any, path: str, version: FscVersion | str) -> Grant:
                     ("peer_id", "regulated_area_name"))
     area = _string(admin["regulated_area_name"], f"{dpath}.membership_administrator.regulated_area_name",
                    1, 100)
-    if not _AREA_RE.match(area):
+    if not _AREA_RE.fullmatch(area):
         raise _fail(f"{dpath}.membership_administrator.regulated_area_name",
                     f"must match {REGULATED_AREA_NAME_PATTERN}", GRANT_INVALID)
     member = _object(data["member"], f"{dpath}.member", ("peer_id", "role"))
@@ -441,7 +443,7 @@ def parse_contract_content(obj: Any, version: FscVersion | str) -> ContractConte
     group_id = content["group_id"]
     if not isinstance(group_id, str):
         raise _fail(f"{path}.group_id", f"must be a string, not {_json_type(group_id)}")
-    if not _GROUP_ID_RE.match(group_id):
+    if not _GROUP_ID_RE.fullmatch(group_id):
         raise _fail(f"{path}.group_id", f"must match {GROUP_ID_PATTERN}", ErrorCode.INCORRECT_GROUP_ID)
 
     validity_obj = _object(content["validity"], f"{path}.validity", ("not_before", "not_after"))
