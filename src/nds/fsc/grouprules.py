@@ -85,9 +85,9 @@ class TlsRules(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     min_version: TlsVersion = Field(
-        "1.2", description="Lowest TLS version accepted (NCSC: 1.3 good, 1.2 sufficient)."
+        default="1.2", description="Lowest TLS version accepted (NCSC: 1.3 good, 1.2 sufficient)."
     )
-    max_version: TlsVersion = Field("1.3", description="Highest TLS version offered.")
+    max_version: TlsVersion = Field(default="1.3", description="Highest TLS version offered.")
     tls12_ciphers: list[str] = Field(
         default_factory=lambda: list(NCSC_GOOD_TLS12_CIPHERS),
         description="Allowed TLS 1.2 cipher suites, OpenSSL names, in preference order "
@@ -130,8 +130,10 @@ class Ports(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    manager: int = Field(8443, ge=1, le=65535, description="Port of every Manager's FSC API (FSC: 8443).")
-    inway: int = Field(443, ge=1, le=65535, description="Port of every Inway (FSC: 443).")
+    manager: int = Field(
+        default=8443, ge=1, le=65535, description="Port of every Manager's FSC API (FSC: 8443)."
+    )
+    inway: int = Field(default=443, ge=1, le=65535, description="Port of every Inway (FSC: 443).")
 
 
 class GroupRules(BaseModel):
@@ -144,7 +146,7 @@ class GroupRules(BaseModel):
         description="The Group ID (fsc-core: ^[a-zA-Z0-9./_-]{1,100}$), e.g. 'fsc-demo'.",
     )
     fsc_version: Literal["1.1", "draft"] = Field(
-        "1.1",
+        default="1.1",
         description="FSC Core version spoken: '1.1' (published 1.1.x, master) or 'draft' (develop: "
         "JCS + SHA3-512 hashes, grant properties).",
     )
@@ -154,7 +156,7 @@ class GroupRules(BaseModel):
         "are relative to the rules file.",
     )
     peer_id_field: str = Field(
-        "serialNumber",
+        default="serialNumber",
         description="Certificate subject attribute holding the Peer ID (name such as 'serialNumber' "
         "or a dotted OID). PKIoverheid: serialNumber holds the OIN.",
     )
@@ -162,22 +164,26 @@ class GroupRules(BaseModel):
         OIN_PATTERN, description="Regular expression a Peer ID must match fully (OIN: 20 digits)."
     )
     peer_name_field: str = Field(
-        "O", description="Certificate subject attribute holding the Peer name (default: O, organisation)."
+        default="O",
+        description="Certificate subject attribute holding the Peer name (default: O, organisation).",
     )
     tls: TlsRules = Field(default_factory=TlsRules, description="TLS versions and cipher suites.")
     ports: Ports = Field(default_factory=Ports, description="Ports of Managers and Inways.")
     transaction_id_format: Literal["uuidv7"] = Field(
-        "uuidv7", description="Format of fsc-logging TransactionIDs (RFC 9562 UUID version 7)."
+        default="uuidv7", description="Format of fsc-logging TransactionIDs (RFC 9562 UUID version 7)."
     )
     token_lifetime_seconds: int = Field(
-        300,
+        default=300,
         ge=10,
         le=3600,
         description="Lifetime of access tokens issued by Managers. Short, because an Inway checks "
         "tokens offline: a revoked contract keeps working until its tokens expire.",
     )
     clock_skew_seconds: int = Field(
-        30, ge=0, le=300, description="Clock difference tolerated when checking exp/nbf and validity dates."
+        default=30,
+        ge=0,
+        le=300,
+        description="Clock difference tolerated when checking exp/nbf and validity dates.",
     )
     signature_retry_schedule: list[int] = Field(
         default_factory=lambda: [1, 5, 30, 120, 600, 1800, 3600],
@@ -185,7 +191,9 @@ class GroupRules(BaseModel):
         description="Seconds to wait before each retry of propagating a signature to a Peer; after the "
         "last entry, retries continue at the last interval until the contract expires.",
     )
-    check_crl: bool = Field(False, description="Check peer certificates against the CRLs in crl_paths.")
+    check_crl: bool = Field(
+        default=False, description="Check peer certificates against the CRLs in crl_paths."
+    )
     crl_paths: list[Path] = Field(
         default_factory=list,
         description="PEM or DER CRL files of the trust anchors (relative to the rules file).",
@@ -194,12 +202,12 @@ class GroupRules(BaseModel):
         default_factory=list, description="The Group's directories (at least one for a working Group)."
     )
     membership_administrator_peer_id: str | None = Field(
-        None,
+        default=None,
         description="Regulated Area extension: Peer ID of the Membership Administrator; when set, only "
         "registered members may publish or connect.",
     )
     regulated_area_name: str | None = Field(
-        None,
+        default=None,
         pattern=r"^[a-zA-Z0-9./_-]{1,100}$",
         description="Regulated Area extension: name of the Regulated Area the Membership Administrator "
         "governs (grant property regulated_area_name).",

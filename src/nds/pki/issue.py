@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
@@ -64,7 +64,14 @@ def key_type_of(key: PrivateKey | PublicKey) -> str:
     return f"rsa-{key.key_size}"
 
 
-def _sig_hash(key: PrivateKey) -> hashes.HashAlgorithm:
+def _pub(cert: x509.Certificate) -> PublicKey:
+    pub = cert.public_key()
+    if not isinstance(pub, ec.EllipticCurvePublicKey | rsa.RSAPublicKey):
+        raise PkiError("only EC and RSA certificates are supported")
+    return pub
+
+
+def _sig_hash(key: PrivateKey) -> hashes.SHA256 | hashes.SHA384:
     if isinstance(key, ec.EllipticCurvePrivateKey) and key.curve.key_size >= 384:
         return hashes.SHA384()
     return hashes.SHA256()
@@ -141,18 +148,14 @@ def ca_files(ca_dir: str | os.PathLike[str]) -> CaFiles:
 def _load_ca(ca: CaFiles) -> tuple[x509.Certificate, PrivateKey]:
     cert = load_certificate(ca.cert)
     key = load_private_key(ca.key)
-    if cert.public_key().public_bytes(*_SPKI) != key.public_key().public_bytes(*_SPKI):
+    if _spki(_pub(cert)) != _spki(key):
         raise PkiError(f"CA key {ca.key} does not belong to CA certificate {ca.cert}")
     return cert, key
 
 
-def _spki_args() -> tuple[object, object]:
-    from cryptography.hazmat.primitives import serialization
-
-    return (serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-
-
-_SPKI = _spki_args()
+def _spki(key: PrivateKey | PublicKey) -> bytes:
+    pub = key.public_key() if isinstance(key, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey) else key
+    return pub.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
 def _sans(hostnames: Sequence[str], ip_addresses: Iterable[str]) -> list[x509.GeneralName]:
@@ -197,7 +200,7 @@ def _sign_leaf(
     if not_after <= not_before:
         raise PkiError("not_after must be later than not_before")
     is_rsa = isinstance(public_key, rsa.RSAPublicKey)
-    aki = x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_cert.public_key())  # type: ignore[arg-type]
+    aki = x509.AuthorityKeyIdentifier.from_issuer_public_key(_pub(ca_cert))
     return (
         x509.CertificateBuilder()
         .subject_name(subject)
@@ -320,7 +323,7 @@ def _reissue(
     old_files = _existing(peer)
     old = load_certificate(old_files.cert)
     old_key = load_private_key(old_files.key)
-    if old.public_key().public_bytes(*_SPKI) != old_key.public_key().public_bytes(*_SPKI):
+    if _spki(_pub(old)) != _spki(old_key):
         raise PkiError(f"key {old_files.key} does not belong to certificate {old_files.cert}")
     ca_cert, ca_key = _load_ca(ca)
     try:
@@ -403,7 +406,7 @@ def publish_crl(
         .next_update(at + timedelta(days=next_update_days))
         .add_extension(x509.CRLNumber(crl_number if crl_number is not None else int(at.timestamp())), False)
         .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_cert.public_key()),  # type: ignore[arg-type]
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(_pub(ca_cert)),
             critical=False,
         )
     )
@@ -414,8 +417,6 @@ def publish_crl(
             x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(when).build()
         )
     crl = builder.sign(ca_key, _sig_hash(ca_key))
-    from cryptography.hazmat.primitives import serialization
-
     out = Path(out_path)
     write_atomic(out, crl.public_bytes(serialization.Encoding.PEM))
     return out

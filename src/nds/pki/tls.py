@@ -37,7 +37,7 @@ def _paths(cert: str | os.PathLike[str] | PeerFiles, key: str | os.PathLike[str]
 
 
 def trust_anchor_pem(rules: GroupRules) -> str:
-    pems = []
+    pems: list[str] = []
     for p in rules.trust_anchors:
         pems.extend(cert_pem(c).decode("ascii") for c in load_certificates(p))
     return "".join(pems)
