@@ -1,0 +1,1 @@
+"""Programme monitor: parliamentary documents to questions, answers, commitments and progress."""
