@@ -67,14 +67,19 @@ class _Key:
 
 def _make_key(flags: int = 257) -> _Key:
     priv = ec.generate_private_key(ec.SECP256R1())
-    return _Key(priv, dns.dnssec.make_dnskey(priv.public_key(), dns.dnssec.Algorithm.ECDSAP256SHA256,
-                                            flags=flags))
+    return _Key(
+        priv, dns.dnssec.make_dnskey(priv.public_key(), dns.dnssec.Algorithm.ECDSAP256SHA256, flags=flags)
+    )
 
 
 def _zone_text(origin: str, records: list[str]) -> str:
-    head = [f"$ORIGIN {origin}", "$TTL 60",
-            f"@ SOA ns1.{TLD} hostmaster.{TLD} 1 3600 600 86400 60",
-            f"@ NS ns1.{TLD}", f"@ NS ns2.{TLD}"]
+    head = [
+        f"$ORIGIN {origin}",
+        "$TTL 60",
+        f"@ SOA ns1.{TLD} hostmaster.{TLD} 1 3600 600 86400 60",
+        f"@ NS ns1.{TLD}",
+        f"@ NS ns2.{TLD}",
+    ]
     return "\n".join(head + records) + "\n"
 
 
@@ -84,8 +89,12 @@ def _sign(zone: dns.zone.Zone, key: _Key, *, expired: bool = False) -> None:
         inception, expiration = now - dt.timedelta(days=30), now - dt.timedelta(days=1)
     else:
         inception, expiration = now - dt.timedelta(hours=1), now + dt.timedelta(days=14)
-    dns.dnssec.sign_zone(zone, keys=[(key.private, key.dnskey)], inception=inception,  # type: ignore[list-item]
-                         expiration=expiration)
+    dns.dnssec.sign_zone(
+        zone,
+        keys=[(key.private, key.dnskey)],
+        inception=inception,  # type: ignore[list-item]
+        expiration=expiration,
+    )
 
 
 @dataclass
@@ -112,8 +121,9 @@ class DnsLab:
         for spec in self.zones:
             rel = spec.name[: -len(TLD) - 1]
             tld_lines += [f"{rel} NS ns1.{TLD}", f"{rel} NS ns2.{TLD}"]
-            zone = dns.zone.from_text(_zone_text(spec.name, spec.records), origin=spec.name,
-                                      relativize=False, check_origin=True)
+            zone = dns.zone.from_text(
+                _zone_text(spec.name, spec.records), origin=spec.name, relativize=False, check_origin=True
+            )
             if spec.mode != "insecure":
                 key = _make_key()
                 tld_lines.append(f"{rel} DS " + dns.dnssec.make_ds(spec.name, key.dnskey, "SHA256").to_text())
@@ -135,10 +145,12 @@ class DnsLab:
             f'  pidfile: "{self.root}/nsd.pid"\n  xfrdfile: "{self.root}/xfrd.state"\n'
             f'  zonelistfile: "{self.root}/zone.list"\n  logfile: "{self.root}/nsd.log"\n'
             "  server-count: 1\n  verbosity: 1\n  hide-version: yes\n"
-            "remote-control:\n  control-enable: no\n" + zones_conf)
+            "remote-control:\n  control-enable: no\n" + zones_conf
+        )
         ta = dns.dnssec.make_ds(TLD, tld_key.dnskey, "SHA256").to_text()
-        stubs = "".join(f'stub-zone:\n  name: "{n}"\n  stub-addr: {NSD_ADDR}@{self.nsd_port}\n'
-                        for n in files)
+        stubs = "".join(
+            f'stub-zone:\n  name: "{n}"\n  stub-addr: {NSD_ADDR}@{self.nsd_port}\n' for n in files
+        )
         (self.root / "unbound.conf").write_text(
             "server:\n"
             f"  interface: {UNBOUND_ADDR}@{self.unbound_port}\n  port: {self.unbound_port}\n"
@@ -150,14 +162,17 @@ class DnsLab:
             "  qname-minimisation: no\n  num-threads: 1\n  so-reuseport: no\n  do-ip6: yes\n"
             "  harden-referral-path: no\n  val-bogus-ttl: 1\n  infra-host-ttl: 5\n"
             f'  local-zone: "{TLD}" nodefault\n  trust-anchor: "{TLD} DS {ta}"\n'
-            "remote-control:\n  control-enable: no\n" + stubs)
+            "remote-control:\n  control-enable: no\n" + stubs
+        )
 
     def _wait(self, addr: str, port: int, qname: str, proc: subprocess.Popen[bytes], log: Path) -> None:
         deadline = time.monotonic() + 15
         q = dns.message.make_query(qname, "SOA")
         while time.monotonic() < deadline:
             if proc.poll() is not None:
-                raise RuntimeError(f"{proc.args!r} exited: {log.read_text(errors='replace') if log.exists() else ''}")
+                raise RuntimeError(
+                    f"{proc.args!r} exited: {log.read_text(errors='replace') if log.exists() else ''}"
+                )
             with contextlib.suppress(Exception):
                 dns.query.udp(q, addr, port=port, timeout=0.5)
                 return
@@ -168,12 +183,18 @@ class DnsLab:
         self.build()
         nsd = shutil.which("nsd") or "/usr/sbin/nsd"
         unbound = shutil.which("unbound") or "/usr/sbin/unbound"
-        p = subprocess.Popen([nsd, "-d", "-c", str(self.root / "nsd.conf")], stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL)
+        p = subprocess.Popen(
+            [nsd, "-d", "-c", str(self.root / "nsd.conf")],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         self._procs.append(p)
         self._wait(NSD_ADDR, self.nsd_port, TLD, p, self.root / "nsd.log")
-        u = subprocess.Popen([unbound, "-d", "-c", str(self.root / "unbound.conf")],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        u = subprocess.Popen(
+            [unbound, "-d", "-c", str(self.root / "unbound.conf")],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         self._procs.append(u)
         self._wait(UNBOUND_ADDR, self.unbound_port, TLD, u, self.root / "unbound.log")
 

@@ -6,15 +6,17 @@ import asyncio
 from collections.abc import Iterator
 
 import pytest
+from dnsinfra import DnsLab, ZoneSpec, running_lab, tools_available
 
 from nds.standards.checks.dns import DnsClient, DnssecStatus, dnssec_subtests
 from nds.standards.checks.dns.dnssec import CLAUSE_EXISTS, CLAUSE_VALID
 from nds.standards.model import Status
 from nds.standards.net import NetworkConfig
-from dnsinfra import DnsLab, ZoneSpec, running_lab, tools_available
 
-pytestmark = [pytest.mark.integration,
-              pytest.mark.skipif(not tools_available(), reason="nsd/unbound missing: run 'make system-deps'")]
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(not tools_available(), reason="nsd/unbound missing: run 'make system-deps'"),
+]
 
 ZONES = [
     ZoneSpec("secure.test.", ["@ A 127.0.0.1", "_25._tcp.mx TLSA 3 1 1 " + "ab" * 32, "mx A 127.0.0.1"]),
@@ -67,6 +69,7 @@ def test_nonexistent_domain_is_not_tested(lab: DnsLab) -> None:
 
 def test_resolver_down_is_error() -> None:
     from dnsinfra import free_port
+
     net = NetworkConfig(resolver=("127.0.53.9", free_port("127.0.53.9")), dns_timeout=0.3, retries=0)
     r = _by_id(asyncio.run(dnssec_subtests("secure.test", net)))
     assert r["dnssec.exists"].status is Status.ERROR and r["dnssec.valid"].status is Status.ERROR
@@ -75,10 +78,16 @@ def test_resolver_down_is_error() -> None:
 def test_tlsa_status_exact(lab: DnsLab) -> None:
     async def go():
         c = DnsClient(_net(lab))
-        return [await c.query(f"_25._tcp.mx.{z}", "TLSA", accurate_secure=True)
-                for z in ("secure.test", "insecure.test", "expired.test")]
+        return [
+            await c.query(f"_25._tcp.mx.{z}", "TLSA", accurate_secure=True)
+            for z in ("secure.test", "insecure.test", "expired.test")
+        ]
+
     sec, insec, bogus = asyncio.run(go())
-    assert (sec.dnssec, insec.dnssec, bogus.dnssec) == (DnssecStatus.SECURE, DnssecStatus.INSECURE,
-                                                      DnssecStatus.BOGUS)
+    assert (sec.dnssec, insec.dnssec, bogus.dnssec) == (
+        DnssecStatus.SECURE,
+        DnssecStatus.INSECURE,
+        DnssecStatus.BOGUS,
+    )
     assert sec.records == ("3 1 1 " + "ab" * 32,)
     assert bogus.records == sec.records  # data still available (CD retry)

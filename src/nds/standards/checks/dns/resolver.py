@@ -36,15 +36,17 @@ import dns.resolver
 
 from nds.standards.net import NetworkConfig
 
-BOGUS_EDE = frozenset({
-    dns.edns.EDECode.DNSSEC_BOGUS,
-    dns.edns.EDECode.SIGNATURE_EXPIRED,
-    dns.edns.EDECode.SIGNATURE_NOT_YET_VALID,
-    dns.edns.EDECode.DNSKEY_MISSING,
-    dns.edns.EDECode.RRSIGS_MISSING,
-    dns.edns.EDECode.NO_ZONE_KEY_BIT_SET,
-    dns.edns.EDECode.NSEC_MISSING,
-})
+BOGUS_EDE = frozenset(
+    {
+        dns.edns.EDECode.DNSSEC_BOGUS,
+        dns.edns.EDECode.SIGNATURE_EXPIRED,
+        dns.edns.EDECode.SIGNATURE_NOT_YET_VALID,
+        dns.edns.EDECode.DNSKEY_MISSING,
+        dns.edns.EDECode.RRSIGS_MISSING,
+        dns.edns.EDECode.NO_ZONE_KEY_BIT_SET,
+        dns.edns.EDECode.NSEC_MISSING,
+    }
+)
 
 # rcodes we report; "TIMEOUT" is ours (no answer at all after the retries).
 TIMEOUT = "TIMEOUT"
@@ -93,15 +95,21 @@ class Lookup:
         return self.rcode == "NXDOMAIN" or (self.rcode == "NOERROR" and not self.records)
 
     def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"name": self.name, "type": self.rdtype, "rcode": self.rcode,
-                               "records": list(self.records), "dnssec": self.dnssec.value}
+        out: dict[str, Any] = {
+            "name": self.name,
+            "type": self.rdtype,
+            "rcode": self.rcode,
+            "records": list(self.records),
+            "dnssec": self.dnssec.value,
+        }
         if self.ede:
             out["ede"] = list(self.ede)
         return out
 
 
-def _extract(msg: dns.message.Message, qname: dns.name.Name, rdtype: dns.rdatatype.RdataType
-             ) -> tuple[list[Any], str]:
+def _extract(
+    msg: dns.message.Message, qname: dns.name.Name, rdtype: dns.rdatatype.RdataType
+) -> tuple[list[Any], str]:
     """The rdatas of (qname, rdtype), following a CNAME chain inside the answer section."""
     current = qname
     for _ in range(16):
@@ -138,8 +146,9 @@ class DnsClient:
         if not self.servers:
             self.servers = [self.net.resolver] if self.net.resolver else default_servers()
 
-    async def _ask(self, qname: dns.name.Name, rdtype: dns.rdatatype.RdataType, cd: bool
-                   ) -> dns.message.Message | None:
+    async def _ask(
+        self, qname: dns.name.Name, rdtype: dns.rdatatype.RdataType, cd: bool
+    ) -> dns.message.Message | None:
         q = dns.message.make_query(qname, rdtype, want_dnssec=True, use_edns=0, payload=1232)
         q.flags |= dns.flags.RD
         if cd:
@@ -149,14 +158,20 @@ class DnsClient:
                 self.queries += 1
                 with contextlib.suppress(dns.exception.Timeout, OSError, dns.exception.FormError):
                     resp, _ = await dns.asyncquery.udp_with_fallback(
-                        q, addr, timeout=self.net.dns_timeout, port=port)
+                        q, addr, timeout=self.net.dns_timeout, port=port
+                    )
                     return resp
             if attempt < self.net.retries:
                 await asyncio.sleep(0.2 * (attempt + 1))
         return None
 
-    def _lookup(self, name: str, rdtype: dns.rdatatype.RdataType, msg: dns.message.Message | None,
-                status: DnssecStatus | None = None) -> Lookup:
+    def _lookup(
+        self,
+        name: str,
+        rdtype: dns.rdatatype.RdataType,
+        msg: dns.message.Message | None,
+        status: DnssecStatus | None = None,
+    ) -> Lookup:
         tname = dns.rdatatype.to_text(rdtype)
         if msg is None:
             return Lookup(name, tname, TIMEOUT)
@@ -166,9 +181,15 @@ class DnsClient:
             records = tuple(_txt_text(rd) for rd in rdatas)
         else:
             records = tuple(rd.to_text() for rd in rdatas)
-        return Lookup(name, tname, dns.rcode.to_text(msg.rcode()), records,
-                      status or dnssec_status_of(msg), tuple(int(e.code) for e in msg.extended_errors()),
-                      canonical)
+        return Lookup(
+            name,
+            tname,
+            dns.rcode.to_text(msg.rcode()),
+            records,
+            status or dnssec_status_of(msg),
+            tuple(int(e.code) for e in msg.extended_errors()),
+            canonical,
+        )
 
     async def query(self, name: str, rdtype: str, *, accurate_secure: bool = False) -> Lookup:
         """Resolve ``name``/``rdtype``; ``accurate_secure`` queries without CD (SOA, TLSA)."""
@@ -196,8 +217,15 @@ class DnsClient:
                 # The data exists but does not validate: bogus (internet.nl issue #1869).
                 found = self._lookup(name, rdtype, retry, DnssecStatus.BOGUS)
                 ede = tuple(int(e.code) for e in msg.extended_errors())
-                return Lookup(found.name, found.rdtype, found.rcode, found.records, DnssecStatus.BOGUS,
-                              ede or found.ede, found.canonical)
+                return Lookup(
+                    found.name,
+                    found.rdtype,
+                    found.rcode,
+                    found.records,
+                    DnssecStatus.BOGUS,
+                    ede or found.ede,
+                    found.canonical,
+                )
         return self._lookup(name, rdtype, msg)
 
     async def addresses(self, name: str) -> tuple[list[str], list[str]]:

@@ -46,8 +46,9 @@ async def dns_reachable(net: NetworkConfig, host: str, address: str, qname: str)
     return False
 
 
-async def http_fetch(net: NetworkConfig, host: str, address: str, port: int, use_tls: bool
-                     ) -> tuple[int, bytes] | None:
+async def http_fetch(
+    net: NetworkConfig, host: str, address: str, port: int, use_tls: bool
+) -> tuple[int, bytes] | None:
     """GET / from one address with the right Host/SNI; certificate not verified (content only)."""
     addr, p = route_address(net, host, address, port)
     ctx: ssl.SSLContext | None = None
@@ -57,12 +58,15 @@ async def http_fetch(net: NetworkConfig, host: str, address: str, port: int, use
         ctx.verify_mode = ssl.CERT_NONE
     try:
         reader, writer = await asyncio.wait_for(
-            asyncio.open_connection(addr, p, ssl=ctx, server_hostname=host if ctx else None), net.timeout)
+            asyncio.open_connection(addr, p, ssl=ctx, server_hostname=host if ctx else None), net.timeout
+        )
     except (TimeoutError, OSError, ssl.SSLError):
         return None
     try:
-        writer.write(f"GET / HTTP/1.1\r\nHost: {host}\r\nUser-Agent: nds-check\r\nAccept: */*\r\n"
-                     "Connection: close\r\n\r\n".encode())
+        writer.write(
+            f"GET / HTTP/1.1\r\nHost: {host}\r\nUser-Agent: nds-check\r\nAccept: */*\r\n"
+            "Connection: close\r\n\r\n".encode()
+        )
         await writer.drain()
         data = b""
         while len(data) < MAX_BODY:
@@ -84,7 +88,7 @@ async def http_fetch(net: NetworkConfig, host: str, address: str, port: int, use
 def simhash(text: bytes, bits: int = 64) -> int:
     """Charikar simhash over word 3-shingles: near-identical pages get a small Hamming distance."""
     words = re.findall(rb"\w+", text.lower())
-    shingles = [b" ".join(words[i:i + 3]) for i in range(max(1, len(words) - 2))] or [b""]
+    shingles = [b" ".join(words[i : i + 3]) for i in range(max(1, len(words) - 2))] or [b""]
     acc = [0] * bits
     for s in shingles:
         h = int.from_bytes(hashlib.blake2b(s, digest_size=bits // 8).digest(), "big")

@@ -17,17 +17,35 @@ from nds.standards.checks.rpki.sources import RpkiSource
 from nds.standards.model import SUBTESTS, Status, Subtest, TestResult, worst
 from nds.standards.net import NetworkConfig
 
-STANDARD = "RPKI"
+STANDARD = "rpki"
 CLAUSE_EXISTS = "RFC 6482 (ROA) / RFC 6811 §2 (covering VRP)"
 CLAUSE_VALID = "RFC 6811 §2 (route origin validation state)"
-ROLES = {"web": "web server", "ns": "name server", "mx": "mail server (MX)",
-         "mx_ns": "name server of an MX domain"}
+ROLES = {
+    "web": "web server",
+    "ns": "name server",
+    "mx": "mail server (MX)",
+    "mx_ns": "name server of an MX domain",
+}
 
 for _role, _what in ROLES.items():
-    SUBTESTS.declare(Subtest(f"rpki.{_role}_exists", STANDARD, Status.FAILED,
-                             f"ROA exists for every {_what} address", CLAUSE_EXISTS))
-    SUBTESTS.declare(Subtest(f"rpki.{_role}_valid", STANDARD, Status.FAILED,
-                             f"Every route of a {_what} address is RPKI-valid", CLAUSE_VALID))
+    SUBTESTS.declare(
+        Subtest(
+            f"rpki.{_role}_exists",
+            STANDARD,
+            Status.FAILED,
+            f"ROA exists for every {_what} address",
+            CLAUSE_EXISTS,
+        )
+    )
+    SUBTESTS.declare(
+        Subtest(
+            f"rpki.{_role}_valid",
+            STANDARD,
+            Status.FAILED,
+            f"Every route of a {_what} address is RPKI-valid",
+            CLAUSE_VALID,
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -53,13 +71,16 @@ def _pairs(addresses: Mapping[str, Sequence[str]] | Iterable[str]) -> list[tuple
     return [("", a) for a in addresses]
 
 
-async def retrieve(addresses: Mapping[str, Sequence[str]] | Iterable[str], source: RpkiSource
-                   ) -> list[AddressFacts]:
+async def retrieve(
+    addresses: Mapping[str, Sequence[str]] | Iterable[str], source: RpkiSource
+) -> list[AddressFacts]:
     out: list[AddressFacts] = []
     for host, addr in _pairs(addresses):
         routes = await source.routes_for(addr)
-        facts = [RouteFact(str(r.prefix), r.origin, validate(r, await source.vrps_covering(r.prefix)))
-                 for r in routes]
+        facts = [
+            RouteFact(str(r.prefix), r.origin, validate(r, await source.vrps_covering(r.prefix)))
+            for r in routes
+        ]
         out.append(AddressFacts(host, addr, tuple(facts)))
     return out
 
@@ -68,45 +89,85 @@ def evaluate(facts: list[AddressFacts], role: str, source_name: str | None) -> l
     ex, va = f"rpki.{role}_exists", f"rpki.{role}_valid"
     if source_name is None:
         d = "no RPKI data source configured (--rpki-vrps/--rpki-routes)"
-        return [TestResult(ex, Status.NOT_TESTED, d, CLAUSE_EXISTS),
-                TestResult(va, Status.NOT_TESTED, d, CLAUSE_VALID)]
+        return [
+            TestResult(ex, Status.NOT_TESTED, d, CLAUSE_EXISTS),
+            TestResult(va, Status.NOT_TESTED, d, CLAUSE_VALID),
+        ]
     if not facts:
         d = f"no {ROLES[role]} addresses to test"
-        return [TestResult(ex, Status.NOT_APPLICABLE, d, CLAUSE_EXISTS),
-                TestResult(va, Status.NOT_APPLICABLE, d, CLAUSE_VALID)]
+        return [
+            TestResult(ex, Status.NOT_APPLICABLE, d, CLAUSE_EXISTS),
+            TestResult(va, Status.NOT_APPLICABLE, d, CLAUSE_VALID),
+        ]
     out: list[TestResult] = []
     for f in facts:
         target = f"{f.host} {f.address}".strip()
         info = {"routes": [r.to_json() for r in f.routes], "source": source_name}
         if not f.routes:
             d = f"{f.address} is not announced in BGP according to {source_name}"
-            out += [TestResult(ex, Status.NOT_TESTED, d, CLAUSE_EXISTS, target=target, facts=info),
-                    TestResult(va, Status.NOT_TESTED, d, CLAUSE_VALID, target=target, facts=info)]
+            out += [
+                TestResult(ex, Status.NOT_TESTED, d, CLAUSE_EXISTS, target=target, facts=info),
+                TestResult(va, Status.NOT_TESTED, d, CLAUSE_VALID, target=target, facts=info),
+            ]
             continue
         states = [r.validity for r in f.routes]
         uncovered = [r for r in f.routes if r.validity is Validity.NOT_FOUND]
         if uncovered:
             missing = ", ".join(r.prefix for r in uncovered)
-            out.append(TestResult(ex, Status.FAILED, f"no ROA covers {missing}",
-                                  CLAUSE_EXISTS, fix="Ask your network provider (the AS announcing the "
-                                  "prefix) to publish a ROA for it.", target=target, facts=info))
+            out.append(
+                TestResult(
+                    ex,
+                    Status.FAILED,
+                    f"no ROA covers {missing}",
+                    CLAUSE_EXISTS,
+                    fix="Ask your network provider (the AS announcing the prefix) to publish a ROA for it.",
+                    target=target,
+                    facts=info,
+                )
+            )
         else:
-            out.append(TestResult(ex, Status.PASSED, "a ROA covers every announced route", CLAUSE_EXISTS,
-                                  target=target, facts=info))
-        per = [Status.FAILED if s is Validity.INVALID else Status.WARNING if s is Validity.NOT_FOUND
-               else Status.PASSED for s in states]
+            out.append(
+                TestResult(
+                    ex,
+                    Status.PASSED,
+                    "a ROA covers every announced route",
+                    CLAUSE_EXISTS,
+                    target=target,
+                    facts=info,
+                )
+            )
+        per = [
+            Status.FAILED
+            if s is Validity.INVALID
+            else Status.WARNING
+            if s is Validity.NOT_FOUND
+            else Status.PASSED
+            for s in states
+        ]
         status = worst(per)
-        bad = [f"{r.prefix} from AS{r.origin}: {r.validity.value}" for r in f.routes if r.validity is not
-               Validity.VALID]
+        bad = [
+            f"{r.prefix} from AS{r.origin}: {r.validity.value}"
+            for r in f.routes
+            if r.validity is not Validity.VALID
+        ]
         detail = "every announced route is RPKI-valid" if status is Status.PASSED else "; ".join(bad)
-        fix = ("An invalid route is dropped by validating networks: correct the ROA (origin AS, maxLength) "
-               "or the announcement." if status is Status.FAILED else "")
+        fix = (
+            "An invalid route is dropped by validating networks: correct the ROA (origin AS, maxLength) "
+            "or the announcement."
+            if status is Status.FAILED
+            else ""
+        )
         out.append(TestResult(va, status, detail, CLAUSE_VALID, fix=fix, target=target, facts=info))
     return out
 
 
-async def rpki_subtests(addresses: Mapping[str, Sequence[str]] | Iterable[str], net: NetworkConfig,
-                        source: RpkiSource | None, *, role: str = "web") -> list[TestResult]:
+async def rpki_subtests(
+    addresses: Mapping[str, Sequence[str]] | Iterable[str],
+    net: NetworkConfig,
+    source: RpkiSource | None,
+    *,
+    role: str = "web",
+) -> list[TestResult]:
     """RPKI subtests for ``addresses`` (a list of IPs, or host -> IPs). ``net`` is unused by
     file sources and kept so HTTP sources (e.g. a Routinator API) honour the overrides."""
     if role not in ROLES:

@@ -45,10 +45,17 @@ class FileSource:
         try:
             doc = json.loads(vrps_file.read_text(encoding="utf-8"))
             items = doc["roas"] if isinstance(doc, dict) else doc
-            vrps = [Vrp(parse_asn(r["asn"]), ipaddress.ip_network(r["prefix"], strict=False),
-                        int(r.get("maxLength", r.get("max_length", 0)) or
-                            ipaddress.ip_network(r["prefix"], strict=False).prefixlen))
-                    for r in items]
+            vrps = [
+                Vrp(
+                    parse_asn(r["asn"]),
+                    ipaddress.ip_network(r["prefix"], strict=False),
+                    int(
+                        r.get("maxLength", r.get("max_length", 0))
+                        or ipaddress.ip_network(r["prefix"], strict=False).prefixlen
+                    ),
+                )
+                for r in items
+            ]
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise SourceError(f"cannot read VRPs from {vrps_file}: {exc}") from exc
         routes: list[Route] = []
@@ -75,5 +82,4 @@ class FileSource:
         return [r for r in self.routes if r.prefix.version == ip.version and ip in r.prefix]
 
     async def vrps_covering(self, prefix: Network) -> list[Vrp]:
-        return [v for v in self.vrps if v.prefix.version == prefix.version
-                and prefix.subnet_of(v.prefix)]  # type: ignore[arg-type]
+        return [v for v in self.vrps if v.prefix.version == prefix.version and prefix.subnet_of(v.prefix)]  # type: ignore[arg-type]
