@@ -135,6 +135,7 @@ class Report:
     target: str
     profile: str
     tests: list[TestResult]
+    legal: dict[str, Any] | None = None  # a separate legal verdict (e.g. HTTPS under the Wdo), if any
 
     def standards(self, registry: Registry = SUBTESTS) -> dict[str, Status]:
         return standard_statuses(self.tests, registry)
@@ -145,4 +146,5 @@ class Report:
             "profile": self.profile,
             "tests": [t.to_json() for t in self.tests],
             "standards": {k: v.value for k, v in self.standards(registry).items()},
+            **({"legal": self.legal} if self.legal is not None else {}),
         }

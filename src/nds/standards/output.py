@@ -43,6 +43,12 @@ def render_human(report: Report, console: Console) -> None:
     for name, status in sorted(report.standards(SUBTESTS).items()):
         summary.add_row(name, f"[{_STYLE.get(status, '')}]{status.value}[/]")
     console.print(summary)
+    if report.legal:
+        verdict = report.legal.get("verdict", "")
+        style = {"compliant": "green", "non_compliant": "bold red"}.get(verdict, "yellow")
+        console.print(f"[bold]Legal verdict[/bold] ({report.legal.get('instrument', '')}): [{style}]{verdict}[/]")
+        for reason in report.legal.get("reasons", []):
+            console.print(f"- {reason.get('clause', '')}: {reason.get('detail', '')}")
 
 
 def exit_code(report: Report) -> int:

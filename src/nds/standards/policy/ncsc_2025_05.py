@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from nds.standards.policy import Level, Profile, Rating
 
-G, S, P, I = Level.GOOD, Level.SUFFICIENT, Level.PHASE_OUT, Level.INSUFFICIENT
+G, S, P, X = Level.GOOD, Level.SUFFICIENT, Level.PHASE_OUT, Level.INSUFFICIENT
 V = "NCSC TLS 2025-05"
 
 VERSIONS = f"{V} §versions (TLS 1.0/1.1 insufficient)"
@@ -60,13 +60,13 @@ PROFILE = Profile(
     versions={
         "TLSv1.3": _r(G, VERSIONS),
         "TLSv1.2": _r(S, VERSIONS),
-        "TLSv1.1": _r(I, VERSIONS),
-        "TLSv1.0": _r(I, VERSIONS),
-        "SSLv3": _r(I, VERSIONS),
-        "SSLv2": _r(I, VERSIONS),
+        "TLSv1.1": _r(X, VERSIONS),
+        "TLSv1.0": _r(X, VERSIONS),
+        "SSLv3": _r(X, VERSIONS),
+        "SSLv2": _r(X, VERSIONS),
     },
     suites=_suites,
-    suite_default=_r(I, SUITES + " (not listed — incl. SHA-1 CBC and RSA key exchange: insufficient)"),
+    suite_default=_r(X, SUITES + " (not listed — incl. SHA-1 CBC and RSA key exchange: insufficient)"),
     groups={
         "X25519MLKEM768": _r(G, KEX), "SecP256r1MLKEM768": _r(G, KEX), "SecP384r1MLKEM1024": _r(G, KEX),
         "x25519": _r(S, KEX), "x448": _r(S, KEX), "secp256r1": _r(S, KEX), "secp384r1": _r(S, KEX),
@@ -74,27 +74,27 @@ PROFILE = Profile(
         "brainpoolP512r1": _r(S, KEX), "brainpoolP256r1tls13": _r(S, KEX),
         "brainpoolP384r1tls13": _r(S, KEX), "brainpoolP512r1tls13": _r(S, KEX),
         "ffdhe8192": _r(P, KEX), "ffdhe6144": _r(P, KEX), "ffdhe4096": _r(P, KEX), "ffdhe3072": _r(P, KEX),
-        "ffdhe2048": _r(I, KEX),
+        "ffdhe2048": _r(X, KEX),
     },
-    group_default=_r(I, KEX + " (not listed, or a self-generated DH group: insufficient)"),
+    group_default=_r(X, KEX + " (not listed, or a self-generated DH group: insufficient)"),
     custom_dh={},
     rsa_key=[(3072, _r(S, CERT_KEY)), (2048, _r(P, CERT_KEY))],
-    rsa_key_default=_r(I, CERT_KEY),
+    rsa_key_default=_r(X, CERT_KEY),
     cert_curves={name: _r(S, CERT_KEY) for name in (
         "secp256r1", "secp384r1", "secp521r1", "brainpoolP256r1", "brainpoolP384r1", "brainpoolP512r1",
         "ed25519", "ed448")},
-    cert_curve_default=_r(I, CERT_KEY),
+    cert_curve_default=_r(X, CERT_KEY),
     cert_hashes={"sha512": _r(G, HASH), "sha384": _r(G, HASH), "sha256": _r(G, HASH),
                  "sha224": _r(P, HASH), "eddsa": _r(G, HASH)},
-    cert_hash_default=_r(I, HASH),
+    cert_hash_default=_r(X, HASH),
     kex_hash={"sha2": _r(G, HASH), "no_sha2": _r(P, HASH)},
-    tls_compression={False: _r(G, COMPRESSION), True: _r(I, COMPRESSION)},
+    tls_compression={False: _r(G, COMPRESSION), True: _r(X, COMPRESSION)},
     http_compression={False: _r(G, COMPRESSION), True: _r(S, COMPRESSION + " (application-level: sufficient)")},
-    secure_renegotiation={True: _r(G, RENEG), False: _r(I, RENEG)},
+    secure_renegotiation={True: _r(G, RENEG), False: _r(X, RENEG)},
     client_renegotiation={"off": _r(G, RENEG), "limited": _r(S, RENEG + " (fewer than 10: acceptable)"),
                           "unlimited": _r(P, RENEG + " (unlimited: phase out)")},
-    zero_rtt={False: _r(G, ZERO_RTT), True: _r(I, ZERO_RTT)},
+    zero_rtt={False: _r(G, ZERO_RTT), True: _r(X, ZERO_RTT)},
     ocsp_stapling={True: _r(G, OCSP), False: _r(S, OCSP)},
-    ems={True: _r(G, EMS), False: _r(I, EMS)},
-    cipher_order={"enforced": _r(G, ORDER), "not_prescribed": _r(G, ORDER), "not_enforced": _r(I, ORDER)},
+    ems={True: _r(G, EMS), False: _r(X, EMS)},
+    cipher_order={"enforced": _r(G, ORDER), "not_prescribed": _r(G, ORDER), "not_enforced": _r(X, ORDER)},
 )

@@ -2,14 +2,14 @@
 
 Ratings as internet.nl applied them before June 2025. Where the guideline is silent and internet.nl
 made a choice, the clause says so. ``G`` = good, ``S`` = sufficient, ``P`` = phase out,
-``I`` = insufficient. Everything not listed is insufficient ("alle overige: onvoldoende").
+``X`` = insufficient. Everything not listed is insufficient ("alle overige: onvoldoende").
 """
 
 from __future__ import annotations
 
 from nds.standards.policy import Level, Profile, Rating
 
-G, S, P, I = Level.GOOD, Level.SUFFICIENT, Level.PHASE_OUT, Level.INSUFFICIENT
+G, S, P, X = Level.GOOD, Level.SUFFICIENT, Level.PHASE_OUT, Level.INSUFFICIENT
 V = "NCSC TLS 2.1"
 
 VERSIONS = f"{V} Table 1 (TLS versions)"
@@ -69,11 +69,11 @@ PROFILE = Profile(
         "TLSv1.2": _r(S, VERSIONS),
         "TLSv1.1": _r(P, VERSIONS),
         "TLSv1.0": _r(P, VERSIONS),
-        "SSLv3": _r(I, VERSIONS),
-        "SSLv2": _r(I, VERSIONS),
+        "SSLv3": _r(X, VERSIONS),
+        "SSLv2": _r(X, VERSIONS),
     },
     suites=_suites,
-    suite_default=_r(I, SUITES + " (not listed: insufficient)"),
+    suite_default=_r(X, SUITES + " (not listed: insufficient)"),
     groups={
         "x25519": _r(G, KEX), "x448": _r(G, KEX), "secp256r1": _r(G, KEX), "secp384r1": _r(G, KEX),
         "secp521r1": _r(S, KEX_EXT), "brainpoolP256r1": _r(S, KEX_EXT), "brainpoolP384r1": _r(S, KEX_EXT),
@@ -84,25 +84,25 @@ PROFILE = Profile(
         "X25519MLKEM768": _r(G, KEX_HYBRID), "SecP256r1MLKEM768": _r(G, KEX_HYBRID),
         "SecP384r1MLKEM1024": _r(G, KEX_HYBRID),
     },
-    group_default=_r(I, KEX + " (not listed, or a self-generated DH group: insufficient)"),
+    group_default=_r(X, KEX + " (not listed, or a self-generated DH group: insufficient)"),
     custom_dh={},
     rsa_key=[(3072, _r(G, CERT_KEY)), (2048, _r(S, CERT_KEY))],
-    rsa_key_default=_r(I, CERT_KEY),
+    rsa_key_default=_r(X, CERT_KEY),
     cert_curves={"secp256r1": _r(G, CERT_KEY), "secp384r1": _r(G, CERT_KEY), "secp521r1": _r(S, KEX_EXT),
                  "secp224r1": _r(P, CERT_KEY)},
-    cert_curve_default=_r(I, CERT_KEY),
+    cert_curve_default=_r(X, CERT_KEY),
     cert_hashes={"sha512": _r(G, HASH), "sha384": _r(G, HASH), "sha256": _r(G, HASH),
                  "sha224": _r(P, HASH)},
-    cert_hash_default=_r(I, HASH),
+    cert_hash_default=_r(X, HASH),
     kex_hash={"sha2": _r(G, HASH), "no_sha2": _r(P, HASH)},
-    tls_compression={False: _r(G, COMPRESSION), True: _r(I, COMPRESSION)},
+    tls_compression={False: _r(G, COMPRESSION), True: _r(X, COMPRESSION)},
     http_compression={False: _r(G, COMPRESSION), True: _r(S, COMPRESSION + " (application-level: sufficient)")},
-    secure_renegotiation={True: _r(G, RENEG), False: _r(I, RENEG)},
+    secure_renegotiation={True: _r(G, RENEG), False: _r(X, RENEG)},
     client_renegotiation={"off": _r(G, RENEG), "limited": _r(S, RENEG), "unlimited": _r(S, RENEG)},
-    zero_rtt={False: _r(G, ZERO_RTT), True: _r(I, ZERO_RTT)},
+    zero_rtt={False: _r(G, ZERO_RTT), True: _r(X, ZERO_RTT)},
     ocsp_stapling={True: _r(G, OCSP), False: _r(S, OCSP)},
     ems={True: _r(G, EMS), False: _r(G, EMS)},
-    cipher_order={"enforced": _r(G, ORDER), "not_prescribed": _r(G, ORDER), "not_enforced": _r(I, ORDER)},
+    cipher_order={"enforced": _r(G, ORDER), "not_prescribed": _r(G, ORDER), "not_enforced": _r(X, ORDER)},
     notes=[
         "secp521r1 and brainpool curves are not in Table 10; nds rates them sufficient (not insufficient), "
         "following their strength and the 2025 revision. internet.nl rated a negotiated secp521r1 insufficient.",

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 
 
-
 def _ffdhe_primes() -> dict[str, int]:
     """The RFC 7919 primes: p = 2^b - 2^(b-64) + {[2^(b-130) e] + X} * 2^64 - 1, X per group."""
     from decimal import Decimal, getcontext
@@ -25,6 +24,30 @@ def _ffdhe_primes() -> dict[str, int]:
     return out
 
 
+def _pi_fixed(bits: int) -> int:
+    """floor(pi * 2^bits), by Machin's formula in integer arithmetic (with guard bits)."""
+    guard = 64
+    one = 1 << (bits + guard)
+
+    def arctan_inv(x: int) -> int:
+        total, term, n, sign = 0, one // x, 1, 1
+        while term:
+            total += sign * (term // n)
+            term //= x * x
+            n += 2
+            sign = -sign
+        return total
+
+    return (16 * arctan_inv(5) - 4 * arctan_inv(239)) >> guard
+
+
+def _modp_primes() -> dict[str, int]:
+    """RFC 2409 / RFC 3526 MODP groups: p = 2^b - 2^(b-64) - 1 + 2^64 * (floor(2^(b-130) pi) + X)."""
+    offsets = {768: 149686, 1024: 129093, 1536: 741804, 2048: 124476, 3072: 1690314, 4096: 240904,
+               6144: 929484, 8192: 4743158}
+    return {f"modp{b}": 2**b - 2 ** (b - 64) - 1 + 2**64 * (_pi_fixed(b - 130) + x) for b, x in offsets.items()}
+
+
 _KNOWN: dict[bytes, str] | None = None
 
 
@@ -32,12 +55,12 @@ def _known() -> dict[bytes, str]:
     global _KNOWN
     if _KNOWN is None:
         _KNOWN = {hashlib.sha256(p.to_bytes((p.bit_length() + 7) // 8, "big")).digest(): name
-                  for name, p in _ffdhe_primes().items()}
+                  for name, p in (_ffdhe_primes() | _modp_primes()).items()}
     return _KNOWN
 
 
 def identify_dh_group(prime: bytes, generator: bytes) -> str:
-    """``ffdheN`` for an RFC 7919 group, else ``custom-<bits>``."""
+    """``ffdheN`` for an RFC 7919 group, ``modpN`` for an RFC 2409/3526 MODP group, else ``custom-<bits>``."""
     p = prime.lstrip(b"\x00")
     g = int.from_bytes(generator, "big") if generator else 0
     name = _known().get(hashlib.sha256(p).digest())

@@ -157,7 +157,7 @@ def full_handshake(addr: str, port: int, name: str, facts: object, timeout: floa
             _close(conn, sock)
 
 
-def _der():  # noqa: ANN202 - tiny helper to keep the import local
+def _der():
     from cryptography.hazmat.primitives.serialization import Encoding
 
     return Encoding.DER

@@ -17,9 +17,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from nds.standards.checks.tls import wire
+from nds.standards.checks.tls.ffdhe import identify_dh_group
 from nds.standards.checks.tls.probe import HandshakeCounter, Unreachable, exchange
 from nds.standards.checks.tls.suites import SUITES, TLS13_SUITES
-from nds.standards.checks.tls.ffdhe import identify_dh_group
 
 LEGACY_SUITES = [c for c in SUITES if c not in TLS13_SUITES]
 ALL_TLS13 = sorted(TLS13_SUITES)

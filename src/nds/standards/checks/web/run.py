@@ -1,12 +1,219 @@
-"""Orchestrating one web target: ``check_web(host, net, profile)`` (the entry point rounds call)."""
+"""Orchestrating one web target: ``check_web(host, net, profile)`` — the entry point rounds call.
+
+Per address (every A/AAAA, or the ``--connect-to`` pin) the TLS scan and the HTTP requests run one after
+the other (politeness: one connection at a time per address); addresses and the DNS-based families
+(DNSSEC, IPv6, RPKI, CAA) run concurrently. Everything is asyncio; the blocking full handshake runs in a
+worker thread.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import ipaddress
+from dataclasses import dataclass, field
+from typing import Any
+
+from nds.standards import legal
+from nds.standards.checks.tls import evaluate as tls_eval
 from nds.standards.checks.tls.probe import HandshakeCounter
-from nds.standards.model import Report
+from nds.standards.checks.tls.retrieve import TlsFacts, scan_address
+from nds.standards.checks.web import evaluate as web_eval
+from nds.standards.checks.web.headers import evaluate_headers
+from nds.standards.checks.web.retrieve import HttpFacts, retrieve_http
+from nds.standards.checks.web.securitytxt import evaluate_security_txt
+from nds.standards.model import Report, Status, TestResult
 from nds.standards.net import NetworkConfig
+from nds.standards.policy import LEGAL_PROFILE, Profile, get_profile, profiles
 
 
-async def check_web(host: str, net: NetworkConfig, profile: str, counter: HandshakeCounter | None = None) -> Report:
-    """Run the website test for ``host`` under TLS ``profile``; ``counter`` accumulates TLS handshakes."""
-    raise NotImplementedError
+@dataclass
+class WebFacts:
+    """Everything retrieved for one web target (stored raw by rounds)."""
+
+    host: str
+    addresses: list[tuple[str, int]] = field(default_factory=list)
+    tls: list[TlsFacts] = field(default_factory=list)
+    http: list[HttpFacts] = field(default_factory=list)
+    dns_results: list[TestResult] = field(default_factory=list)  # DNSSEC/IPv6/RPKI/CAA verdicts
+    resolve_error: str | None = None
+
+
+async def _addresses(host: str, net: NetworkConfig) -> tuple[list[tuple[str, int]], str | None]:
+    pinned = net.route(host, 443)
+    if pinned:
+        return [pinned], None
+    try:
+        ipaddress.ip_address(host)
+        return [(host, 443)], None
+    except ValueError:
+        pass
+    try:
+        from nds.standards.checks.dns.resolver import DnsClient
+    except ImportError:  # pragma: no cover - the DNS family is part of the same package
+        DnsClient = None  # type: ignore[assignment,misc]
+    found: list[tuple[str, int]] = []
+    if DnsClient is not None:
+        client = DnsClient(net)
+        for rdtype in ("A", "AAAA"):
+            lookup = await client.query(host, rdtype)
+            found += [(rec, 443) for rec in lookup.records]
+    else:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, 443)
+        found = sorted({(i[4][0], 443) for i in infos})
+    return found, None if found else f"no A or AAAA records for {host}"
+
+
+async def _caa(host: str, net: NetworkConfig) -> TestResult:
+    """RFC 8659 §3: the CAA RRset of the closest ancestor (the name itself first) that has one."""
+    from nds.standards.checks.dns.resolver import DnsClient
+
+    client = DnsClient(net)
+    labels = host.split(".")
+    for i in range(len(labels) - 1):
+        name = ".".join(labels[i:])
+        lookup = await client.query(name, "CAA")
+        if not lookup.answered:
+            return web_eval.caa(None, None, f"{name}: {lookup.rcode}")
+        if lookup.records:
+            return web_eval.caa(list(lookup.records), name)
+    return web_eval.caa([], None)
+
+
+async def _dns_families(host: str, net: NetworkConfig, addresses: list[tuple[str, int]]) -> list[TestResult]:
+    """DNSSEC, IPv6 and RPKI from the DNS family (imported lazily), and CAA."""
+    out: list[TestResult] = []
+
+    async def guarded(coro: Any, ids: list[str]) -> list[TestResult]:
+        try:
+            return list(await coro)
+        except Exception as exc:  # a family's failure must not sink the whole test
+            return [TestResult(i, Status.ERROR, f"check failed: {type(exc).__name__}: {exc}", "") for i in ids]
+
+    jobs = []
+    try:
+        from nds.standards.checks.dns.dnssec import dnssec_subtests
+
+        jobs.append(guarded(dnssec_subtests(host, net), ["dnssec.exists", "dnssec.valid"]))
+    except ImportError:
+        pass
+    try:
+        from nds.standards.checks.ipv6.check import web_ipv6_subtests
+
+        jobs.append(guarded(web_ipv6_subtests(host, net), ["ipv6.web_reachable"]))
+    except ImportError:
+        pass
+    try:
+        from nds.standards.checks.rpki.check import rpki_subtests
+
+        jobs.append(guarded(rpki_subtests([a for a, _ in addresses], net, _rpki_source(net), role="web"),
+                            ["rpki.web_exists"]))
+    except ImportError:
+        pass
+    jobs.append(guarded(_single(_caa(host, net)), ["cert.caa"]))
+    for part in await asyncio.gather(*jobs):
+        out += part
+    return out
+
+
+async def _single(coro: Any) -> list[TestResult]:
+    return [await coro]
+
+
+def _rpki_source(net: NetworkConfig) -> Any:
+    vrps, routes = net.extra.get("rpki_vrps"), net.extra.get("rpki_routes")
+    if not (vrps and routes):
+        return None
+    from pathlib import Path
+
+    from nds.standards.checks.rpki.sources import FileSource
+
+    return FileSource.load(Path(vrps), Path(routes))
+
+
+async def _one_address(host: str, addr: str, port: int, net: NetworkConfig,
+                       counter: HandshakeCounter) -> tuple[TlsFacts, HttpFacts]:
+    ca = str(net.ca_file) if net.ca_file else None
+    tls = await scan_address(addr, port, host, timeout=net.timeout, ca_file=ca, counter=counter)
+    http_port = 80
+    http = await retrieve_http(host, addr, net, counter, https_port=port, http_port=http_port)
+    return tls, http
+
+
+async def retrieve_web(host: str, net: NetworkConfig, counter: HandshakeCounter, *,
+                       dns_checks: bool = True) -> WebFacts:
+    facts = WebFacts(host=host)
+    facts.addresses, facts.resolve_error = await _addresses(host, net)
+    per_address = [_one_address(host, a, p, net, counter) for a, p in facts.addresses]
+    dns_job = _dns_families(host, net, facts.addresses) if dns_checks else None
+    results = await asyncio.gather(*per_address, *([dns_job] if dns_job else []))
+    for item in results[: len(per_address)]:
+        tls, http = item  # type: ignore[misc]
+        facts.tls.append(tls)
+        facts.http.append(http)
+    if dns_job:
+        facts.dns_results = list(results[-1])  # type: ignore[arg-type]
+    return facts
+
+
+def evaluate_web(facts: WebFacts, p: Profile) -> list[TestResult]:
+    """All web subtests under profile ``p`` (pure)."""
+    out: list[TestResult] = []
+    if not facts.addresses:
+        out.append(TestResult(web_eval.HTTPS_AVAILABLE.id, Status.FAILED, facts.resolve_error or "no address",
+                              web_eval.HTTPS_AVAILABLE.clause, "Publish A/AAAA records for the web server."))
+        return out
+    for tls, http in zip(facts.tls, facts.http, strict=True):
+        available = web_eval.https_available(tls)
+        out.append(available)
+        if available.status is Status.PASSED:
+            out += tls_eval.evaluate_tls(tls, p)
+            out += tls_eval.evaluate_cert(tls, facts.host, p)
+        out.append(web_eval.https_redirect(http, facts.host))
+        out.append(web_eval.https_hsts(http))
+        if not http.https_error:
+            out.append(web_eval.http_compression(http, p))
+            out += evaluate_headers(http)
+            out.append(evaluate_security_txt(http, facts.host))
+    return out
+
+
+def _with_profiles(results: list[TestResult], by_profile: dict[str, list[TestResult]]) -> list[TestResult]:
+    """Add ``facts.by_profile`` ({profile: status}) to every result whose verdict depends on the profile."""
+    index = {name: {(r.id, r.target): r.status for r in rs} for name, rs in by_profile.items()}
+    out = []
+    for r in results:
+        if "profile" not in (r.facts or {}):
+            out.append(r)
+            continue
+        statuses = {name: idx[(r.id, r.target)].value for name, idx in index.items() if (r.id, r.target) in idx}
+        facts = dict(r.facts)
+        facts["by_profile"] = statuses
+        out.append(TestResult(r.id, r.status, r.detail, r.clause, r.fix, r.target, facts))
+    return out
+
+
+def report_from_facts(facts: WebFacts, profile: str) -> Report:
+    """Evaluate stored facts: the report under ``profile`` plus the legal verdict under ncsc-2.1.1."""
+    p = get_profile(profile)
+    by_profile = {name: evaluate_web(facts, prof) for name, prof in profiles().items()}
+    tests = _with_profiles(by_profile[p.name], by_profile)
+    tests += facts.dns_results
+    hsts = {}
+    for http in facts.http:
+        values = http.https_chain[0].header("strict-transport-security") if http.https_chain else []
+        hsts[http.address] = values[0] if values and not http.https_error else None
+    verdict = legal.https_verdict(by_profile[LEGAL_PROFILE], hsts)
+    return Report(target=facts.host, profile=p.name, tests=tests, legal=verdict)
+
+
+async def check_web(host: str, net: NetworkConfig, profile: str, counter: HandshakeCounter | None = None,
+                    *, dns_checks: bool = True) -> Report:
+    """Run the website test for ``host`` under TLS ``profile``; ``counter`` accumulates TLS handshakes.
+
+    Raises ValueError for an unknown profile; network trouble becomes statuses, never exceptions.
+    """
+    get_profile(profile)
+    host = host.strip().lower().rstrip(".")
+    counter = counter if counter is not None else HandshakeCounter()
+    facts = await retrieve_web(host, net, counter, dns_checks=dns_checks)
+    return report_from_facts(facts, profile)

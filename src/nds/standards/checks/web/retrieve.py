@@ -1,0 +1,157 @@
+"""Network retrieval for the website test: HTTP(S) responses per address, security.txt, CAA.
+
+Every connection goes to a pinned address (from ``--connect-to`` or DNS) while SNI, the Host header
+and certificate names stay the host name. Redirects are followed only on the same host, by hand, so
+the first response of each hop is recorded (HSTS is judged on the first HTTPS response).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import ssl
+from dataclasses import asdict, dataclass, field
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import aiohttp
+from aiohttp.abc import AbstractResolver, ResolveResult
+
+from nds.standards.checks.tls.probe import HandshakeCounter
+from nds.standards.net import NetworkConfig
+
+MAX_BODY = 256 * 1024
+MAX_REDIRECTS = 10
+USER_AGENT = "nds-standards-check/1 (+https://github.com/; self-check)"
+
+
+@dataclass
+class Response:
+    url: str
+    status: int
+    headers: list[tuple[str, str]]  # in order, duplicates kept
+    body: bytes = b""
+    error: str | None = None
+
+    def header(self, name: str) -> list[str]:
+        n = name.lower()
+        return [v for k, v in self.headers if k.lower() == n]
+
+    def to_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["body"] = len(self.body)
+        return out
+
+
+@dataclass
+class HttpFacts:
+    """What one address said over HTTP and HTTPS."""
+
+    address: str
+    http_chain: list[Response] = field(default_factory=list)  # http://host/ and same-host hops
+    http_error: str | None = None  # connection to port 80 failed (then: no HTTP offered)
+    https_chain: list[Response] = field(default_factory=list)  # https://host/ and same-host hops
+    https_error: str | None = None
+    security_txt: list[Response] = field(default_factory=list)  # well-known first, then legacy path
+    content_encoding: str | None = None
+
+
+class _Pinned(AbstractResolver):
+    def __init__(self, pins: dict[tuple[str, int], tuple[str, int]]):
+        self.pins = pins
+
+    async def resolve(self, host: str, port: int = 0, family: int = socket.AF_INET) -> list[ResolveResult]:
+        target = self.pins.get((host.lower().rstrip("."), port))
+        if target is None:
+            raise OSError(f"no pinned address for {host}:{port}")
+        addr, aport = target
+        fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
+        return [ResolveResult(hostname=host, host=addr, port=aport, family=fam, proto=0,
+                              flags=socket.AI_NUMERICHOST)]
+
+    async def close(self) -> None:
+        return None
+
+
+def _client_ssl() -> ssl.SSLContext:
+    """Lenient: headers are read even when the certificate is bad (trust is its own subtest)."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    ctx.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
+    with contextlib.suppress(ssl.SSLError):
+        ctx.set_ciphers("ALL:@SECLEVEL=0")
+    return ctx
+
+
+async def _get(session: aiohttp.ClientSession, url: str, timeout: float, *, want_body: bool = True,
+               compression: bool = False) -> Response:
+    headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate, br" if compression else "identity"}
+    try:
+        async with session.get(url, allow_redirects=False, headers=headers, auto_decompress=False,
+                               timeout=aiohttp.ClientTimeout(total=timeout)) as resp:
+            body = b""
+            if want_body:
+                body = await resp.content.read(MAX_BODY)
+            return Response(url, resp.status, [(k.decode("latin-1"), v.decode("latin-1")) for k, v in resp.raw_headers], body)
+    except (aiohttp.ClientError, OSError, TimeoutError, ValueError) as exc:
+        return Response(url, 0, [], error=f"{type(exc).__name__}: {exc}".strip(": "))
+
+
+async def _chain(session: aiohttp.ClientSession, url: str, host: str, timeout: float,
+                 **kw: Any) -> list[Response]:
+    """Follow redirects while they stay on ``host`` (any scheme); stop at the first other host."""
+    out: list[Response] = []
+    for _ in range(MAX_REDIRECTS):
+        r = await _get(session, url, timeout, **kw)
+        out.append(r)
+        loc = r.header("location")
+        if r.error or not (300 <= r.status < 400) or not loc:
+            break
+        nxt = urljoin(url, loc[0])
+        if (urlsplit(nxt).hostname or "").lower().rstrip(".") != host:
+            break
+        url = nxt
+    return out
+
+
+async def retrieve_http(host: str, address: str, net: NetworkConfig, counter: HandshakeCounter,
+                        https_port: int = 443, http_port: int = 80) -> HttpFacts:
+    """HTTP and HTTPS facts for ``host`` served at ``address``."""
+    pins = {
+        (host, 443): net.route(host, 443) or (address, https_port),
+        (host, 80): net.route(host, 80) or (address, http_port),
+    }
+    facts = HttpFacts(address=address)
+    trace = aiohttp.TraceConfig()
+    last_scheme = ["https"]
+
+    async def on_request(_s: Any, _c: Any, params: aiohttp.TraceRequestStartParams) -> None:
+        last_scheme[0] = params.url.scheme
+
+    async def on_connection(_s: Any, _c: Any, _p: Any) -> None:
+        if last_scheme[0] == "https":  # every new HTTPS connection is one TLS handshake
+            counter.add()
+
+    trace.on_request_start.append(on_request)
+    trace.on_connection_create_end.append(on_connection)
+    connector = aiohttp.TCPConnector(resolver=_Pinned(pins), ssl=_client_ssl(), limit=2, use_dns_cache=False)
+    async with aiohttp.ClientSession(connector=connector, trace_configs=[trace]) as session:
+        base = f"https://{host}/"
+        facts.https_chain = await _chain(session, base, host, net.timeout, compression=True)
+        if facts.https_chain and facts.https_chain[0].error:
+            facts.https_error = facts.https_chain[0].error
+        else:
+            first = facts.https_chain[0]
+            enc = first.header("content-encoding")
+            facts.content_encoding = enc[0].strip().lower() if enc else None
+            for path in ("/.well-known/security.txt", "/security.txt"):
+                chain = await _chain(session, urljoin(base, path), host, net.timeout, want_body=True)
+                facts.security_txt.append(chain[-1])
+                if chain[-1].status == 200:
+                    break
+        http_chain = await _chain(session, f"http://{host}/", host, net.timeout)
+        if http_chain and http_chain[0].error:
+            facts.http_error = http_chain[0].error
+        facts.http_chain = http_chain
+    return facts
