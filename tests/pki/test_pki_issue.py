@@ -210,3 +210,12 @@ def test_loaders_give_clear_errors(tmp_path: Path) -> None:
         load_crl(junk)
     with pytest.raises(PkiError, match="cannot read"):
         load_certificate(tmp_path / "missing.pem")
+
+
+def test_default_lifetime_never_outlives_the_ca(tmp_path: Path) -> None:
+    ca = create_group_ca(tmp_path / "ca", "Short", days=10)
+    ca_end = load_certificate(ca.cert).not_valid_after_utc
+    leaf = load_certificate(issue_peer_certificate(ca, OIN_A, "A", ["a.test"], tmp_path / "a", days=365).cert)
+    assert leaf.not_valid_after_utc == ca_end
+    renewed = load_certificate(renew_certificate(ca, tmp_path / "a").cert)
+    assert renewed.not_valid_after_utc == ca_end

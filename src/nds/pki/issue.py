@@ -299,6 +299,8 @@ def issue_peer_certificate(
     ca_cert, ca_key = _load_ca(ca)
     key = load_private_key(key_path) if key_path is not None else generate_key(key_type)
     nb, na = _window(days, not_before, not_after)
+    if not_after is None:  # a default lifetime never outlives the CA
+        na = min(na, ca_cert.not_valid_after_utc)
     cn = hostnames[0].strip().rstrip(".").lower() if hostnames else name
     cert = _sign_leaf(ca_cert, ca_key, _peer_subject(peer_id, name, cn), sans, key.public_key(), nb, na)
     return _write_peer(Path(out_dir), cert, key, ca_cert, Path(key_path) if key_path else None)
@@ -332,6 +334,8 @@ def _reissue(
         raise PkiError(f"{old_files.cert} has no subjectAltName; issue a new certificate instead") from None
     key = new_key if new_key is not None else old_key
     nb, na = _window(days, not_before, not_after)
+    if not_after is None:  # a default lifetime never outlives the CA
+        na = min(na, ca_cert.not_valid_after_utc)
     cert = _sign_leaf(ca_cert, ca_key, old.subject, sans, key.public_key(), nb, na)
     out = Path(out_dir) if out_dir is not None else old_files.cert.parent
     if new_key is None:
