@@ -79,7 +79,7 @@ CONTENT_INVALID = ErrorCode.SIGNATURE_VERIFICATION_FAILED
 GRANT_INVALID = ErrorCode.GRANT_COMBINATION_NOT_ALLOWED
 
 
-class FscError(Exception):
+class FscError(ValueError):
     """An FSC error with a managerErrorCode ``code`` and a user-facing ``message``."""
 
     def __init__(self, code: ErrorCode, message: str) -> None:
