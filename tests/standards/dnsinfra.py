@@ -219,3 +219,66 @@ def running_lab(zones: list[ZoneSpec], tld_records: list[str] | None = None) -> 
         yield lab
     finally:
         lab.stop()
+
+
+# --- certificates and SMTP servers for the mail tests -------------------------------------------
+
+
+@dataclass
+class Cert:
+    cert: object  # x509.Certificate
+    key: object
+
+    @property
+    def der(self) -> bytes:
+        from cryptography.hazmat.primitives import serialization
+
+        return self.cert.public_bytes(serialization.Encoding.DER)  # type: ignore[attr-defined]
+
+    def spki_sha256(self) -> str:
+        import hashlib
+
+        from cryptography.hazmat.primitives import serialization
+
+        spki = self.cert.public_key().public_bytes(  # type: ignore[attr-defined]
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        return hashlib.sha256(spki).hexdigest()
+
+    def pem(self) -> bytes:
+        from cryptography.hazmat.primitives import serialization
+
+        return self.cert.public_bytes(serialization.Encoding.PEM)  # type: ignore[attr-defined]
+
+    def key_pem(self) -> bytes:
+        from cryptography.hazmat.primitives import serialization
+
+        return self.key.private_bytes(  # type: ignore[attr-defined]
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+
+
+def make_cert(names: list[str], issuer: Cert | None = None, *, ca: bool = False, rsa_bits: int = 0) -> Cert:
+    """A certificate for ``names`` (first = CN), signed by ``issuer`` (self-signed when None)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(65537, rsa_bits) if rsa_bits else ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])])
+    now = dt.datetime.now(dt.UTC)
+    b = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer.cert.subject if issuer else subject)  # type: ignore[attr-defined]
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+    )
+    if not ca:
+        b = b.add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in names]), critical=False)
+    signer = issuer.key if issuer else key
+    return Cert(b.sign(signer, hashes.SHA256()), key)  # type: ignore[arg-type]
