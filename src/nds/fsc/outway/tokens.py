@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import aiohttp
 
@@ -92,7 +92,12 @@ class TokenCache:
         form = {"grant_type": "client_credentials", "scope": grant_hash, "client_id": self.peer_id}
         url = f"{manager_address}/v1/token"
         try:
-            async with self._session.post(url, data=form, timeout=aiohttp.ClientTimeout(total=10)) as resp:
+            async with self._session.post(
+                url,
+                data=urlencode(form).encode("ascii"),
+                headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"},
+                timeout=aiohttp.ClientTimeout(total=10),
+            ) as resp:
                 body = await resp.read()
                 status = resp.status
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:

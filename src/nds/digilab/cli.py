@@ -1,0 +1,120 @@
+"""``nds digilab``: run the DigiLab federation (``up`` / ``down`` / ``status``)."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import signal
+import threading
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+app = typer.Typer(no_args_is_help=True, help="The DigiLab: a running demo federation on loopback.")
+
+StateOpt = Annotated[
+    Path, typer.Option("--state", help="State directory (certificates, databases, digilab.json).")
+]
+
+
+def _fail(msg: str) -> typer.Exit:
+    typer.echo(f"error: {msg}", err=True)
+    return typer.Exit(2)
+
+
+def what_to_try(data: dict[str, Any]) -> str:
+    orgs = {o["slug"]: o for o in data["organisations"]}
+    lines = [f"DigiLab group '{data['group_id']}' is running. State: digilab.json", ""]
+    lines.append("Organisations:")
+    d = data["directory"]
+    lines.append(f"  {d['name']:<32} {d['peer_id']}  directory  manager {d['manager_address']}")
+    for o in data["organisations"]:
+        parts = [f"manager {o['manager_address']}"]
+        if o["inway_address"]:
+            parts.append(f"inway {o['inway_address']}")
+        if o["outway_address"]:
+            parts.append(f"outway {o['outway_address']}")
+        lines.append(f"  {o['name']:<32} {o['peer_id']}  {', '.join(parts)}")
+    lines += ["", "Try a call through an Outway (the grant is chosen with the Fsc-Grant-Hash header):"]
+    for g in data["grants"]:
+        o = orgs[g["consumer"]]
+        who = o["name"] + (" (namens een andere organisatie)" if g.get("delegator_peer_id") else "")
+        lines.append(f"  # {who} -> {g['service']}")
+        header = shlex.quote(f"Fsc-Grant-Hash: {g['hash']}")
+        lines.append(f"  curl -si {o['outway_address']}/{g['service']}/1 -H {header}")
+    lines += [
+        "",
+        "The response carries Fsc-Transaction-Id; both transaction logs hold a record with that ID.",
+        "A certificate for your own organisation: nds pki issue --state DIR --peer-id OIN --name NAME --out OUTDIR",
+    ]
+    return "\n".join(lines)
+
+
+@app.command()
+def up(
+    state: StateOpt = Path(".nds/digilab"),
+    detach: Annotated[bool, typer.Option("--detach", help="Return once every component is healthy.")] = False,
+    workers: Annotated[int, typer.Option(help="Worker processes per Inway/Outway.")] = 1,
+    token_lifetime: Annotated[
+        int, typer.Option(help="Access-token lifetime in seconds (group rules).")
+    ] = 300,
+    inway_port: Annotated[int, typer.Option(help="Port of every Inway (FSC: 443).")] = 443,
+    output: Annotated[str, typer.Option("--format", help="text or json")] = "text",
+) -> None:
+    """Start the directory and organisations, set up contracts, write STATE/digilab.json."""
+    from nds.digilab.model import Ports
+    from nds.digilab.orchestrator import DigiLab, DigiLabError
+
+    lab = DigiLab(state, workers=workers, token_lifetime=token_lifetime, ports=Ports(inway=inway_port))
+    try:
+        data = lab.up()
+    except DigiLabError as e:
+        raise _fail(str(e)) from None
+    except (OSError, RuntimeError) as e:
+        raise _fail(f"the DigiLab could not start: {e}") from None
+    typer.echo(json.dumps(data, indent=2) if output == "json" else what_to_try(data))
+    if detach:
+        typer.echo(f"\nRunning in the background. Stop it with: nds digilab down --state {state}", err=True)
+        return
+    typer.echo("\nPress Ctrl+C to stop the DigiLab.", err=True)
+    done = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: done.set())
+    while not done.wait(1.0):
+        pass
+    stopped = lab.down_started()
+    typer.echo(f"stopped {len(stopped)} processes", err=True)
+
+
+@app.command()
+def down(state: StateOpt = Path(".nds/digilab")) -> None:
+    """Stop exactly the processes that 'up' started from this state directory."""
+    from nds.digilab.orchestrator import DigiLabError
+    from nds.digilab.orchestrator import down as do_down
+
+    try:
+        stopped = do_down(state)
+    except DigiLabError as e:
+        raise _fail(str(e)) from None
+    for p in stopped:
+        typer.echo(f"stopped {p['name']} (pid {p['pid']})")
+    if not stopped:
+        typer.echo("nothing was running")
+
+
+@app.command()
+def status(state: StateOpt = Path(".nds/digilab")) -> None:
+    """Which recorded processes still run."""
+    from nds.digilab.orchestrator import DigiLabError, load_state
+    from nds.digilab.procs import is_ours
+
+    try:
+        data = load_state(state.resolve())
+    except DigiLabError as e:
+        raise _fail(str(e)) from None
+    if data is None:
+        raise _fail(f"no DigiLab state in {state}")
+    for p in data.get("processes", []):
+        alive = is_ours(int(p["pid"]), state.resolve())
+        typer.echo(f"{'running' if alive else 'stopped':8} {p['name']} (pid {p['pid']})")
