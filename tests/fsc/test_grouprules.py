@@ -6,6 +6,8 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from nds.fsc.grouprules import (
     NCSC_GOOD_TLS12_CIPHERS,
@@ -184,3 +186,17 @@ def test_rules_are_immutable(ca_dir: Path) -> None:
     rules = load_group_rules(_write(ca_dir / "group.toml", MINIMAL))
     with pytest.raises(ValueError):
         rules.group_id = "other"  # type: ignore[misc]
+
+
+
+@settings(max_examples=150, deadline=None)
+@given(text=st.text(min_size=1, max_size=40))
+def test_writer_escapes_any_string(tmp_path_factory: pytest.TempPathFactory, text: str) -> None:
+    import re
+
+    d = tmp_path_factory.mktemp("esc")
+    create_group_ca(d / "ca", "x")
+    rules = parse_group_rules({"group_id": "g", "trust_anchors": ["ca/ca.pem"],
+                               "peer_id_pattern": re.escape(text)}, d)
+    dump_group_rules(rules, d / "r.toml")
+    assert load_group_rules(d / "r.toml").peer_id_pattern == re.escape(text)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
@@ -14,6 +15,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from joserfc import jws as lib_jws
 from joserfc.jwk import ECKey, RSAKey, import_key
 
@@ -278,3 +281,26 @@ def test_certificate_jwk(keys: dict[str, Any]) -> None:
     assert json.loads(obj.payload) == PAYLOAD
     rsa_jwk = certificate_jwk(keys["rsa"][1], chain=[keys["ec"][1]])
     assert rsa_jwk["kty"] == "RSA" and rsa_jwk["alg"] == "RS256" and len(rsa_jwk["x5c"]) == 2
+
+
+_TOKENISH = st.one_of(
+    st.text(max_size=300),
+    st.lists(st.text(alphabet="ABCxyz019-_=+/.", max_size=40), min_size=1, max_size=5).map(".".join),
+    st.tuples(st.binary(max_size=60), st.binary(max_size=60), st.binary(max_size=60)).map(
+        lambda t: ".".join(_b64(x) for x in t)
+    ),
+    st.tuples(st.dictionaries(st.sampled_from(["alg", "x5t#S256", "crit", "typ", "b64"]),
+                              st.one_of(st.text(max_size=10), st.integers(), st.none(), st.booleans(),
+                                        st.sampled_from(["ES256", "RS256", "none", "HS256"]))),
+              st.binary(max_size=40)).map(lambda t: _raw_token(t[0], {"a": 1}, t[1])),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(token=_TOKENISH)
+def test_arbitrary_input_only_ever_raises_jose_error(keys: dict[str, Any], token: str) -> None:
+    for fn in (peek_header, peek_payload):
+        with contextlib.suppress(JoseError):
+            fn(token)
+    with pytest.raises(JoseError):
+        verify_compact(token, keys["ec"][1])
