@@ -192,3 +192,73 @@ def test_group_ca_allows_no_intermediates(group: Group, tmp_path: Path) -> None:
     )
     with pytest.raises(CertificateInvalid):
         validate_certificate(leaf, [inter], _anchors(group), NOW)
+
+
+def _ca(subject: str, issuer: tuple[x509.Certificate, ec.EllipticCurvePrivateKey] | None,
+        path_length: int | None) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)])
+    issuer_name, issuer_key = (issuer[0].subject, issuer[1]) if issuer else (name, key)
+    ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
+    aki_key = issuer[1].public_key() if issuer else key.public_key()
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name).issuer_name(issuer_name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(NOW - timedelta(days=1)).not_valid_after(NOW + timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=path_length), critical=True)
+        .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False),
+                       critical=True)
+        .add_extension(ski, critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(aki_key), critical=False)
+        .sign(issuer_key, hashes.SHA256())
+    )
+    return cert, key
+
+
+def _crl(issuer: tuple[x509.Certificate, ec.EllipticCurvePrivateKey], serials: list[int]
+         ) -> x509.CertificateRevocationList:
+    b = (x509.CertificateRevocationListBuilder().issuer_name(issuer[0].subject)
+         .last_update(NOW - timedelta(hours=1)).next_update(NOW + timedelta(days=1)))
+    for s in serials:
+        b = b.add_revoked_certificate(x509.RevokedCertificateBuilder().serial_number(s)
+                                      .revocation_date(NOW - timedelta(hours=1)).build())
+    return b.sign(issuer[1], hashes.SHA256())
+
+
+def test_three_level_chain_with_crls_per_issuer(tmp_path: Path) -> None:
+    """A PKIoverheid-like hierarchy: root -> intermediate -> Peer certificate."""
+    root = _ca("Root", None, None)
+    inter = _ca("Intermediate", root, 0)
+    leaf_key = ec.generate_private_key(ec.SECP256R1())
+    leaf = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.SERIAL_NUMBER, OIN_A)]))
+        .issuer_name(inter[0].subject).public_key(leaf_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(NOW - timedelta(hours=1)).not_valid_after(NOW + timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("a.test")]), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(inter[1].public_key()),
+                       critical=False)
+        .sign(inter[1], hashes.SHA256())
+    )
+    chain = validate_certificate(leaf, [inter[0]], [root[0]], NOW)
+    assert [c.subject for c in chain] == [leaf.subject, inter[0].subject, root[0].subject]
+    with pytest.raises(CertificateInvalid, match="trust anchor"):
+        validate_certificate(leaf, [], [root[0]], NOW)  # intermediate missing
+    good = [_crl(root, []), _crl(inter, [])]
+    validate_certificate(leaf, [inter[0]], [root[0]], NOW, crls=good)
+    with pytest.raises(CertificateInvalid, match="no valid CRL"):
+        validate_certificate(leaf, [inter[0]], [root[0]], NOW, crls=good[1:])  # root's CRL missing
+    with pytest.raises(CertificateInvalid, match="revoked"):
+        validate_certificate(leaf, [inter[0]], [root[0]], NOW,
+                             crls=[_crl(root, []), _crl(inter, [leaf.serial_number])])
+    with pytest.raises(CertificateInvalid, match="revoked"):  # the intermediate itself revoked
+        validate_certificate(leaf, [inter[0]], [root[0]], NOW,
+                             crls=[_crl(root, [inter[0].serial_number]), _crl(inter, [])])
+    # a CRL claiming the intermediate's name but signed by another key is ignored
+    forged = _crl((inter[0], ec.generate_private_key(ec.SECP256R1())), [])
+    with pytest.raises(CertificateInvalid, match="no valid CRL"):
+        validate_certificate(leaf, [inter[0]], [root[0]], NOW, crls=[_crl(root, []), forged])
