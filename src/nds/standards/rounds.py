@@ -35,8 +35,14 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from nds.standards import store
-from nds.standards.model import Report
+from nds.standards.model import SUBTESTS, Report, Status, Subtest, TestResult
 from nds.standards.net import NetworkConfig
+
+ROUND_ERROR = SUBTESTS.declare(
+    Subtest(
+        "round.error", "meting", Status.ERROR, "De test kon niet (volledig) worden uitgevoerd", "nds round"
+    )
+)
 
 WebCheck = Callable[..., Awaitable[Report]]
 MailCheck = Callable[..., Awaitable[Report]]
@@ -268,8 +274,6 @@ async def run_round(
 
 
 def _error_report(target: str, profile: str, message: str) -> Report:
-    from nds.standards.model import Status, TestResult
-
     return Report(
         target=target, profile=profile, tests=[TestResult("round.error", Status.ERROR, message, "nds round")]
     )

@@ -1,0 +1,183 @@
+"""Rounds against real loopback servers, on SQLite and PostgreSQL: run, interrupt, resume, report."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from contextlib import ExitStack
+from pathlib import Path
+
+import pytest
+import rounds_support as sup
+from typer.testing import CliRunner
+
+from nds.standards import report, rounds, store
+from nds.standards.net import ConnectTo, NetworkConfig
+
+CSV = """organisatie;type;bestuursorgaan;domein;web;mail
+Gemeente Alfa;gemeente;ja;alfa.test;ja;ja
+Gemeente Alfa;gemeente;ja;www.alfa.test;ja;nee
+Gemeente Beta;gemeente;ja;beta.test;ja;ja
+Waterschap Gamma;waterschap;ja;gamma.test;ja;nee
+Stichting Delta;stichting;nee;nomail.delta.test;ja;ja
+"""
+# alfa: HSTS; www.alfa: none (folds into alfa -> HSTS fails); beta: HSTS; gamma: slow + HSTS; delta: none
+SITES = {
+    "alfa.test": (True, 0.0, "127.0.0.41"),
+    "www.alfa.test": (False, 0.0, "127.0.0.42"),
+    "beta.test": (True, 0.0, "127.0.0.43"),
+    "gamma.test": (True, 1.5, "127.0.0.44"),
+    "nomail.delta.test": (False, 0.0, "127.0.0.45"),
+}
+
+
+def serve_all(stack: ExitStack) -> NetworkConfig:
+    routes = []
+    for host, (hsts, delay, addr) in SITES.items():
+        port = stack.enter_context(sup.serve_aiohttp(sup.site(hsts, delay), addr))
+        routes.append(ConnectTo(host, 80, addr, port))
+        routes.append(ConnectTo(host, 443, addr, port))
+    return NetworkConfig(connect_to=tuple(routes), timeout=5)
+
+
+@pytest.mark.unit
+def test_parse_targets_errors() -> None:
+    rows = rounds.parse_targets(CSV)
+    assert len(rows) == 5 and rows[4] == {
+        "organisation": "Stichting Delta",
+        "org_type": "stichting",
+        "bestuursorgaan": False,
+        "domain": "nomail.delta.test",
+        "check_web": True,
+        "check_mail": True,
+    }
+    with pytest.raises(rounds.TargetsError, match="line 2: expected ja/nee"):
+        rounds.parse_targets("organisatie,domein,web\nA,a.nl,misschien\n")
+    with pytest.raises(rounds.TargetsError, match="missing column"):
+        rounds.parse_targets("naam,site\nA,a.nl\n")
+    with pytest.raises(rounds.TargetsError, match="neither web nor mail"):
+        rounds.parse_targets("organisatie,domein,web,mail\nA,a.nl,nee,nee\n")
+    with pytest.raises(rounds.TargetsError, match="listed twice"):
+        rounds.parse_targets("organisatie,domein\nA,a.nl\nA,A.NL.\n")
+    with pytest.raises(rounds.TargetsError, match="invalid domain"):
+        rounds.parse_targets("organisatie,domein\nA,a..nl\n")
+
+
+@pytest.mark.integration
+def test_round_interrupt_resume_report(db_url: str) -> None:
+    engine = store.open_store(db_url)
+    web = sup.WebCheck()
+    checkers = rounds.Checkers(web=web, mail=sup.mail_check)
+    with ExitStack() as stack:
+        net = serve_all(stack)
+        rid = store.create_round(engine, "najaar", "ncsc-2025-05", "t.csv", rounds.parse_targets(CSV))
+        web.fail = {"beta.test"}
+        # interrupt: the slow gamma site is still running when the round is cancelled
+        with pytest.raises(TimeoutError):
+            asyncio.run(asyncio.wait_for(rounds.run_round(engine, rid, net, checkers, per_ip=1), 0.8))
+        done_first = store.done_keys(engine, rid)
+        assert done_first and len(done_first) < 8
+        with store.make_engine(db_url).connect() as c:
+            outcomes = {r.outcome for r in c.execute(store.results.select())}
+        assert "error" in outcomes  # beta's outage is stored as an error, never as a pass
+        web.fail = set()
+        before = list(web.calls)
+        stats = asyncio.run(rounds.run_round(engine, rid, net, checkers, per_ip=1))
+        rerun = web.calls[len(before) :]
+        # only the missing/error results are tested again
+        assert sorted(rerun) == sorted(
+            {"beta.test", "gamma.test"}
+            | {
+                t.domain
+                for t in store.round_targets(engine, rid)
+                if (t.id, "web") not in done_first and t.check_web
+            }
+            - set()
+        )
+        assert stats.skipped == len(done_first)
+        assert len(store.done_keys(engine, rid)) == 8
+
+    s = report.summarise(engine, rid)
+    hsts = s.overall["HSTS (rondetest)"]
+    # alfa+www folded (www lacks HSTS -> fails), beta and gamma pass, delta fails
+    assert (hsts.passed, hsts.failed, hsts.explained) == (2, 2, 0)
+    assert s.by_org["Gemeente Alfa"]["HSTS (rondetest)"].pct == 0.0
+    assert s.by_type["gemeente"]["HSTS (rondetest)"].passed == 1
+    mail = s.overall["Mail (rondetest)"]
+    assert (mail.passed, mail.excluded) == (2, 1)  # nomail: not_applicable, out of the denominator
+    legal = s.overall[report.LEGAL]
+    assert (legal.passed, legal.failed) == (2, 1)  # Stichting Delta is no bestuursorgaan: not counted
+    assert s.overall[report.ALL_WEB].passed == 2
+
+    # leg uit: explained, reported separately, never as a pass
+    store.set_explanation(
+        engine, "Stichting Delta", "HSTS (rondetest)", "Migratie loopt", dt.date(2099, 1, 1)
+    )
+    store.set_explanation(engine, "Gemeente Alfa", "HSTS (rondetest)", "Verlopen", dt.date(2000, 1, 1))
+    s = report.summarise(engine, rid)
+    hsts = s.overall["HSTS (rondetest)"]
+    assert (hsts.passed, hsts.failed, hsts.explained) == (2, 1, 1)
+    assert hsts.pct == 50.0
+    assert s.explained_cases == [
+        {
+            "organisation": "Stichting Delta",
+            "domain": "nomail.delta.test",
+            "standard": "HSTS (rondetest)",
+            "reason": "Migratie loopt",
+        }
+    ]
+
+    # a second round where everything passes: trend against the first
+    rid2 = store.create_round(
+        engine,
+        "voorjaar",
+        "ncsc-2025-05",
+        "t.csv",
+        rounds.parse_targets("organisatie,domein,web,mail\nGemeente Beta,beta.test,ja,nee\n"),
+    )
+    with ExitStack() as stack:
+        net = serve_all(stack)
+        store.finish_round(engine, rid)
+        asyncio.run(rounds.run_round(engine, rid2, net, checkers))
+    s2 = report.summarise(engine, rid2)
+    assert report.previous_round_id(engine, rid2) == rid
+    tr = report.trend(s2, report.summarise(engine, rid))
+    assert tr["HSTS (rondetest)"] == 50.0
+    csv_text = report.to_csv(s2, tr)
+    assert "totaal,,HSTS (rondetest),1,0,0,0,0,100.0,+50.0" in csv_text
+
+
+@pytest.mark.integration
+def test_cli_round_and_report(tmp_path: Path, sqlite_url: str) -> None:
+    from nds.cli import app
+
+    targets = tmp_path / "doelen.csv"
+    targets.write_text("organisatie,domein,web,mail\nGemeente Alfa,alfa.test,ja,nee\n")
+    runner = CliRunner()
+    res = runner.invoke(
+        app,
+        [
+            "standards",
+            "round",
+            "--targets",
+            str(targets),
+            "--db",
+            sqlite_url,
+            "--connect-to",
+            "alfa.test:443:127.0.0.1:9",
+            "--deadline",
+            "20",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    assert "ronde 1" in res.output
+    res = runner.invoke(app, ["standards", "report", "--db", sqlite_url, "--format", "csv-domains"])
+    assert res.exit_code == 0
+    # whatever the installed web check concluded about the closed port, it is stored and reported
+    assert "1,Gemeente Alfa,onbekend,ja,alfa.test,web," in res.stdout
+    bad = runner.invoke(
+        app, ["standards", "round", "--targets", str(tmp_path / "nope.csv"), "--db", sqlite_url]
+    )
+    assert bad.exit_code == 2 and "does not exist" in bad.stderr
+    bad = runner.invoke(app, ["standards", "explain", "Gemeente Alfa", "HSTS", "--db", sqlite_url])
+    assert bad.exit_code == 2 and "--reason" in bad.stderr
