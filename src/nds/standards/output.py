@@ -7,6 +7,7 @@ from typing import TextIO
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from nds.standards.model import SUBTESTS, Report, Status
 
@@ -30,18 +31,20 @@ def render_human(report: Report, console: Console) -> None:
     for col in ("test", "status", "target", "detail", "clause"):
         table.add_column(col, overflow="fold")
     for t in report.tests:
-        table.add_row(t.id, f"[{_STYLE.get(t.status, '')}]{t.status.value}[/]", t.target, t.detail, t.clause)
+        # Text(): details may contain "[...]" (IPv6 addresses) and unstyled statuses must not be markup
+        table.add_row(t.id, Text(t.status.value, style=_STYLE.get(t.status, "")), Text(t.target),
+                      Text(t.detail), Text(t.clause))
     console.print(table)
     fixes = [t for t in report.tests if t.fix and t.status in (Status.FAILED, Status.WARNING, Status.ERROR)]
     if fixes:
         console.print("[bold]How to fix[/bold]")
         for t in fixes:
-            console.print(f"- {t.id}{' (' + t.target + ')' if t.target else ''}: {t.fix}")
+            console.print(Text(f"- {t.id}{' (' + t.target + ')' if t.target else ''}: {t.fix}"))
     summary = Table(title="Standards")
     summary.add_column("standard")
     summary.add_column("status")
     for name, status in sorted(report.standards(SUBTESTS).items()):
-        summary.add_row(name, f"[{_STYLE.get(status, '')}]{status.value}[/]")
+        summary.add_row(name, Text(status.value, style=_STYLE.get(status, "")))
     console.print(summary)
     if report.legal:
         verdict = report.legal.get("verdict", "")
