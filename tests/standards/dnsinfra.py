@@ -282,3 +282,101 @@ def make_cert(names: list[str], issuer: Cert | None = None, *, ca: bool = False,
         b = b.add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in names]), critical=False)
     signer = issuer.key if issuer else key
     return Cert(b.sign(signer, hashes.SHA256()), key)  # type: ignore[arg-type]
+
+
+class SmtpLab:
+    """Minimal SMTP servers (RFC 5321 subset + RFC 3207 STARTTLS) in a background event loop.
+
+    ``add(addr, mode, cert_chain)`` with mode ``starttls`` (offers STARTTLS), ``plain`` (does not),
+    ``greylist`` (421 to the first ``greylist`` connections, then ``starttls``) or ``refuse`` (421
+    always). Returns the port. ``connections`` counts accepted connections per (addr, port)."""
+
+    def __init__(self) -> None:
+        import asyncio
+        import threading
+
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self._thread.start()
+        self._servers: list[object] = []
+        self.connections: dict[tuple[str, int], int] = {}
+        self.max_parallel: dict[tuple[str, int], int] = {}
+        self._open: dict[tuple[str, int], int] = {}
+        self._dir = Path(tempfile.mkdtemp(prefix="nds-smtplab-"))
+
+    def add(self, addr: str, mode: str, chain: list[Cert] | None = None, greylist: int = 0) -> int:
+        import asyncio
+        import ssl
+
+        ctx = None
+        if chain:
+            pem = self._dir / f"{addr.replace(':', '_')}-{len(self._servers)}.pem"
+            pem.write_bytes(b"".join(c.pem() for c in chain) + chain[0].key_pem())
+            ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            ctx.load_cert_chain(str(pem))
+        port = free_port(addr)
+        key = (addr, port)
+        self.connections[key] = 0
+        self.max_parallel[key] = 0
+        self._open[key] = 0
+
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            self.connections[key] += 1
+            self._open[key] += 1
+            self.max_parallel[key] = max(self.max_parallel[key], self._open[key])
+            try:
+                if mode == "refuse" or (mode == "greylist" and self.connections[key] <= greylist):
+                    writer.write(b"421 4.7.0 try again later\r\n")
+                    await writer.drain()
+                    return
+                writer.write(b"220 mx.test ESMTP lab\r\n")
+                await writer.drain()
+                tls = False
+                while True:
+                    line = await asyncio.wait_for(reader.readline(), 30)
+                    if not line:
+                        return
+                    cmd = line.decode(errors="replace").strip().upper()
+                    if cmd.startswith(("EHLO", "HELO")):
+                        exts = ["250-mx.test", "250-PIPELINING", "250-SIZE 10240000"]
+                        if mode != "plain" and not tls:
+                            exts.append("250-STARTTLS")
+                        exts.append("250 8BITMIME")
+                        writer.write(("\r\n".join(exts) + "\r\n").encode())
+                    elif cmd == "STARTTLS" and mode != "plain" and ctx is not None and not tls:
+                        writer.write(b"220 2.0.0 Ready to start TLS\r\n")
+                        await writer.drain()
+                        await writer.start_tls(ctx)
+                        tls = True
+                        continue
+                    elif cmd == "QUIT":
+                        writer.write(b"221 2.0.0 bye\r\n")
+                        await writer.drain()
+                        return
+                    else:
+                        writer.write(b"502 5.5.1 not implemented\r\n")
+                    await writer.drain()
+            except (TimeoutError, OSError, ssl.SSLError, ConnectionError):
+                return
+            finally:
+                self._open[key] -= 1
+                writer.close()
+
+        async def start() -> object:
+            return await asyncio.start_server(handle, addr, port)
+
+        self._servers.append(asyncio.run_coroutine_threadsafe(start(), self.loop).result(10))
+        return port
+
+    def stop(self) -> None:
+        import asyncio
+
+        async def close() -> None:
+            for s in self._servers:
+                s.close()  # type: ignore[attr-defined]
+
+        with contextlib.suppress(Exception):
+            asyncio.run_coroutine_threadsafe(close(), self.loop).result(5)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(5)
+        shutil.rmtree(self._dir, ignore_errors=True)
