@@ -233,3 +233,21 @@ def test_context_errors_are_clear(group: Group, tmp_path: Path) -> None:
         server_ssl_context(group.rules, wrong)
     with pytest.raises(PkiError, match="private key path"):
         client_ssl_context(group.rules, group.dev.peers[OIN_A].cert)
+
+
+def test_rsa_peers_over_tls12_and_tls13(group: Group, tmp_path: Path) -> None:
+    server_files = issue_peer_certificate(group.dev.ca, OIN_B, "Gemeente B", ["peer-b.test"], tmp_path / "b",
+                                          key_type="rsa-3072")
+    client_files = issue_peer_certificate(group.dev.ca, OIN_A, "Gemeente A", ["peer-a.test"], tmp_path / "a",
+                                          key_type="rsa-3072")
+    tls12 = _rules(group, tls={"max_version": "1.2"})
+    result, out = _handshake(server_ssl_context(tls12, server_files), client_ssl_context(tls12, client_files),
+                             tls12)
+    assert out["version"] == "TLSv1.2"
+    assert result.error is None, result.error
+    assert result.version == "TLSv1.2"
+    assert result.cipher is not None and result.cipher.startswith("ECDHE-RSA-")
+    assert result.peer_id == OIN_A
+    result, _ = _handshake(server_ssl_context(group.rules, server_files),
+                           client_ssl_context(group.rules, client_files), group.rules)
+    assert result.error is None and result.version == "TLSv1.3" and result.peer_id == OIN_A
