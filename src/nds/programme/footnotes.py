@@ -23,6 +23,7 @@ _STOP = {"de", "het", "een", "van", "voor", "en", "in", "op", "met", "aan", "ove
          "rijksoverheid", "documenten", "publicaties", "rapporten", "kamerstuk", "kamerstukken", "motie",
          "leden", "lid", "nr", "ii", "the", "of", "and", "to", "com", "org"}
 MAX_MARKERS = 2000
+MAX_LINK_CELLS = 250_000  # markers x entries compared by content; beyond this only counts are reported
 
 
 def _candidate(norm: str, m: re.Match[str], k: int) -> bool:
@@ -124,6 +125,9 @@ def _similar(a: str, b: str) -> bool:
 def link(markers: list[Marker], entries: list[Footnote], scores: list[list[int]]) -> list[Warning_]:
     """Monotonic one-to-one alignment maximising agreement; only agreeing pairs are linked."""
     n, m = len(markers), len(entries)
+    if n * m > MAX_LINK_CELLS:
+        return [Warning_("footnote_too_many", f"{n} markeringen en {m} voetnoten: te veel om op inhoud te "
+                         "koppelen; niets gekoppeld")]
     best = [[0] * (m + 1) for _ in range(n + 1)]
     for i in range(n - 1, -1, -1):
         for j in range(m - 1, -1, -1):

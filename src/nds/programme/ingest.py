@@ -111,13 +111,23 @@ class Header:
         return {k: v for k, v in self.__dict__.items()}
 
 
+HEADER_LIMIT = 50_000  # header + intro of real documents are a few kB; bounds the work on odd input
 _LINE = r"[^\n]{0,2000}"  # bounded line pieces: no unbounded backtracking on a 1 MB line
+
+
+def _subject_before(text: str, at: int) -> str | None:
+    """The noun phrase right before ``at`` on its line, e.g. "staatssecretaris van BZK" from
+    "De staatssecretaris van BZK heeft ..." or "de Algemene Rekenkamer" after a semicolon."""
+    line_start = text.rfind("\n", max(0, at - 300), at) + 1
+    piece = re.split(r"[.;,:]", text[max(line_start, at - 300):at])[-1].strip()
+    piece = re.sub(r"^(?:[Dd]e|[Hh]et)\s+", "", piece)
+    return piece or None
 
 
 def parse_header(norm: str, body_start: int) -> Header:
     """Parse the OpenTK header and the intro boilerplate found before the first Q&A item."""
     h = Header()
-    head = norm[:body_start]
+    head = norm[: min(body_start, HEADER_LIMIT)]
     first = head.split("\n", 1)[0].strip()
     if first:
         h.title = first[:500]
@@ -159,11 +169,16 @@ def parse_header(norm: str, body_start: int) -> Header:
         d = parse_dutch_date(m.group(3))
         h.letter_date = d.isoformat() if d else None
         h.letter_subject = (m.group(4) or "").strip() or None
-    m = re.search(r"(?:De|de) ([^\n.]{1,200}?) heeft deze vragen beantwoord bij brief van (\d{1,2} [a-z]+ \d{4})", head)
+    m = re.search(r"heeft deze vragen beantwoord bij brief van (\d{1,2} [a-z]+ \d{4})", head)
     if m:
-        h.answered_by = m.group(1).strip()
-        d = parse_dutch_date(m.group(2))
+        h.answered_by = _subject_before(head, m.start())
+        d = parse_dutch_date(m.group(1))
         h.answer_date = d.isoformat() if d else None
+    m = re.search(r"(?m)^Antwoord van ([^\n]{1,300}?) \(ontvangen (\d{1,2} [a-z]+ \d{4})\)", head)
+    if m:
+        h.answered_by = h.answered_by or m.group(1).strip()
+        d = parse_dutch_date(m.group(2))
+        h.answer_date = h.answer_date or (d.isoformat() if d else None)
     if h.indiener is None and h.answered_by:
         h.indiener = h.answered_by
     return h

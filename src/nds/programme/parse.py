@@ -64,7 +64,7 @@ class ParseResult:
                 "warnings": [w.to_json() for w in self.warnings]}
 
 
-PARTIAL_CODES = {"not_a_qa_list", "no_answer", "gap", "duplicate", "out_of_order", "row_not_closed",
+PARTIAL_CODES = {"footnote_too_many", "not_a_qa_list", "no_answer", "gap", "duplicate", "out_of_order", "row_not_closed",
                  "no_question_mark", "lost_list", "empty", "no_anchor", "answer_number_mismatch"}
 
 
@@ -117,7 +117,8 @@ def parse_text(raw: str, anchor: date | None = None, today: date | None = None) 
     for ref, _span, _w, _q in found:
         if ref.kind == "motie" and ref.number is not None:
             tied.setdefault((ref.dossier, ref.toevoeging, ref.number), set()).update(ref.members)
-    scores = [[footnotes.agreement(m.context, e.text, tied,
+    big = len(markers) * len(entries) > footnotes.MAX_LINK_CELLS
+    scores = [] if big else [[footnotes.agreement(m.context, e.text, tied,
                                    [(r.dossier, r.toevoeging, r.number) for r in entry_refs.get(e.number, [])
                                     if r.number is not None])
                for e in entries] for m in markers]

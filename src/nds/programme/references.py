@@ -76,7 +76,7 @@ def find_references(norm: str, start: int, end: int) -> list[tuple[Reference, tu
         if free(m.start(), m.end()):
             out.append((Reference("handelingen", m.group(0), None, m.group("vj"), int(m.group("n"))),
                         (m.start(), m.end())))
-    kst = sorted((span, ref) for ref, span in out if ref.kind == "kamerstuk")
+    kst = sorted(((span, ref) for ref, span in out if ref.kind == "kamerstuk"), key=lambda x: x[0])
     motions: list[tuple[Reference, tuple[int, int]]] = []
     for m in MOTION.finditer(norm, start, end):
         groups = [(m.group("names"), m.start(), m.end())]
