@@ -120,3 +120,19 @@ def test_damaged_revocation_registry(tmp_path: Path) -> None:
     code, _, err = nds("crl", "--ca", str(tmp_path / "ca"), "--revoke", "0a")
     assert code == 2 and "damaged" in err
     assert (tmp_path / "ca" / "revoked.json").read_text() == "{not json"  # never overwritten
+
+
+def test_verify_against_the_group(tmp_path: Path) -> None:
+    from nds.pki import PeerSpec, create_dev_group, create_group_ca, issue_peer_certificate
+
+    dev = create_dev_group(tmp_path / "g", "verify-test", [PeerSpec(OIN_A, "Gemeente A", ["a.test"])])
+    code, out, err = nds("verify", str(dev.peers[OIN_A].chain), "--rules", str(dev.rules_path))
+    assert code == 0, err
+    assert f"valid: {OIN_A} (Gemeente A), chain of 2" in out
+    code, out, err = nds("verify", str(dev.peers[OIN_A].cert), "--rules", str(dev.rules_path),
+                         "--purpose", "server", "--hostname", "b.test")
+    assert code == 1 and "INVALID" in err
+    other = create_group_ca(tmp_path / "other", "Other")
+    foreign = issue_peer_certificate(other, OIN_A, "Imposter", ["a.test"], tmp_path / "f")
+    code, out, err = nds("verify", str(foreign.cert), "--rules", str(dev.rules_path))
+    assert code == 1 and "trust anchor" in err and "Traceback" not in err

@@ -248,3 +248,33 @@ def show(
 ) -> None:
     """Show a certificate's Peer ID, name, validity and both FSC thumbprints."""
     _print_cert(cert, rules)
+
+
+@app.command()
+def verify(
+    cert: Annotated[Path, typer.Argument(help="Certificate PEM (more certificates in it: intermediates).")],
+    rules: Annotated[Path, typer.Option("--rules", help="Group rules file (trust anchors, CRLs, Peer ID).")],
+    purpose: Annotated[str, typer.Option("--purpose", help="client, server or any.")] = "any",
+    hostname: Annotated[str | None, typer.Option("--hostname", help="Host name to check (server).")] = None,
+) -> None:
+    """Check a certificate against the Group: chain to a trust anchor, validity, EKU, CRLs, Peer ID."""
+    from nds.fsc.grouprules import GroupRulesError, load_group_rules
+    from nds.pki.validate import validate_certificate
+
+    if purpose not in ("client", "server", "any"):
+        raise _fail("--purpose must be client, server or any")
+    try:
+        group = load_group_rules(rules)
+        certs = load_certificates(cert)
+        chain = validate_certificate(
+            certs[0], certs[1:], group.load_trust_anchors(), datetime.now(UTC),
+            group.load_crls() if group.check_crl else (),
+            purpose=purpose,  # type: ignore[arg-type]
+            hostname=hostname,
+        )
+        ident = peer_identity(certs[0], group)
+    except (GroupRulesError, PkiError) as e:
+        typer.echo(f"INVALID: {e}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"valid: {ident.peer_id} ({ident.name}), chain of {len(chain)} to "
+               f"{chain[-1].subject.rfc4514_string()}")
