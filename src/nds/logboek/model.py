@@ -11,8 +11,8 @@ A record carries the data subject only as a keyed pseudonym (see ``pseudonym.py`
 
 from __future__ import annotations
 
+import os
 import re
-import secrets
 import time
 from dataclasses import dataclass, field
 from enum import IntEnum
@@ -24,6 +24,7 @@ ATTR_SUBJECT_TYPE = "dpl.core.data_subject_id_type"
 ATTR_EXTERNAL_READ_API = "dpl.read.externalReadAPI_id"
 ATTR_FSC_TRANSACTION = "dpl.fsc.transaction_id"  # our own namespace: links to the FSC transaction log
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _HEX32 = re.compile(r"^[0-9a-f]{32}$")
 _HEX16 = re.compile(r"^[0-9a-f]{16}$")
 _TRACEPARENT = re.compile(r"^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
@@ -41,14 +42,14 @@ class RecordError(ValueError):
 
 def new_trace_id() -> str:
     while True:
-        t = secrets.token_hex(16)
+        t = os.urandom(16).hex()
         if t != "0" * 32:
             return t
 
 
 def new_span_id() -> str:
     while True:
-        s = secrets.token_hex(8)
+        s = os.urandom(8).hex()
         if s != "0" * 16:
             return s
 
@@ -128,6 +129,12 @@ class Processing:
     def validate(self) -> None:
         if not self.name or len(self.name) > 200:
             raise RecordError("name must be 1–200 characters")
+        texts = [self.name, self.activity_uri, self.external_read_api, self.fsc_transaction_id,
+                 *(s.type for s in self.subjects), *(s.id for s in self.subjects)]
+        if self.foreign_operation is not None:
+            texts.append(self.foreign_operation.entity)
+        if any(v is not None and _CONTROL.search(v) for v in texts):
+            raise RecordError("text fields may not contain control characters")
         if not _HEX32.match(self.trace_id) or self.trace_id == "0" * 32:
             raise RecordError("trace_id must be 32 lowercase hex characters, not all zero")
         if self.parent_span_id is not None and not _HEX16.match(self.parent_span_id):

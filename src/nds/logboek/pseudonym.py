@@ -9,7 +9,6 @@ usable for lookups until every record made with them has passed its retention.
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 import json
 import os
@@ -34,8 +33,7 @@ class Keyring:
         """(key id, pseudonym) for a subject under the active key (or ``key_id``)."""
         kid = key_id or self.active
         key = self.keys[kid]
-        digest = hmac.new(key, f"{subject.type}:{subject.id}".encode(), hashlib.sha256).hexdigest()
-        return kid, digest
+        return kid, hmac.digest(key, f"{subject.type}:{subject.id}".encode(), "sha256").hex()
 
     def all_pseudonyms(self, subject: DataSubject) -> list[tuple[str, str]]:
         """The subject's pseudonym under every key (to find records made before a rotation)."""

@@ -13,11 +13,11 @@ PostgreSQL ``FOR UPDATE``), so several processes may write to one logboek in one
 from __future__ import annotations
 
 import asyncio
+import json
 import queue
 import threading
 from collections.abc import Sequence
 from concurrent.futures import Future
-from dataclasses import replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -25,7 +25,7 @@ from sqlalchemy.engine import Engine
 
 from nds.db import make_engine
 from nds.logboek import tables as t
-from nds.logboek.chain import record_hash
+from nds.logboek.chain import chain_hash, resource_json
 from nds.logboek.model import Processing, Record, RecordError, new_span_id, now_ms
 from nds.logboek.pseudonym import Keyring
 
@@ -37,77 +37,55 @@ class LogboekWriteError(Exception):
     """The write was not made durable; the caller must not proceed (fail closed)."""
 
 
-def records_for(processing: Processing, keyring: Keyring) -> list[Record]:
+# Stored columns in order; the first is seq, the last two are the chain hashes.
+COLUMNS = ("seq", "trace_id", "span_id", "parent_span_id", "name", "start_time", "end_time", "status_code",
+           "activity_uri", "subject_pseudonym", "subject_key_id", "subject_type", "foreign_trace_id",
+           "foreign_span_id", "foreign_entity", "external_read_api", "fsc_transaction_id", "resource",
+           "prev_hash", "record_hash")
+Pending = tuple[Any, ...]  # COLUMNS[1:-2]: a record before it has a place in the chain
+
+
+def pending_records(processing: Processing, keyring: Keyring) -> list[Pending]:
     """One record per data subject, each with its own span id, all in the same trace."""
     processing.validate()
     end = processing.end_time if processing.end_time is not None else now_ms()
     fo = processing.foreign_operation
-    base: dict[str, Any] = {
-        "trace_id": processing.trace_id,
-        "name": processing.name,
-        "start_time": processing.start_time,
-        "end_time": end,
-        "status_code": int(processing.status),
-        "activity_uri": processing.activity_uri,
-        "parent_span_id": processing.parent_span_id,
-        "foreign_trace_id": fo.trace_id if fo else None,
-        "foreign_span_id": fo.span_id if fo else None,
-        "foreign_entity": fo.entity if fo else None,
-        "external_read_api": processing.external_read_api,
-        "fsc_transaction_id": processing.fsc_transaction_id,
-        "resource": dict(processing.resource),
-    }
+    head = (processing.trace_id,)
+    mid = (processing.parent_span_id, processing.name, processing.start_time, end, int(processing.status),
+           processing.activity_uri)
+    tail = (fo.trace_id if fo else None, fo.span_id if fo else None, fo.entity if fo else None,
+            processing.external_read_api, processing.fsc_transaction_id, resource_json(processing.resource))
     if not processing.subjects:
-        return [
-            Record(
-                span_id=new_span_id(), subject_pseudonym=None, subject_key_id=None, subject_type=None, **base
-            )
-        ]
+        return [(*head, new_span_id(), *mid, None, None, None, *tail)]
     out = []
     for subject in processing.subjects:
         if not subject.id or len(subject.id) > 200:
             raise RecordError("data subject id must be 1–200 characters")
         kid, pseudonym = keyring.pseudonym(subject)
-        out.append(
-            Record(
-                span_id=new_span_id(),
-                subject_pseudonym=pseudonym,
-                subject_key_id=kid,
-                subject_type=subject.type,
-                **base,
-            )
-        )
+        out.append((*head, new_span_id(), *mid, pseudonym, kid, subject.type, *tail))
     return out
 
 
+def _record(row: tuple[Any, ...]) -> Record:
+    d = dict(zip(COLUMNS, row, strict=True))
+    d["resource"] = json.loads(d["resource"]) if d["resource"] else {}
+    return Record(**d)
+
+
+def records_for(processing: Processing, keyring: Keyring) -> list[Record]:
+    """The records a processing becomes (not yet in the chain: seq 0, no hashes)."""
+    return [_record((0, *p, "", "")) for p in pending_records(processing, keyring)]
+
+
 def record_row(r: Record) -> dict[str, Any]:
-    return {
-        "seq": r.seq,
-        "trace_id": r.trace_id,
-        "span_id": r.span_id,
-        "parent_span_id": r.parent_span_id,
-        "name": r.name,
-        "start_time": r.start_time,
-        "end_time": r.end_time,
-        "status_code": r.status_code,
-        "activity_uri": r.activity_uri,
-        "subject_pseudonym": r.subject_pseudonym,
-        "subject_key_id": r.subject_key_id,
-        "subject_type": r.subject_type,
-        "foreign_trace_id": r.foreign_trace_id,
-        "foreign_span_id": r.foreign_span_id,
-        "foreign_entity": r.foreign_entity,
-        "external_read_api": r.external_read_api,
-        "fsc_transaction_id": r.fsc_transaction_id,
-        "resource": r.resource,
-        "prev_hash": r.prev_hash,
-        "record_hash": r.record_hash,
-    }
+    d = {c: getattr(r, c) for c in COLUMNS}
+    d["resource"] = resource_json(r.resource)
+    return d
 
 
 def row_record(row: Any) -> Record:
     m = row._mapping
-    return Record(**{k: m[k] for k in record_row(Record("", "", "", 0, 0, 0, "", None, None, None))})
+    return _record(tuple(m[c] for c in COLUMNS))
 
 
 class Logboek:
@@ -119,16 +97,22 @@ class Logboek:
         self.keyring = keyring
         self.max_batch = max_batch
         self._pg = self.engine.dialect.name == "postgresql"
+        mark = "%s" if self._pg else "?"
+        self._insert_sql = (f"INSERT INTO logboek_records ({', '.join(COLUMNS)}) "
+                            f"VALUES ({', '.join([mark] * len(COLUMNS))})")
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="logboek-writer", daemon=True)
         self._thread.start()
         self.batches = 0  # number of commits, for benchmarks and docs
 
     # ---- public API ---------------------------------------------------------------------
-    def submit(self, processing: Processing) -> Future[list[Record]]:
-        fut: Future[list[Record]] = Future()
+    def submit(self, processing: Processing) -> Future[list[tuple[Any, ...]]]:
+        """Queue a processing; the future resolves to the stored rows (``COLUMNS`` order) once
+        durable. ``write``/``awrite`` turn them into ``Record``s in the caller's thread, keeping the
+        single writer thread (the chain's serial section) as short as possible."""
+        fut: Future[list[tuple[Any, ...]]] = Future()
         try:
-            recs = records_for(processing, self.keyring)
+            recs = pending_records(processing, self.keyring)
         except RecordError as exc:
             fut.set_exception(exc)
             return fut
@@ -136,10 +120,10 @@ class Logboek:
         return fut
 
     def write(self, processing: Processing, timeout: float | None = 30) -> list[Record]:
-        return self.submit(processing).result(timeout)
+        return [_record(r) for r in self.submit(processing).result(timeout)]
 
     async def awrite(self, processing: Processing) -> list[Record]:
-        return await asyncio.wrap_future(self.submit(processing))
+        return [_record(r) for r in await asyncio.wrap_future(self.submit(processing))]
 
     def close(self) -> None:
         self._queue.put(_STOP)
@@ -166,7 +150,7 @@ class Logboek:
                 count += len(nxt[0])
             self._commit(batch)
 
-    def _commit(self, batch: Sequence[tuple[list[Record], Future[list[Record]]]]) -> None:
+    def _commit(self, batch: Sequence[tuple[list[Pending], Future[list[tuple[Any, ...]]]]]) -> None:
         try:
             stored = self._append([recs for recs, _ in batch])
         except Exception as exc:  # fail closed: every waiting caller learns the write failed
@@ -178,26 +162,27 @@ class Logboek:
         for (_, fut), recs in zip(batch, stored, strict=True):
             fut.set_result(recs)
 
-    def _append(self, groups: Sequence[list[Record]]) -> list[list[Record]]:
+    def _append(self, groups: Sequence[list[Pending]]) -> list[list[tuple[Any, ...]]]:
         with self.engine.begin() as conn:
             q = sa.select(t.head.c.seq, t.head.c.hash).where(t.head.c.id == 1)
             if self._pg:
                 q = q.with_for_update()
             seq, h = conn.execute(q).one()
-            out: list[list[Record]] = []
-            rows: list[dict[str, Any]] = []
+            rows: list[tuple[Any, ...]] = []
             for group in groups:
-                done = []
-                for r in group:
+                for p in group:
                     seq += 1
-                    r = replace(r, seq=seq, prev_hash=h)
-                    h = record_hash(h, r)
-                    r = replace(r, record_hash=h)
-                    done.append(r)
-                    rows.append(record_row(r))
-                out.append(done)
-            conn.execute(t.records.insert(), rows)
+                    prev = h
+                    h = chain_hash(prev, seq, p)
+                    rows.append((seq, *p, prev, h))
+            # raw executemany: this is the hot path, SQLAlchemy's per-row processing is not needed
+            conn.exec_driver_sql(self._insert_sql, rows)  # type: ignore[arg-type]
             conn.execute(t.head.update().where(t.head.c.id == 1).values(seq=seq, hash=h))
+        out: list[list[tuple[Any, ...]]] = []
+        i = 0
+        for group in groups:
+            out.append(rows[i:i + len(group)])
+            i += len(group)
         return out
 
 

@@ -28,7 +28,7 @@ records = sa.Table(
     sa.Column("foreign_entity", sa.String(500)),
     sa.Column("external_read_api", sa.String(500)),
     sa.Column("fsc_transaction_id", sa.String(64)),
-    sa.Column("resource", sa.JSON, nullable=False, default=dict),
+    sa.Column("resource", sa.Text, nullable=False),  # JSON text, as hashed (chain.resource_json)
     sa.Column("prev_hash", sa.String(64), nullable=False),
     sa.Column("record_hash", sa.String(64), nullable=False),
     sa.Index("ix_logboek_records_subject", "subject_pseudonym", "seq"),

@@ -33,7 +33,7 @@ def upgrade() -> None:
         sa.Column("foreign_entity", sa.String(500)),
         sa.Column("external_read_api", sa.String(500)),
         sa.Column("fsc_transaction_id", sa.String(64)),
-        sa.Column("resource", sa.JSON, nullable=False),
+        sa.Column("resource", sa.Text, nullable=False),
         sa.Column("prev_hash", sa.String(64), nullable=False),
         sa.Column("record_hash", sa.String(64), nullable=False),
         sa.PrimaryKeyConstraint("seq", name="pk_logboek_records"),
