@@ -97,7 +97,7 @@ def validate_certificate(
         "any": {ExtendedKeyUsageOID.CLIENT_AUTH, ExtendedKeyUsageOID.SERVER_AUTH},
     }[purpose]
     if eku is not None and not (eku & wanted) and ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE not in eku:
-        names = " or ".join(sorted(o._name for o in wanted))
+        names = {"client": "clientAuth", "server": "serverAuth", "any": "clientAuth or serverAuth"}[purpose]
         raise CertificateInvalid(f"certificate's extended key usage does not allow {names}")
 
     builder = xv.PolicyBuilder().store(xv.Store(anchors)).time(at.replace(tzinfo=None))
@@ -139,9 +139,8 @@ def _verify_server_without_name(
     ips = sans.get_values_for_type(x509.IPAddress)
     subject: xv.Subject
     if dns:
-        subject = xv.DNSName(dns[0].lstrip("*."))  # a wildcard matches one label
-        if dns[0].startswith("*."):
-            subject = xv.DNSName("x." + dns[0][2:])
+        # a wildcard name "*.example.nl" is checked as a host one label below it
+        subject = xv.DNSName("x." + dns[0][2:] if dns[0].startswith("*.") else dns[0])
     elif ips:
         subject = xv.IPAddress(ips[0])
     else:
