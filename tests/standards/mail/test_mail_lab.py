@@ -61,7 +61,17 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MailLab]:
         }
         tlsa_good = f"_25._tcp.mx TLSA 3 1 1 {leaf.spki_sha256()}"
         zones = [
-            ZoneSpec("good.test.", ["@ MX 10 mx", f"mx A {GOOD}", "mx AAAA ::1", tlsa_good, *AUTH_OK]),
+            ZoneSpec(
+                "good.test.",
+                [
+                    "@ MX 10 mx",
+                    f"mx A {GOOD}",
+                    "mx AAAA ::1",
+                    tlsa_good,
+                    *AUTH_OK,
+                    'auth.test._report._dmarc.reports TXT "v=DMARC1"',
+                ],
+            ),
             ZoneSpec(
                 "plain.test.",
                 ["@ MX 10 mx", f"mx A {PLAIN}", '@ TXT "v=spf1 mx ?all"', '_dmarc TXT "v=DMARC1; p=none"'],
@@ -82,6 +92,19 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MailLab]:
             ZoneSpec(
                 "greyonce.test.",
                 ["@ MX 10 mx", f"mx A {GREYONCE}", tlsa_good.replace("_25", "_25"), *AUTH_OK],
+            ),
+            ZoneSpec(
+                "auth.test.",
+                [
+                    '@ TXT "v=spf1 include:_spf.auth.test -all"',
+                    '_spf TXT "v=spf1 include:_spf2.auth.test ip4:192.0.2.0/24 ~all"',
+                    '_spf2 TXT "v=spf1 a:host.auth.test -all"',
+                    "host A 192.0.2.1",
+                    '_dmarc TXT "v=DMARC1; p=quarantine; rua=mailto:d@reports.good.test,mailto:x@other.test"',
+                    'void TXT "v=spf1 a:n1.auth.test a:n2.auth.test a:n3.auth.test -all"',
+                    'loop TXT "v=spf1 include:loop2.auth.test -all"',
+                    'loop2 TXT "v=spf1 include:loop.auth.test -all"',
+                ],
             ),
             ZoneSpec("expired.test.", ["@ MX 10 mx", f"mx A {GOOD}", tlsa_good, *AUTH_OK], mode="expired"),
         ]
@@ -245,3 +268,75 @@ def test_cli_bad_input() -> None:
         timeout=60,
     )
     assert out.returncode == 2 and "error:" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_spf_tree_and_dmarc_reports_over_dns(lab: MailLab) -> None:
+    r = check(lab, "auth.test")
+    policy = one(r, "mail.spf_policy")
+    assert policy.status is Status.PASSED and policy.facts["lookups"] == 3
+    assert [d for d, _ in policy.facts["records"]] == ["auth.test", "_spf.auth.test", "_spf2.auth.test"]
+    ext = one(r, "mail.dmarc_external")  # reports.good.test authorised, other.test not
+    assert ext.status is Status.WARNING and "auth.test._report._dmarc.other.test" in ext.detail
+    assert "reports.good.test" not in ext.detail
+    assert one(r, "mail.dmarc_policy").status is Status.PASSED
+
+
+def test_void_lookups_and_org_dmarc_over_dns(lab: MailLab) -> None:
+    r = check(lab, "void.auth.test")
+    policy = one(r, "mail.spf_policy")
+    assert policy.status is Status.FAILED and "3 void lookups" in policy.detail
+    dmarc = one(r, "mail.dmarc")  # no _dmarc.void.auth.test: the organizational domain's record applies
+    assert dmarc.status is Status.PASSED and "_dmarc.auth.test" in dmarc.detail
+
+
+def test_spf_loop_over_dns(lab: MailLab) -> None:
+    r = check(lab, "loop.auth.test")
+    assert one(r, "mail.spf_policy").status is Status.FAILED and "loop" in one(r, "mail.spf_policy").detail
+
+
+def test_round_context_shares_mx_results(lab: MailLab) -> None:
+    from nds.standards.rounds import RoundContext
+
+    ctx = RoundContext()
+    key = (GOOD, lab.ports[GOOD])
+
+    async def both() -> tuple[Report, Report]:
+        return await asyncio.gather(
+            check_mail("good.test", lab.net, context=ctx), check_mail("badtlsa.test", lab.net, context=ctx)
+        )
+
+    before = lab.smtp.connections[key]
+    a, b = asyncio.run(both())
+    used = lab.smtp.connections[key] - before
+    assert one(a, "mail.starttls", f"mx.good.test {GOOD}").status is Status.PASSED
+    assert one(b, "mail.starttls", f"mx.good.test {GOOD}").status is Status.PASSED
+    assert f"mx.good.test {GOOD}" in ctx.mx_cache and ctx.handshakes > 0
+    assert lab.smtp.max_parallel[key] == 1
+    # the second domain reused the first one's result: a scan's sessions, not two scans
+    single = ctx.mx_cache[f"mx.good.test {GOOD}"].tls.handshakes + 1
+    assert used <= single + 1
+
+
+def test_rpki_with_file_source(lab: MailLab, tmp_path: Path) -> None:
+    from nds.standards.checks.rpki import FileSource
+
+    vrps = tmp_path / "vrps.json"
+    vrps.write_text(
+        json.dumps(
+            {
+                "roas": [
+                    {"asn": "AS64500", "prefix": "127.0.54.0/24", "maxLength": 24},
+                    {"asn": "AS64500", "prefix": "127.0.53.0/24", "maxLength": 24},
+                ]
+            }
+        )
+    )
+    routes = tmp_path / "routes.txt"
+    routes.write_text("# prefix origin\n127.0.54.0/24 64500\n64501\t127.0.53.0/24\t12\n")
+    source = FileSource.load(vrps, routes)
+    r = asyncio.run(check_mail("good.test", lab.net, rpki_source=source))
+    assert one(r, "rpki.mx_valid", f"mx.good.test {GOOD}").status is Status.PASSED
+    assert one(r, "rpki.mx_exists", "mx.good.test ::1").status is Status.NOT_TESTED  # not announced
+    ns = one(r, "rpki.ns_valid", "ns1.test 127.0.53.2")
+    assert ns.status is Status.FAILED and "AS64501: invalid" in ns.detail
+    assert r.standards()["rpki"] is Status.FAILED

@@ -117,12 +117,34 @@ def _pick(lk: Lookup) -> str | None:
 
 
 async def probe_address(
-    mx: str, address: str, net: NetworkConfig, profile_timeout: float, counter: Any = None
+    mx: str,
+    address: str,
+    net: NetworkConfig,
+    profile_timeout: float,
+    counter: Any = None,
+    context: Any = None,
 ) -> Probe:
-    """SMTP session check, then the TLS scan through a STARTTLS proxy (sessions serialised)."""
+    """SMTP session check, then the TLS scan through a STARTTLS proxy (sessions serialised).
+
+    ``context`` (a round's ``RoundContext``) gives one lock per MX address across all domains of a
+    round and a cache, so a mail host serving many domains is tested once per round."""
+    if context is None:
+        return await _probe(mx, address, net, profile_timeout, counter)
+    key = f"{mx} {address}"
+    async with context.mx_lock(address):
+        cached = context.mx_cache.get(key)
+        if cached is None:
+            cached = await _probe(mx, address, net, profile_timeout, counter)
+            if cached.tls is not None and hasattr(context, "handshakes"):
+                context.handshakes += cached.tls.handshakes
+            context.mx_cache[key] = cached
+        return cached
+
+
+async def _probe(mx: str, address: str, net: NetworkConfig, profile_timeout: float, counter: Any) -> Probe:
     addr, port = route_address(net, mx, address, 25)
     res, stream = await session(addr, port, net)
-    if stream is not None:  # this first session only established STARTTLS works: close it politely
+    if stream is not None:  # this first session only established STARTTLS works: close it
         stream[1].close()
     probe = Probe(address, res)
     if not res.ok:
@@ -146,7 +168,14 @@ async def probe_address(
 
 
 async def retrieve_mx_host(
-    pref: int, name: str, client: DnsClient, net: NetworkConfig, *, smtp: bool = True, counter: Any = None
+    pref: int,
+    name: str,
+    client: DnsClient,
+    net: NetworkConfig,
+    *,
+    smtp: bool = True,
+    counter: Any = None,
+    context: Any = None,
 ) -> MxHost:
     a, aaaa = await asyncio.gather(client.query(name, "A"), client.query(name, "AAAA"))
     host = MxHost(name, pref, a, aaaa)
@@ -155,7 +184,7 @@ async def retrieve_mx_host(
         for lk in (a, aaaa):  # one IPv4 and one IPv6 address per MX, one at a time
             address = _pick(lk)
             if address:
-                host.probes.append(await probe_address(name, address, net, net.timeout, counter))
+                host.probes.append(await probe_address(name, address, net, net.timeout, counter, context))
     return host
 
 
@@ -166,6 +195,7 @@ async def retrieve(
     *,
     smtp: bool = True,
     counter: Any = None,
+    context: Any = None,
 ) -> MailFacts:
     client = client or DnsClient(net)
     domain = domain.rstrip(".").lower()
@@ -181,5 +211,7 @@ async def retrieve(
     facts.null_mx = bool(entries) and len(names) < len(entries)
     facts.null_mx_mixed = facts.null_mx and bool(names)
     for pref, name in names[:MAX_MX]:
-        facts.hosts.append(await retrieve_mx_host(pref, name, client, net, smtp=smtp, counter=counter))
+        facts.hosts.append(
+            await retrieve_mx_host(pref, name, client, net, smtp=smtp, counter=counter, context=context)
+        )
     return facts

@@ -44,6 +44,17 @@ def _ipv6_mx_facts(facts: MailFacts) -> MxFacts:
     return f
 
 
+def _rpki_source(net: NetworkConfig) -> RpkiSource | None:
+    vrps, routes = net.extra.get("rpki_vrps"), net.extra.get("rpki_routes")
+    if not (vrps and routes):
+        return None
+    from pathlib import Path
+
+    from nds.standards.checks.rpki.sources import FileSource
+
+    return FileSource.load(Path(vrps), Path(routes))
+
+
 async def _ns_addresses(domain: str, client: DnsClient) -> dict[str, list[str]]:
     _, names, _ = await find_ns(domain, client)
     out: dict[str, list[str]] = {}
@@ -60,14 +71,21 @@ async def check_mail(
     *,
     rpki_source: RpkiSource | None = None,
     counter: Any = None,
+    context: Any = None,
 ) -> Report:
-    """Run the mail test for ``domain`` under TLS ``profile``."""
+    """Run the mail test for ``domain`` under TLS ``profile``.
+
+    ``context``: a round's ``RoundContext`` (one SMTP test at a time per MX address across the round,
+    MX results cached); ``rpki_source`` defaults to the files named in ``net.extra``
+    (``rpki_vrps``/``rpki_routes``), as the web test does."""
     from nds.standards.policy import DEFAULT_PROFILE, get_profile
 
     prof = get_profile(profile or DEFAULT_PROFILE)
     client = DnsClient(net)
     domain = domain.strip().rstrip(".").lower()
-    facts = await retrieve(domain, net, client, counter=counter)
+    facts = await retrieve(domain, net, client, counter=counter, context=context)
+    if rpki_source is None:
+        rpki_source = _rpki_source(net)
     tests = evaluate(facts, prof)
     if facts.mx.rcode != "NXDOMAIN":
         tests += await dnssec_subtests(domain, net, client=client)
