@@ -304,3 +304,11 @@ def test_arbitrary_input_only_ever_raises_jose_error(keys: dict[str, Any], token
             fn(token)
     with pytest.raises(JoseError):
         verify_compact(token, keys["ec"][1])
+
+
+def test_unserialisable_payload(keys: dict[str, Any]) -> None:
+    key, cert = keys["ec"]
+    with pytest.raises(JoseError, match="not serialisable"):
+        sign_compact({"x": float("nan")}, key, cert)
+    with pytest.raises(JoseError, match="not serialisable"):
+        sign_compact({"x": object()}, key, cert)

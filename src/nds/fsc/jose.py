@@ -188,7 +188,10 @@ def sign_compact(
     header: dict[str, Any] = {"alg": alg, "x5t#S256": cert_thumbprint_s256(cert)}
     if typ is not None:
         header["typ"] = typ
-    body = json.dumps(dict(payload), separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    try:
+        body = json.dumps(dict(payload), separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError) as e:
+        raise JoseError(f"payload is not serialisable as JSON: {e}") from None
     return jws.serialize_compact(header, body.encode("utf-8"), _jwk(key), algorithms=[alg])
 
 
