@@ -85,10 +85,8 @@ def _zero_rtt(conn: SSL.Connection, name: str) -> bool | None:
     """Read a little application data so the NewSessionTicket arrives, then ask the ticket."""
     host = name or "localhost"
     with contextlib.suppress(Exception):
-        conn.sendall(f"HEAD / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
-        for _ in range(4):
-            if not conn.recv(16384):
-                break
+        conn.sendall(f"GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
+        conn.recv(16384)  # tickets are sent right after the handshake, so they precede the response
     session = conn.get_session()
     if session is None:
         return None

@@ -34,8 +34,12 @@ async def exchange(
     """Send ``hello`` and parse the reply. Refusals become ``ServerAnswer(alert=...)``."""
     try:
         reader, writer = await asyncio.wait_for(asyncio.open_connection(addr, port), timeout)
-    except (OSError, TimeoutError) as exc:
-        raise Unreachable(f"{addr} port {port}: {exc}") from exc
+    except ConnectionRefusedError as exc:
+        raise Unreachable(f"{addr} port {port}: connection refused") from exc
+    except TimeoutError as exc:
+        raise Unreachable(f"{addr} port {port}: connection timed out") from exc
+    except OSError as exc:
+        raise Unreachable(f"{addr} port {port}: {exc.strerror or exc}") from exc
     counter.add()
     ans = wire.ServerAnswer()
     try:
