@@ -46,7 +46,8 @@ def what_to_try(data: dict[str, Any]) -> str:
     lines += [
         "",
         "The response carries Fsc-Transaction-Id; both transaction logs hold a record with that ID.",
-        "A certificate for your own organisation: nds pki issue --state DIR --peer-id OIN --name NAME --out OUTDIR",
+        "A certificate for your own organisation:",
+        "  nds pki issue --state DIR --peer-id OIN --name NAME --out OUTDIR",
     ]
     return "\n".join(lines)
 

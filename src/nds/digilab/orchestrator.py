@@ -14,6 +14,7 @@ runs a command for this state directory.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 import uuid
@@ -75,6 +76,7 @@ class DigiLab:
     state: Path
     spec: FederationSpec = field(default_factory=default_federation)
     token_lifetime: int = 300
+    clock_skew: int = 30
     workers: int = 1
     ports: Ports = field(default_factory=Ports)
     timeout: float = 60.0
@@ -283,16 +285,8 @@ class DigiLab:
                 None,
             )
             if found is None:
-                r = self._admin(
-                    provider, "POST", "/contracts", json={"contract_content": self._content(grant)}
-                )
-                content_hash = r.json()["content_hash"]
                 signers = [conn.consumer] + ([conn.on_behalf_of] if conn.on_behalf_of else [])
-                for key in signers:
-                    peer = self._peer(key)
-                    self._wait_contract(peer, content_hash)
-                    self._admin(peer, "POST", f"/contracts/{content_hash}/accept")
-                found = self._wait_contract(provider, content_hash, "valid")
+                found = self.make_contract(conn.provider, grant, signers)
             out.append(
                 {
                     "hash": found["grant_hashes"][0],
@@ -307,6 +301,18 @@ class DigiLab:
                 }
             )
         return out
+
+    def make_contract(self, proposer: str, grant: dict[str, Any], signers: list[str]) -> dict[str, Any]:
+        """Propose (and accept) a one-grant contract at ``proposer``; every peer in ``signers`` accepts it
+        through its own admin API; returns the contract as the proposer sees it once valid."""
+        peer = self._peer(proposer)
+        r = self._admin(peer, "POST", "/contracts", json={"contract_content": self._content(grant)})
+        content_hash = r.json()["content_hash"]
+        for key in signers:
+            other = self._peer(key)
+            self._wait_contract(other, content_hash)
+            self._admin(other, "POST", f"/contracts/{content_hash}/accept")
+        return self._wait_contract(peer, content_hash, "valid")
 
     def _start_outways(self, grants: list[dict[str, Any]]) -> None:
         for org in self.spec.organisations:
@@ -391,6 +397,34 @@ class DigiLab:
         tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
         tmp.replace(p)
         return data
+
+    # -- for tests and tools -----------------------------------------------------------------
+
+    def process(self, name: str) -> Started:
+        return next(s for s in self.started if s.name == name)
+
+    def kill(self, name: str, sig: int = 15) -> None:
+        """Stop one component (its process group) and wait for it."""
+        st = self.process(name)
+        stop([st.pid], self.state) if sig == 15 else os.killpg(st.pid, sig)
+        if st.popen is not None:
+            st.popen.wait(timeout=15)
+
+    def respawn(self, name: str, health_url: str | None = None) -> Started:
+        """Start a stopped component again with the same command line."""
+        old = self.process(name)
+        assert old.argv is not None
+        new = spawn(old.name, old.kind, old.argv, old.log)
+        self.started[self.started.index(old)] = new
+        if health_url:
+            wait_healthy(health_url, new, self.state, self.timeout)
+        return new
+
+    def admin(self, key: str, method: str, path: str, **kw: Any) -> httpx.Response:
+        return self._admin(self._peer(key), method, path, **kw)
+
+    def peer(self, key: str) -> PeerRuntime:
+        return self._peer(key)
 
     def down_started(self) -> list[int]:
         return stop([s.pid for s in self.started], self.state)

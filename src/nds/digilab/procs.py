@@ -24,6 +24,7 @@ class Started:
     pid: int
     log: Path
     popen: subprocess.Popen[bytes] | None = None
+    argv: list[str] | None = None
 
     def exited(self, state: Path) -> bool:
         if self.popen is not None:
@@ -48,7 +49,7 @@ def spawn(name: str, kind: str, argv: list[str], log: Path) -> Started:
         )
     finally:
         fh.close()
-    return Started(name, kind, p.pid, log, p)
+    return Started(name, kind, p.pid, log, p, argv)
 
 
 def is_ours(pid: int, state: Path) -> bool:

@@ -62,6 +62,8 @@ def make_handler(name: str, record: Path | None):
 
 
 async def serve(host: str, port: int, name: str, record: Path | None) -> None:
+    if record is not None:
+        record.touch()
     server = web.Server(make_handler(name, record), access_log=None)
     runner = web.ServerRunner(server, handle_signals=False)
     await runner.setup()

@@ -6,6 +6,7 @@ Everything listens on loopback only. Processes run in their own process group an
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -99,10 +100,8 @@ class Procs:
 
     def stop(self, proc: Proc, sig: int = signal.SIGTERM, timeout: float = 10.0) -> None:
         if proc.popen.poll() is None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.popen.pid, sig)
-            except ProcessLookupError:
-                pass
             try:
                 proc.popen.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
@@ -111,10 +110,8 @@ class Procs:
 
     def stop_all(self) -> None:
         for p in reversed(self.items):
-            try:
+            with contextlib.suppress(Exception):
                 self.stop(p)
-            except Exception:  # noqa: BLE001 - keep stopping the others
-                pass
         self.items.clear()
 
 

@@ -31,8 +31,15 @@ class Env:
     def calls(self) -> list[dict]:
         return read_records(self.record)
 
-    def get(self, path: str = "/persons", *, token: str | None = "default", txid: str | None = "new",
-            client: httpx.Client | None = None, **kw: object) -> httpx.Response:
+    def get(
+        self,
+        path: str = "/persons",
+        *,
+        token: str | None = "default",
+        txid: str | None = "new",
+        client: httpx.Client | None = None,
+        **kw: object,
+    ) -> httpx.Response:
         headers = dict(kw.pop("headers", {}) or {})  # type: ignore[call-overload]
         if token == "default":
             token = self.g.mint()
@@ -48,8 +55,11 @@ class Env:
     def records(self, txid: str) -> list[dict]:
         log = TransactionLog(self.txlog_url, create=False)
         try:
-            return [r.to_api() for r in log.query_sync(self.g.consumer.peer_id, transaction_ids=[txid]).records] + [
-                r.to_api() for r in log.query_sync(self.g.delegator.peer_id, transaction_ids=[txid]).records
+            return [
+                r.to_api() for r in log.query_sync(self.g.consumer.peer_id, transaction_ids=[txid]).records
+            ] + [
+                r.to_api()
+                for r in log.query_sync(self.g.delegator.peer_id, transaction_ids=[txid]).records
                 if not r.involves(self.g.consumer.peer_id)
             ]
         finally:
@@ -138,15 +148,20 @@ def test_Inway_TransactionLog_1(env: Env) -> None:
     r = env.get("/log1", txid=txid, token=env.g.mint(gth="$1$3$grant-log-1"))
     assert r.status_code == 200
     recs = env.records(txid)
-    assert recs == [{
-        "transaction_id": txid,
-        "direction": "DIRECTION_INCOMING",
-        "grant_hash": "$1$3$grant-log-1",
-        "source": {"type": "SOURCE_TYPE_SOURCE", "outway_peer_id": env.g.consumer.peer_id},
-        "destination": {"type": "DESTINATION_TYPE_DESTINATION", "service_peer_id": env.g.provider.peer_id},
-        "service_name": "basisregister",
-        "created_at": recs[0]["created_at"],
-    }]
+    assert recs == [
+        {
+            "transaction_id": txid,
+            "direction": "DIRECTION_INCOMING",
+            "grant_hash": "$1$3$grant-log-1",
+            "source": {"type": "SOURCE_TYPE_SOURCE", "outway_peer_id": env.g.consumer.peer_id},
+            "destination": {
+                "type": "DESTINATION_TYPE_DESTINATION",
+                "service_peer_id": env.g.provider.peer_id,
+            },
+            "service_name": "basisregister",
+            "created_at": recs[0]["created_at"],
+        }
+    ]
     assert abs(recs[0]["created_at"] - time.time()) < 60
 
 
@@ -221,8 +236,9 @@ def test_Inway_Port_1(env: Env) -> None:
     assert env.get("/port").status_code == 200
     url, _, _ = env.g.start_inway({"basisregister": env.service_url}, port=8443)
     token = env.g.mint(aud=url)
-    r = env.consumer.get(url + "/port", headers={"Fsc-Authorization": token,
-                                                 "Fsc-Transaction-Id": new_transaction_id()})
+    r = env.consumer.get(
+        url + "/port", headers={"Fsc-Authorization": token, "Fsc-Transaction-Id": new_transaction_id()}
+    )
     assert r.status_code == 200
 
 
@@ -297,9 +313,16 @@ def _tamper(token: str) -> str:
 def test_inway_path_query_method_body_and_trace_unaltered(env: Env) -> None:
     path = "/a%2Fb/c;d/%E2%82%AC?q=1&q=2&x=%20y"
     body = bytes(range(256)) * 4096  # 1 MiB, streamed
-    r = env.get(path, method="POST", content=body,
-                headers={"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
-                         "tracestate": "vendor=x", "X-Test": "kept"})
+    r = env.get(
+        path,
+        method="POST",
+        content=body,
+        headers={
+            "traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+            "tracestate": "vendor=x",
+            "X-Test": "kept",
+        },
+    )
     assert r.status_code == 200, r.text
     call = env.calls()[-1]
     assert call["path"] == path and call["method"] == "POST" and call["body_bytes"] == len(body)
@@ -319,8 +342,12 @@ def test_inway_bad_config_is_a_clear_error(tmp_path: Path) -> None:
 
     cfg = tmp_path / "inway.toml"
     cfg.write_text('listen = "127.0.0.1:1"\n')
-    res = subprocess.run([sys.executable, "-m", "nds", "fsc", "inway", "--config", str(cfg)],
-                         capture_output=True, text=True, timeout=60)
+    res = subprocess.run(
+        [sys.executable, "-m", "nds", "fsc", "inway", "--config", str(cfg)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert res.returncode == 2
     assert "invalid config" in res.stderr and "Traceback" not in res.stderr
     assert GROUP_ID  # the harness' group is unaffected

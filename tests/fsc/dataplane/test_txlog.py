@@ -21,12 +21,29 @@ from nds.fsc.txlog import (
 A, B, C, D = "00000001000000000001", "00000001000000000002", "00000001000000000003", "00000001000000000004"
 
 
-def rec(outway: str = A, service_peer: str = B, *, svc: str = "basisregister", gth: str = "$1$3$x",
-        sdel: str | None = None, ddel: str | None = None, t_us: int | None = None,
-        direction: Direction = Direction.OUTGOING) -> LogRecord:
+def rec(
+    outway: str = A,
+    service_peer: str = B,
+    *,
+    svc: str = "basisregister",
+    gth: str = "$1$3$x",
+    sdel: str | None = None,
+    ddel: str | None = None,
+    t_us: int | None = None,
+    direction: Direction = Direction.OUTGOING,
+) -> LogRecord:
     kw = {"created_at_us": t_us} if t_us is not None else {}
-    return LogRecord(new_transaction_id(), direction, gth, outway, service_peer, svc,
-                     source_delegator_peer_id=sdel, destination_delegator_peer_id=ddel, **kw)
+    return LogRecord(
+        new_transaction_id(),
+        direction,
+        gth,
+        outway,
+        service_peer,
+        svc,
+        source_delegator_peer_id=sdel,
+        destination_delegator_peer_id=ddel,
+        **kw,
+    )
 
 
 @pytest.mark.unit
@@ -59,7 +76,9 @@ def test_record_from_claims_plain_and_delegated() -> None:
     assert (r.outway_peer_id, r.source_delegator_peer_id) == (A, C)
     api = r.to_api()
     assert api["source"] == {
-        "type": "SOURCE_TYPE_DELEGATED_SOURCE", "outway_peer_id": A, "delegator_peer_id": C
+        "type": "SOURCE_TYPE_DELEGATED_SOURCE",
+        "outway_peer_id": A,
+        "delegator_peer_id": C,
     }
 
 
