@@ -9,6 +9,8 @@ reordering grants changes the content hash and every grant hash.
 
 from __future__ import annotations
 
+from typing import Any
+
 import rfc8785
 
 from nds.fsc.contracts.errors import CONTENT_INVALID, ContractFormatError
@@ -17,7 +19,7 @@ from nds.fsc.contracts.kinds import GRANT_HASH_TYPES, FscVersion, HashType
 from nds.fsc.contracts.model import ContractContent, Grant, grant_data_json, to_json
 
 
-def jcs(value: object) -> bytes:
+def jcs(value: Any) -> bytes:
     try:
         return rfc8785.dumps(value)
     except rfc8785.CanonicalizationError as exc:
