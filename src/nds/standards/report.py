@@ -19,8 +19,9 @@ Counting rules (also in docs/standards/rounds.md):
    reported in its own column.
 8. "All mandatory standards" per kind: a domain passes when every standard its check reported
    (other than not_applicable/not_tested) is passed.
-9. Legal verdict (bestuursorganen only): the web check's ``legal.*`` verdict (HTTPS + HSTS under
-   the Besluit beveiligde verbinding); domains of non-bestuursorganen are not counted.
+9. Legal verdict (bestuursorganen only): the web check's legal verdict (HTTPS + HSTS under the
+   Besluit beveiligde verbinding, always judged under ncsc-2.1.1): compliant passes, non_compliant
+   fails, undetermined is left out of the denominator; non-bestuursorganen are not counted.
 """
 
 from __future__ import annotations
@@ -96,7 +97,15 @@ class Summary:
     rows: list[DomainRow] = field(default_factory=list)
 
 
+_LEGAL_VERDICTS = {"compliant": Status.PASSED.value, "non_compliant": Status.FAILED.value,
+                   "undetermined": Status.NOT_TESTED.value}
+
+
 def _legal(report: dict[str, Any]) -> str | None:
+    """The web report's legal verdict (``report.legal.verdict``, or ``legal.*`` subtests) as a status."""
+    verdict = (report.get("legal") or {}).get("verdict")
+    if verdict in _LEGAL_VERDICTS:
+        return _LEGAL_VERDICTS[verdict]
     tests = [t for t in report.get("tests", []) if str(t.get("id", "")).startswith("legal.")]
     if not tests:
         return None
