@@ -380,3 +380,35 @@ class SmtpLab:
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(5)
         shutil.rmtree(self._dir, ignore_errors=True)
+
+    def add_http(self, addr: str, pages: dict[str, bytes], status: int = 200) -> int:
+        """A tiny HTTP/1.1 server answering ``GET /`` with ``pages[Host]`` (404 for other hosts)."""
+        import asyncio
+
+        port = free_port(addr)
+
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            try:
+                head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+                host = ""
+                for line in head.decode(errors="replace").split("\r\n")[1:]:
+                    if line.lower().startswith("host:"):
+                        host = line.split(":", 1)[1].strip().split(":")[0]
+                body = pages.get(host)
+                code = status if body is not None else 404
+                body = body if body is not None else b"not found"
+                writer.write(
+                    f"HTTP/1.1 {code} X\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
+                    + body
+                )
+                await writer.drain()
+            except (TimeoutError, OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+                pass
+            finally:
+                writer.close()
+
+        async def start() -> object:
+            return await asyncio.start_server(handle, addr, port)
+
+        self._servers.append(asyncio.run_coroutine_threadsafe(start(), self.loop).result(10))
+        return port
