@@ -1,0 +1,177 @@
+"""The citizen view over three organisations, each with its own database, keys and read API."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from joserfc.jwk import ECKey
+
+from nds.db import make_engine
+from nds.inzage.transport import HttpTransport
+from nds.inzage.view import Source, build_view
+from nds.logboek.app import READ_API_PATH, create_logboek_app
+from nds.logboek.auth import CitizenAssertionAuth, issue_citizen_assertion
+from nds.logboek.model import DataSubject, ForeignOperation, Processing, new_span_id, new_trace_id
+from nds.logboek.pseudonym import Keyring
+from nds.logboek.register import ProcessingActivity, Register
+from nds.logboek.store import Logboek, migrate_logboek
+
+ISS = "https://digid.digilab.example"
+ALICE, BOB = "999993653", "999990019"
+
+
+def act(name: str, oin: str, confidential: bool = False) -> ProcessingActivity:
+    return ProcessingActivity.model_validate({
+        "name": name, "purpose": f"Doel: {name}",
+        "legal_basis": {"ground": "e", "provision": f"Wet {name} art. 1", "link": "https://wetten.overheid.nl/x"},
+        "controller_oin": oin, "controller_name": name, "role": "controller",
+        "data_subject_categories": ["burgers"], "personal_data_categories": ["naam", "adres"],
+        "security_measures": ["BIO"], "retention_days": 365, "confidential": confidential,
+    })
+
+
+@dataclass
+class Org:
+    name: str
+    oin: str
+    host: str
+    logboek: Logboek
+    register: Register
+    app: object
+
+    @property
+    def read_api(self) -> str:
+        return f"http://{self.host}{READ_API_PATH}"
+
+
+@pytest.fixture
+def federation(tmp_path: Path, db_url: str, pg_cluster=None) -> Iterator[tuple[dict[str, Org], ECKey]]:
+    idp = ECKey.generate_key("P-256")
+    orgs: dict[str, Org] = {}
+    for i, (key, name) in enumerate([("gemeente", "Gemeente"), ("brp", "BRP"), ("siod", "Inspectie")]):
+        url = db_url if i == 0 else f"sqlite:///{tmp_path / f'{key}.db'}"  # one org on the parametrised backend
+        migrate_logboek(url)
+        engine = make_engine(url, immediate=True)
+        ring = Keyring.create(tmp_path / f"{key}-keys.json")
+        reg = Register(engine, f"http://{key}.test/register")
+        lb = Logboek(engine, ring)
+        inzage = reg.publish("inzage", act("Inzageverzoek", f"0000000100000000000{i}"))
+        app = create_logboek_app(logboek=lb, keyring=ring, register=reg,
+                                 authenticator=CitizenAssertionAuth(ISS, idp, f"http://{key}.test{READ_API_PATH}"),
+                                 entity=f"http://{key}.test", inzage_activity_uri=inzage)
+        orgs[key] = Org(name, f"0000000100000000000{i}", f"{key}.test", lb, reg, app)
+    yield orgs, idp
+    for o in orgs.values():
+        o.logboek.close()
+
+
+def _client(orgs: dict[str, Org]) -> httpx.AsyncClient:
+    class Dispatch(httpx.AsyncBaseTransport):
+        def __init__(self) -> None:
+            self.t = {o.host: httpx.ASGITransport(app=o.app) for o in orgs.values()}  # type: ignore[arg-type]
+
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            return await self.t[request.url.host].handle_async_request(request)
+
+    return httpx.AsyncClient(transport=Dispatch())
+
+
+def _scenario(orgs: dict[str, Org]) -> None:
+    g, brp, siod = orgs["gemeente"], orgs["brp"], orgs["siod"]
+    verhuizing = g.register.publish("verhuizing", act("Verhuizing", g.oin))
+    verstrekking = brp.register.publish("verstrekking", act("Verstrekking", brp.oin))
+    fraude = siod.register.publish("fraude", act("Fraudeonderzoek", siod.oin, confidential=True))
+    # gemeente processes Alice's move and fetched her data from the BRP (one trace, linked)
+    t1 = new_trace_id()
+    (grec,) = g.logboek.write(Processing("adres wijzigen", verhuizing, (DataSubject(ALICE),), t1,
+                                         external_read_api=brp.read_api))
+    brp.logboek.write(Processing("persoon verstrekken", verstrekking, (DataSubject(ALICE),), t1,
+                                 foreign_operation=ForeignOperation(t1, grec.span_id, "http://gemeente.test")))
+    # a confidential fraud inquiry about Alice also fetched her BRP data
+    t2 = new_trace_id()
+    (srec,) = siod.logboek.write(Processing("onderzoek", fraude, (DataSubject(ALICE),), t2,
+                                            external_read_api=brp.read_api))
+    brp.logboek.write(Processing("persoon verstrekken", verstrekking, (DataSubject(ALICE),), t2,
+                                 foreign_operation=ForeignOperation(t2, srec.span_id, "http://siod.test")))
+    # Bob's own move
+    t3 = new_trace_id()
+    g.logboek.write(Processing("adres wijzigen", verhuizing, (DataSubject(BOB),), t3, external_read_api=brp.read_api))
+    brp.logboek.write(Processing("persoon verstrekken", verstrekking, (DataSubject(BOB),), t3,
+                                 foreign_operation=ForeignOperation(t3, new_span_id(), "http://gemeente.test")))
+
+
+async def _view(orgs: dict[str, Org], idp: ECKey, bsn: str):
+    async def assertion(s: Source) -> str:
+        return issue_citizen_assertion(idp, ISS, s.read_api, bsn)
+
+    sources = [Source(o.name, o.oin, o.read_api) for o in orgs.values()]
+    async with _client(orgs) as client:
+        return await build_view(sources, HttpTransport(client, assertion), {"id": bsn, "type": "BSN"})
+
+
+def test_view_follows_chain_hides_confidential_and_others(federation) -> None:
+    orgs, idp = federation
+    _scenario(orgs)
+    view = asyncio.run(_view(orgs, idp, ALICE))
+    assert [(u.organisation, u.activity) for u in view.uses] == [("Gemeente", "Verhuizing")]
+    (use,) = view.uses
+    assert use.purpose == "Doel: Verhuizing" and use.provision == "Wet Verhuizing art. 1"
+    assert "sub e" in use.legal_basis
+    # the source of the data, through the chain
+    assert [(c.organisation, c.activity) for c in use.obtained_from] == [("BRP", "Verstrekking")]
+    # the confidential inquiry, and the BRP's delivery to it, appear nowhere
+    flat = str(view.to_json())
+    assert "Fraudeonderzoek" not in flat and "Inspectie" not in flat
+    def walk(us):
+        for u in us:
+            yield u
+            yield from walk(u.obtained_from)
+
+    assert [u.activity for u in walk(view.uses)].count("Verstrekking") == 1
+    assert view.unreachable == []
+    # Bob sees his own move, nothing of Alice's
+    bob = asyncio.run(_view(orgs, idp, BOB))
+    assert len(bob.uses) == 1 and len(bob.uses[0].obtained_from) == 1
+    assert bob.uses[0].trace_id != use.trace_id
+
+
+def test_looking_is_logged_and_shown_as_inzageverzoek(federation) -> None:
+    orgs, idp = federation
+    _scenario(orgs)
+    asyncio.run(_view(orgs, idp, ALICE))
+    second = asyncio.run(_view(orgs, idp, ALICE))
+    # every organisation logged the first lookup about Alice (its own "inzageverzoek")
+    assert {u.organisation for u in second.lookups} == {"Gemeente", "BRP", "Inspectie"}
+    assert all(u.activity == "Inzageverzoek" for u in second.lookups)
+
+
+def test_unreachable_organisation_is_reported(federation) -> None:
+    orgs, idp = federation
+    _scenario(orgs)
+
+    async def run():
+        async def assertion(s: Source) -> str:
+            return issue_citizen_assertion(idp, ISS, s.read_api, ALICE)
+
+        sources = [Source(o.name, o.oin, o.read_api) for o in orgs.values()]
+        sources.append(Source("Weg", "00000001000000000099", "http://weg.test/ldv/v1"))
+
+        class Partial(httpx.AsyncBaseTransport):
+            def __init__(self) -> None:
+                self.t = {o.host: httpx.ASGITransport(app=o.app) for o in orgs.values()}  # type: ignore[arg-type]
+
+            async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+                if request.url.host not in self.t:
+                    raise httpx.ConnectError("unreachable", request=request)
+                return await self.t[request.url.host].handle_async_request(request)
+
+        async with httpx.AsyncClient(transport=Partial()) as c:
+            return await build_view(sources, HttpTransport(c, assertion), {"id": ALICE, "type": "BSN"})
+
+    view = asyncio.run(run())
+    assert view.unreachable == ["Weg"] and len(view.uses) == 1
