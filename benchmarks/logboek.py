@@ -55,8 +55,9 @@ def bench_writes(d: Path, n: int, concurrency: int) -> tuple[float, int, int]:
     t0 = time.perf_counter()
     for i in range(n):
         sem.acquire()
-        lb.submit(Processing("opvragen", ACT, (DataSubject(str(900_000_000 + i % SUBJECTS)),),
-                             new_trace_id())).add_done_callback(ack)
+        lb.submit(
+            Processing("opvragen", ACT, (DataSubject(str(900_000_000 + i % SUBJECTS)),), new_trace_id())
+        ).add_done_callback(ack)
     done.wait()
     el = time.perf_counter() - t0
     batches = lb.batches
@@ -68,9 +69,11 @@ def bench_baseline_writes(d: Path, n: int, batch: int) -> float:
     con = sqlite3.connect(d / "b.db", isolation_level=None)
     con.execute("PRAGMA journal_mode=WAL")
     con.execute("PRAGMA synchronous=FULL")
-    con.execute("CREATE TABLE r (seq INTEGER PRIMARY KEY, trace_id TEXT, span_id TEXT, name TEXT, start_time INT, "
-                "end_time INT, status_code INT, activity_uri TEXT, subject TEXT, key_id TEXT, subject_type TEXT, "
-                "resource TEXT, prev_hash TEXT, record_hash TEXT)")
+    con.execute(
+        "CREATE TABLE r (seq INTEGER PRIMARY KEY, trace_id TEXT, span_id TEXT, name TEXT, start_time INT, "
+        "end_time INT, status_code INT, activity_uri TEXT, subject TEXT, key_id TEXT, subject_type TEXT, "
+        "resource TEXT, prev_hash TEXT, record_hash TEXT)"
+    )
     con.execute("CREATE INDEX ix_s ON r(subject, seq)")
     con.execute("CREATE INDEX ix_t ON r(trace_id)")
     con.execute("CREATE INDEX ix_a ON r(activity_uri, seq)")
@@ -80,8 +83,24 @@ def bench_baseline_writes(d: Path, n: int, batch: int) -> float:
         rows = []
         for _ in range(min(batch, n - seq)):
             seq += 1
-            rows.append((seq, os.urandom(16).hex(), os.urandom(8).hex(), "opvragen", 1, 2, 0, ACT,
-                         os.urandom(32).hex(), "k1", "BSN", "{}", "0" * 64, "1" * 64))
+            rows.append(
+                (
+                    seq,
+                    os.urandom(16).hex(),
+                    os.urandom(8).hex(),
+                    "opvragen",
+                    1,
+                    2,
+                    0,
+                    ACT,
+                    os.urandom(32).hex(),
+                    "k1",
+                    "BSN",
+                    "{}",
+                    "0" * 64,
+                    "1" * 64,
+                )
+            )
         con.execute("BEGIN")
         con.executemany("INSERT INTO r VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
         con.execute("COMMIT")
@@ -109,8 +128,17 @@ def bench_queries(d: Path, size: int, samples: int = 200) -> dict[str, float]:
         rows = []
         for _ in range(min(chunk, size - seq)):
             seq += 1
-            (p,) = pending_records(Processing("opvragen", ACT, (DataSubject(str(900_000_000 + seq % subjects_per)),),
-                                              new_trace_id(), start_time=seq, end_time=seq), ring)
+            (p,) = pending_records(
+                Processing(
+                    "opvragen",
+                    ACT,
+                    (DataSubject(str(900_000_000 + seq % subjects_per)),),
+                    new_trace_id(),
+                    start_time=seq,
+                    end_time=seq,
+                ),
+                ring,
+            )
             prev, h = h, chain_hash(h, seq, p)
             rows.append((seq, *p, prev, h))
         with engine.begin() as conn:
@@ -125,19 +153,28 @@ def bench_queries(d: Path, size: int, samples: int = 200) -> dict[str, float]:
         lat.append((time.perf_counter() - q0) * 1000)
         assert found, "every sampled subject has records"
     # baseline: the same query shape as a plain indexed select on the same table
-    pseudos = [ring.pseudonym(DataSubject(str(900_000_000 + random.randrange(subjects_per))))[1]
-               for _ in range(samples)]
+    pseudos = [
+        ring.pseudonym(DataSubject(str(900_000_000 + random.randrange(subjects_per))))[1]
+        for _ in range(samples)
+    ]
     con = sqlite3.connect(d / f"q{size}.db")
     base = []
     for p in pseudos:
         q0 = time.perf_counter()
-        con.execute("SELECT * FROM logboek_records WHERE subject_pseudonym=? ORDER BY seq LIMIT 101", (p,)).fetchall()
+        con.execute(
+            "SELECT * FROM logboek_records WHERE subject_pseudonym=? ORDER BY seq LIMIT 101", (p,)
+        ).fetchall()
         base.append((time.perf_counter() - q0) * 1000)
     con.close()
     engine.dispose()
     size_mb = (d / f"q{size}.db").stat().st_size / 1e6
-    return {"gen_s": gen, "p50": statistics.median(lat), "p95": statistics.quantiles(lat, n=20)[18],
-            "base_p95": statistics.quantiles(base, n=20)[18], "disk_mb": size_mb}
+    return {
+        "gen_s": gen,
+        "p50": statistics.median(lat),
+        "p95": statistics.quantiles(lat, n=20)[18],
+        "base_p95": statistics.quantiles(base, n=20)[18],
+        "disk_mb": size_mb,
+    }
 
 
 def main() -> None:
@@ -150,17 +187,23 @@ def main() -> None:
         d = Path(tmp)
         wps, batches, size = bench_writes(d, args.writes, args.concurrency)
         base = bench_baseline_writes(d, args.writes, max(args.writes // max(batches, 1), 1))
-        print(f"logboek writes: {wps:,.0f} acknowledged records/s (concurrency {args.concurrency}, "
-              f"~{size / args.writes:.0f} B/record on disk, {batches} group commits, "
-              f"{args.writes / max(batches, 1):.0f} records/commit)")
+        print(
+            f"logboek writes: {wps:,.0f} acknowledged records/s (concurrency {args.concurrency}, "
+            f"~{size / args.writes:.0f} B/record on disk, {batches} group commits, "
+            f"{args.writes / max(batches, 1):.0f} records/commit)"
+        )
         print(f"baseline plain indexed insert, same batch size: {base:,.0f} rows/s")
-        print(f"ratio logboek/baseline writes: {wps / base:.2f}   target: >= 50,000/s ({'met' if wps >= 50_000 else 'NOT met'})")
+        print(
+            f"ratio logboek/baseline writes: {wps / base:.2f}   target: >= 50,000/s ({'met' if wps >= 50_000 else 'NOT met'})"
+        )
         for s in [int(float(x)) for x in args.sizes.split(",") if x]:
             r = bench_queries(d, s)
-            print(f"citizen-view query at {s:,} records: p50 {r['p50']:.2f} ms, p95 {r['p95']:.2f} ms "
-                  f"(baseline plain select p95 {r['base_p95']:.2f} ms, ratio {r['p95'] / r['base_p95']:.2f}); "
-                  f"generated in {r['gen_s']:.0f} s, {r['disk_mb']:.0f} MB on disk; "
-                  f"target p95 <= 50 ms ({'met' if r['p95'] <= 50 else 'NOT met'})")
+            print(
+                f"citizen-view query at {s:,} records: p50 {r['p50']:.2f} ms, p95 {r['p95']:.2f} ms "
+                f"(baseline plain select p95 {r['base_p95']:.2f} ms, ratio {r['p95'] / r['base_p95']:.2f}); "
+                f"generated in {r['gen_s']:.0f} s, {r['disk_mb']:.0f} MB on disk; "
+                f"target p95 <= 50 ms ({'met' if r['p95'] <= 50 else 'NOT met'})"
+            )
 
 
 if __name__ == "__main__":

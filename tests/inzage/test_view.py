@@ -26,13 +26,25 @@ ALICE, BOB = "999993653", "999990019"
 
 
 def act(name: str, oin: str, confidential: bool = False) -> ProcessingActivity:
-    return ProcessingActivity.model_validate({
-        "name": name, "purpose": f"Doel: {name}",
-        "legal_basis": {"ground": "e", "provision": f"Wet {name} art. 1", "link": "https://wetten.overheid.nl/x"},
-        "controller_oin": oin, "controller_name": name, "role": "controller",
-        "data_subject_categories": ["burgers"], "personal_data_categories": ["naam", "adres"],
-        "security_measures": ["BIO"], "retention_days": 365, "confidential": confidential,
-    })
+    return ProcessingActivity.model_validate(
+        {
+            "name": name,
+            "purpose": f"Doel: {name}",
+            "legal_basis": {
+                "ground": "e",
+                "provision": f"Wet {name} art. 1",
+                "link": "https://wetten.overheid.nl/x",
+            },
+            "controller_oin": oin,
+            "controller_name": name,
+            "role": "controller",
+            "data_subject_categories": ["burgers"],
+            "personal_data_categories": ["naam", "adres"],
+            "security_measures": ["BIO"],
+            "retention_days": 365,
+            "confidential": confidential,
+        }
+    )
 
 
 @dataclass
@@ -54,16 +66,23 @@ def federation(tmp_path: Path, db_url: str, pg_cluster=None) -> Iterator[tuple[d
     idp = ECKey.generate_key("P-256")
     orgs: dict[str, Org] = {}
     for i, (key, name) in enumerate([("gemeente", "Gemeente"), ("brp", "BRP"), ("siod", "Inspectie")]):
-        url = db_url if i == 0 else f"sqlite:///{tmp_path / f'{key}.db'}"  # one org on the parametrised backend
+        url = (
+            db_url if i == 0 else f"sqlite:///{tmp_path / f'{key}.db'}"
+        )  # one org on the parametrised backend
         migrate_logboek(url)
         engine = make_engine(url, immediate=True)
         ring = Keyring.create(tmp_path / f"{key}-keys.json")
         reg = Register(engine, f"http://{key}.test/register")
         lb = Logboek(engine, ring)
         inzage = reg.publish("inzage", act("Inzageverzoek", f"0000000100000000000{i}"))
-        app = create_logboek_app(logboek=lb, keyring=ring, register=reg,
-                                 authenticator=CitizenAssertionAuth(ISS, idp, f"http://{key}.test{READ_API_PATH}"),
-                                 entity=f"http://{key}.test", inzage_activity_uri=inzage)
+        app = create_logboek_app(
+            logboek=lb,
+            keyring=ring,
+            register=reg,
+            authenticator=CitizenAssertionAuth(ISS, idp, f"http://{key}.test{READ_API_PATH}"),
+            entity=f"http://{key}.test",
+            inzage_activity_uri=inzage,
+        )
         orgs[key] = Org(name, f"0000000100000000000{i}", f"{key}.test", lb, reg, app)
     yield orgs, idp
     for o in orgs.values():
@@ -88,21 +107,46 @@ def _scenario(orgs: dict[str, Org]) -> None:
     fraude = siod.register.publish("fraude", act("Fraudeonderzoek", siod.oin, confidential=True))
     # gemeente processes Alice's move and fetched her data from the BRP (one trace, linked)
     t1 = new_trace_id()
-    (grec,) = g.logboek.write(Processing("adres wijzigen", verhuizing, (DataSubject(ALICE),), t1,
-                                         external_read_api=brp.read_api))
-    brp.logboek.write(Processing("persoon verstrekken", verstrekking, (DataSubject(ALICE),), t1,
-                                 foreign_operation=ForeignOperation(t1, grec.span_id, "http://gemeente.test")))
+    (grec,) = g.logboek.write(
+        Processing("adres wijzigen", verhuizing, (DataSubject(ALICE),), t1, external_read_api=brp.read_api)
+    )
+    brp.logboek.write(
+        Processing(
+            "persoon verstrekken",
+            verstrekking,
+            (DataSubject(ALICE),),
+            t1,
+            foreign_operation=ForeignOperation(t1, grec.span_id, "http://gemeente.test"),
+        )
+    )
     # a confidential fraud inquiry about Alice also fetched her BRP data
     t2 = new_trace_id()
-    (srec,) = siod.logboek.write(Processing("onderzoek", fraude, (DataSubject(ALICE),), t2,
-                                            external_read_api=brp.read_api))
-    brp.logboek.write(Processing("persoon verstrekken", verstrekking, (DataSubject(ALICE),), t2,
-                                 foreign_operation=ForeignOperation(t2, srec.span_id, "http://siod.test")))
+    (srec,) = siod.logboek.write(
+        Processing("onderzoek", fraude, (DataSubject(ALICE),), t2, external_read_api=brp.read_api)
+    )
+    brp.logboek.write(
+        Processing(
+            "persoon verstrekken",
+            verstrekking,
+            (DataSubject(ALICE),),
+            t2,
+            foreign_operation=ForeignOperation(t2, srec.span_id, "http://siod.test"),
+        )
+    )
     # Bob's own move
     t3 = new_trace_id()
-    g.logboek.write(Processing("adres wijzigen", verhuizing, (DataSubject(BOB),), t3, external_read_api=brp.read_api))
-    brp.logboek.write(Processing("persoon verstrekken", verstrekking, (DataSubject(BOB),), t3,
-                                 foreign_operation=ForeignOperation(t3, new_span_id(), "http://gemeente.test")))
+    g.logboek.write(
+        Processing("adres wijzigen", verhuizing, (DataSubject(BOB),), t3, external_read_api=brp.read_api)
+    )
+    brp.logboek.write(
+        Processing(
+            "persoon verstrekken",
+            verstrekking,
+            (DataSubject(BOB),),
+            t3,
+            foreign_operation=ForeignOperation(t3, new_span_id(), "http://gemeente.test"),
+        )
+    )
 
 
 async def _view(orgs: dict[str, Org], idp: ECKey, bsn: str):
@@ -127,6 +171,7 @@ def test_view_follows_chain_hides_confidential_and_others(federation) -> None:
     # the confidential inquiry, and the BRP's delivery to it, appear nowhere
     flat = str(view.to_json())
     assert "Fraudeonderzoek" not in flat and "Inspectie" not in flat
+
     def walk(us):
         for u in us:
             yield u

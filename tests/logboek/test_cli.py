@@ -19,32 +19,53 @@ from nds.logboek.store import Logboek
 pytestmark = pytest.mark.integration
 
 ACTIVITY = {
-    "name": "Uitkering toekennen", "purpose": "Recht op uitkering vaststellen",
-    "legal_basis": {"ground": "e", "provision": "Participatiewet art. 7", "link": "https://wetten.overheid.nl/BWBR0015703"},
-    "controller_oin": "00000001001234567000", "controller_name": "UWV-achtig", "role": "controller",
-    "data_subject_categories": ["aanvragers"], "personal_data_categories": ["inkomen"],
-    "security_measures": ["BIO"], "retention_days": 365,
+    "name": "Uitkering toekennen",
+    "purpose": "Recht op uitkering vaststellen",
+    "legal_basis": {
+        "ground": "e",
+        "provision": "Participatiewet art. 7",
+        "link": "https://wetten.overheid.nl/BWBR0015703",
+    },
+    "controller_oin": "00000001001234567000",
+    "controller_name": "UWV-achtig",
+    "role": "controller",
+    "data_subject_categories": ["aanvragers"],
+    "personal_data_categories": ["inkomen"],
+    "security_measures": ["BIO"],
+    "retention_days": 365,
 }
 
 
 def _keys(d: Path, name: str) -> tuple[Path, Path]:
     k = ec.generate_private_key(ec.SECP256R1())
     priv, pub = d / f"{name}.key", d / f"{name}.pub"
-    priv.write_bytes(k.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                     serialization.NoEncryption()))
-    pub.write_bytes(k.public_key().public_bytes(serialization.Encoding.PEM,
-                                                serialization.PublicFormat.SubjectPublicKeyInfo))
+    priv.write_bytes(
+        k.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    pub.write_bytes(
+        k.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
     return priv, pub
 
 
 def _nds(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "nds", "logboek", *args], env=env, capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "nds", "logboek", *args], env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_cli_init_register_checkpoint_verify_tamper(tmp_path: Path, db_url: str) -> None:
-    env = {**os.environ, "NDS_LOGBOEK_DATABASE_URL": db_url, "NDS_LOGBOEK_KEYRING": str(tmp_path / "k.json"),
-           "NDS_LOGBOEK_NAME": "uwv", "NDS_LOGBOEK_REGISTER_BASE_URI": "https://uwv.example/register"}
+    env = {
+        **os.environ,
+        "NDS_LOGBOEK_DATABASE_URL": db_url,
+        "NDS_LOGBOEK_KEYRING": str(tmp_path / "k.json"),
+        "NDS_LOGBOEK_NAME": "uwv",
+        "NDS_LOGBOEK_REGISTER_BASE_URI": "https://uwv.example/register",
+    }
     org_key, org_pub = _keys(tmp_path, "org")
     wit_key, wit_pub = _keys(tmp_path, "witness")
     assert _nds(env, "init").returncode == 0
@@ -61,9 +82,19 @@ def test_cli_init_register_checkpoint_verify_tamper(tmp_path: Path, db_url: str)
         lb.write(Processing("toekennen", uri, (DataSubject("999993653"),), new_trace_id()))
     lb.close()
 
-    cp = _nds(env, "checkpoint", "--key", str(org_key), "--witness-key", str(wit_key), "--witness-id", "directory")
+    cp = _nds(
+        env, "checkpoint", "--key", str(org_key), "--witness-key", str(wit_key), "--witness-id", "directory"
+    )
     assert cp.returncode == 0, cp.stderr
-    args = ["verify", "--org-public-key", str(org_pub), "--witness", f"directory={wit_pub}", "--format", "json"]
+    args = [
+        "verify",
+        "--org-public-key",
+        str(org_pub),
+        "--witness",
+        f"directory={wit_pub}",
+        "--format",
+        "json",
+    ]
     ok = _nds(env, *args)
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert json.loads(ok.stdout)["checked"] == 5

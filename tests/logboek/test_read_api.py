@@ -20,14 +20,26 @@ ALICE, BOB = "999993653", "999990019"
 
 
 def _act(name: str, confidential: bool = False, until: date | None = None) -> ProcessingActivity:
-    return ProcessingActivity.model_validate({
-        "name": name, "purpose": f"Doel van {name}",
-        "legal_basis": {"ground": "e", "provision": "Wet BRP art. 3.3", "link": "https://wetten.overheid.nl/BWBR0033715"},
-        "controller_oin": "00000001001234567000", "controller_name": "BRP", "role": "controller",
-        "data_subject_categories": ["ingezetenen"], "personal_data_categories": ["naam", "adres"],
-        "security_measures": ["BIO"], "retention_days": 365, "confidential": confidential,
-        "confidential_until": until.isoformat() if until else None,
-    })
+    return ProcessingActivity.model_validate(
+        {
+            "name": name,
+            "purpose": f"Doel van {name}",
+            "legal_basis": {
+                "ground": "e",
+                "provision": "Wet BRP art. 3.3",
+                "link": "https://wetten.overheid.nl/BWBR0033715",
+            },
+            "controller_oin": "00000001001234567000",
+            "controller_name": "BRP",
+            "role": "controller",
+            "data_subject_categories": ["ingezetenen"],
+            "personal_data_categories": ["naam", "adres"],
+            "security_measures": ["BIO"],
+            "retention_days": 365,
+            "confidential": confidential,
+            "confidential_until": until.isoformat() if until else None,
+        }
+    )
 
 
 @pytest.fixture
@@ -39,9 +51,15 @@ def setup(engine: Engine, logboek: Logboek, keyring: Keyring, register: Register
         "oud-geheim": register.publish("oud-geheim", _act("Afgerond onderzoek", True, date(2020, 1, 1))),
         "inzage": register.publish("inzage", _act("Inzageverzoek")),
     }
-    api = create_read_api(engine=engine, logboek=logboek, keyring=keyring, register=register,
-                          authenticator=CitizenAssertionAuth(ISS, idp, AUD), entity="https://brp.example",
-                          inzage_activity_uri=uris["inzage"])
+    api = create_read_api(
+        engine=engine,
+        logboek=logboek,
+        keyring=keyring,
+        register=register,
+        authenticator=CitizenAssertionAuth(ISS, idp, AUD),
+        entity="https://brp.example",
+        inzage_activity_uri=uris["inzage"],
+    )
     client = TestClient(api, raise_server_exceptions=False)
 
     def headers(bsn: str) -> dict[str, str]:
@@ -63,14 +81,19 @@ def test_unauthenticated_and_foreign_subject_refused(setup) -> None:
     client, headers, _ = setup
     body = {"dataSubject": {"id": ALICE}}
     assert client.post("/processing-activities", json=body).status_code == 401
-    assert client.post("/processing-activities", json=body,
-                       headers={"Authorization": "Bearer nonsense"}).status_code == 401
+    assert (
+        client.post(
+            "/processing-activities", json=body, headers={"Authorization": "Bearer nonsense"}
+        ).status_code
+        == 401
+    )
     r = client.post("/processing-activities", json=body, headers=headers(BOB))
     assert r.status_code == 403 and r.headers["content-type"] == "application/problem+json"
 
 
-def test_citizen_sees_own_records_not_confidential_and_query_is_logged(setup, logboek: Logboek, engine,
-                                                                         keyring: Keyring) -> None:
+def test_citizen_sees_own_records_not_confidential_and_query_is_logged(
+    setup, logboek: Logboek, engine, keyring: Keyring
+) -> None:
     client, headers, uris = setup
     logboek.write(Processing("verstrekking", uris["verstrekking"], (DataSubject(ALICE),), new_trace_id()))
     logboek.write(Processing("verstrekking", uris["verstrekking"], (DataSubject(BOB),), new_trace_id()))
@@ -82,16 +105,27 @@ def test_citizen_sees_own_records_not_confidential_and_query_is_logged(setup, lo
     assert names == ["verstrekking", "oud"]  # not Bob's, not the ongoing confidential inquiry
     assert ALICE not in r.text  # only pseudonyms leave the logboek
     # the query itself became an "inzageverzoek" record about Alice
-    r2 = client.post("/processing-activities", json={"processingActivityId": uris["inzage"]}, headers=headers(ALICE))
+    r2 = client.post(
+        "/processing-activities", json={"processingActivityId": uris["inzage"]}, headers=headers(ALICE)
+    )
     assert [p["name"] for p in r2.json()["processingActivities"]] == ["inzageverzoek"]
 
 
 def test_record_for_foreign_processing_needs_the_trace(setup, logboek: Logboek) -> None:
     client, headers, uris = setup
     trace = new_trace_id()
-    logboek.write(Processing("verstrekking", uris["verstrekking"], (DataSubject(ALICE),), trace,
-                             foreign_operation=ForeignOperation(trace, new_span_id(), "https://gemeente.example")))
-    by_subject = client.post("/processing-activities", json={"dataSubject": {"id": ALICE}}, headers=headers(ALICE))
+    logboek.write(
+        Processing(
+            "verstrekking",
+            uris["verstrekking"],
+            (DataSubject(ALICE),),
+            trace,
+            foreign_operation=ForeignOperation(trace, new_span_id(), "https://gemeente.example"),
+        )
+    )
+    by_subject = client.post(
+        "/processing-activities", json={"dataSubject": {"id": ALICE}}, headers=headers(ALICE)
+    )
     assert [p["name"] for p in by_subject.json()["processingActivities"]] == []
     by_trace = client.post("/processing-activities", json={"traceId": trace}, headers=headers(ALICE))
     acts = by_trace.json()["processingActivities"]

@@ -23,8 +23,12 @@ def direct(url: str) -> tuple[str, dict[str, str]]:
 
 
 class HttpTransport:
-    def __init__(self, client: httpx.AsyncClient, assertion_for: Callable[[Source], Awaitable[str]],
-                 route: Route = direct) -> None:
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        assertion_for: Callable[[Source], Awaitable[str]],
+        route: Route = direct,
+    ) -> None:
         self.client = client
         self.assertion_for = assertion_for
         self.route = route

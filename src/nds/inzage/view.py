@@ -73,8 +73,11 @@ class CitizenView:
     unreachable: list[str]  # organisations that could not be asked (shown, never hidden)
 
     def to_json(self) -> dict[str, Any]:
-        return {"gebruik": [u.to_json() for u in self.uses], "inzageverzoeken": [u.to_json() for u in self.lookups],
-                "nietBereikbaar": self.unreachable}
+        return {
+            "gebruik": [u.to_json() for u in self.uses],
+            "inzageverzoeken": [u.to_json() for u in self.lookups],
+            "nietBereikbaar": self.unreachable,
+        }
 
 
 def _iso(ms: int) -> str:
@@ -99,20 +102,28 @@ async def build_view(sources: list[Source], transport: Transport, subject: dict[
                 unreachable.append(source.name)
             return []
 
-    async def to_use(source: Source, rec: dict[str, Any], depth: int,
-                     seen: set[tuple[str, str]]) -> Use | None:
+    async def to_use(
+        source: Source, rec: dict[str, Any], depth: int, seen: set[tuple[str, str]]
+    ) -> Use | None:
         attrs = rec.get("attributes", {})
         act = await activity(str(attrs.get(ATTR_ACTIVITY, "")))
         if act is None:
             return None
         grond = act.get("grondslag", {})
-        use = Use(organisation=source.name, peer_id=source.peer_id, name=str(rec.get("name", "")),
-                  activity=str(act.get("naam", "")), purpose=str(act.get("doel", "")),
-                  legal_basis=str(grond.get("omschrijving", "")), provision=str(grond.get("wettelijkeBepaling", "")),
-                  provision_link=str(grond.get("link", "")),
-                  personal_data=list(act.get("categorieenPersoonsgegevens", [])),
-                  start=_iso(int(rec.get("startTime", 0))), end=_iso(int(rec.get("endTime", 0))),
-                  trace_id=str(rec.get("traceId", "")))
+        use = Use(
+            organisation=source.name,
+            peer_id=source.peer_id,
+            name=str(rec.get("name", "")),
+            activity=str(act.get("naam", "")),
+            purpose=str(act.get("doel", "")),
+            legal_basis=str(grond.get("omschrijving", "")),
+            provision=str(grond.get("wettelijkeBepaling", "")),
+            provision_link=str(grond.get("link", "")),
+            personal_data=list(act.get("categorieenPersoonsgegevens", [])),
+            start=_iso(int(rec.get("startTime", 0))),
+            end=_iso(int(rec.get("endTime", 0))),
+            trace_id=str(rec.get("traceId", "")),
+        )
         nxt = attrs.get(ATTR_EXTERNAL_READ_API)
         if nxt and depth < MAX_DEPTH:
             target = by_api.get(str(nxt).rstrip("/"))

@@ -16,11 +16,27 @@ READ_API_PATH = "/ldv/v1"
 REGISTER_PATH = "/register"
 
 
-def create_logboek_app(*, logboek: Logboek, keyring: Keyring, register: Register, authenticator: Authenticator,
-                       entity: str, inzage_activity_uri: str) -> Starlette:
+def create_logboek_app(
+    *,
+    logboek: Logboek,
+    keyring: Keyring,
+    register: Register,
+    authenticator: Authenticator,
+    entity: str,
+    inzage_activity_uri: str,
+) -> Starlette:
     """``/ldv/v1/processing-activities`` (read API) and ``/register/verwerkingsactiviteiten/…``.
 
     ``register.base_uri`` must be ``<public base>/register`` so activity URIs resolve here."""
-    read_api = create_read_api(engine=logboek.engine, logboek=logboek, keyring=keyring, register=register,
-                               authenticator=authenticator, entity=entity, inzage_activity_uri=inzage_activity_uri)
-    return Starlette(routes=[Mount(READ_API_PATH, app=read_api), Mount(REGISTER_PATH, app=create_register_api(register))])
+    read_api = create_read_api(
+        engine=logboek.engine,
+        logboek=logboek,
+        keyring=keyring,
+        register=register,
+        authenticator=authenticator,
+        entity=entity,
+        inzage_activity_uri=inzage_activity_uri,
+    )
+    return Starlette(
+        routes=[Mount(READ_API_PATH, app=read_api), Mount(REGISTER_PATH, app=create_register_api(register))]
+    )

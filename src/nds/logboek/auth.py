@@ -59,10 +59,13 @@ class CitizenAssertionAuth:
             token = jwt.decode(auth[7:].strip(), self.key, algorithms=ASSERTION_ALGS)
             claims = token.claims
             jwt.JWTClaimsRegistry(
-                now=int(time.time()), leeway=self.clock_skew,
+                now=int(time.time()),
+                leeway=self.clock_skew,
                 iss={"essential": True, "value": self.issuer},
                 aud={"essential": True, "value": self.audience},
-                sub={"essential": True}, exp={"essential": True}, iat={"essential": True},
+                sub={"essential": True},
+                exp={"essential": True},
+                iat={"essential": True},
             ).validate(claims)
         except (JoseError, ValueError, TypeError) as exc:
             raise AuthError(401, "De burger-verklaring is ongeldig of verlopen.") from exc
@@ -71,13 +74,20 @@ class CitizenAssertionAuth:
         sub = str(claims["sub"])
         if not sub.isdigit() or len(sub) != 9:
             raise AuthError(401, "De burger-verklaring bevat geen geldig BSN.")
-        return Caller(DataSubject(sub, str(claims.get("sub_type", "BSN"))),
-                      headers.get("fsc-peer-id"), "citizen-assertion")
+        return Caller(
+            DataSubject(sub, str(claims.get("sub_type", "BSN"))),
+            headers.get("fsc-peer-id"),
+            "citizen-assertion",
+        )
 
 
-def issue_citizen_assertion(key: ECKey | RSAKey, issuer: str, audience: str, bsn: str, lifetime: int = 300,
-                            alg: str = "ES256") -> str:
+def issue_citizen_assertion(
+    key: ECKey | RSAKey, issuer: str, audience: str, bsn: str, lifetime: int = 300, alg: str = "ES256"
+) -> str:
     """Used by the (simulated) identity provider; real deployments use their OIDC provider."""
     now = int(time.time())
-    return jwt.encode({"alg": alg}, {"iss": issuer, "aud": audience, "sub": bsn, "sub_type": "BSN",
-                                     "iat": now, "exp": now + lifetime}, key)
+    return jwt.encode(
+        {"alg": alg},
+        {"iss": issuer, "aud": audience, "sub": bsn, "sub_type": "BSN", "iat": now, "exp": now + lifetime},
+        key,
+    )

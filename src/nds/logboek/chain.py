@@ -36,10 +36,25 @@ def encode_fields(seq: int, fields: tuple[str | int | None, ...]) -> bytes:
 
 def hashed_fields(r: Record) -> tuple[str | int | None, ...]:
     """The record's fields in chain order (everything but seq and the hashes)."""
-    return (r.trace_id, r.span_id, r.parent_span_id, r.name, r.start_time, r.end_time, r.status_code,
-            r.activity_uri, r.subject_pseudonym, r.subject_key_id, r.subject_type, r.foreign_trace_id,
-            r.foreign_span_id, r.foreign_entity, r.external_read_api, r.fsc_transaction_id,
-            resource_json(r.resource))
+    return (
+        r.trace_id,
+        r.span_id,
+        r.parent_span_id,
+        r.name,
+        r.start_time,
+        r.end_time,
+        r.status_code,
+        r.activity_uri,
+        r.subject_pseudonym,
+        r.subject_key_id,
+        r.subject_type,
+        r.foreign_trace_id,
+        r.foreign_span_id,
+        r.foreign_entity,
+        r.external_read_api,
+        r.fsc_transaction_id,
+        resource_json(r.resource),
+    )
 
 
 def chain_hash(prev_hash: str, seq: int, fields: tuple[str | int | None, ...]) -> str:

@@ -73,7 +73,9 @@ def init(db: str | None = DbOpt) -> None:
 @app.command("verify")
 def verify_cmd(
     db: str | None = DbOpt,
-    org_key: Path = typer.Option(..., "--org-public-key", help="The organisation's public key or certificate (PEM)."),
+    org_key: Path = typer.Option(
+        ..., "--org-public-key", help="The organisation's public key or certificate (PEM)."
+    ),
     witness: list[str] = typer.Option([], "--witness", help="ID=PEM: a witness's public key or certificate."),
     output: str = typer.Option("text", "--format", help="text or json"),
 ) -> None:
@@ -88,12 +90,23 @@ def verify_cmd(
     engine = make_engine(s.database_url)
     rep = verify(engine, _public(org_key, s.name), witnesses)
     if output == "json":
-        typer.echo(json.dumps({"ok": rep.ok, "checked": rep.checked, "purged": rep.purged,
-                               "checkpoints": rep.checkpoints,
-                               "problems": [p.__dict__ for p in rep.problems]}, indent=2))
+        typer.echo(
+            json.dumps(
+                {
+                    "ok": rep.ok,
+                    "checked": rep.checked,
+                    "purged": rep.purged,
+                    "checkpoints": rep.checkpoints,
+                    "problems": [p.__dict__ for p in rep.problems],
+                },
+                indent=2,
+            )
+        )
     else:
-        out.print(f"checked {rep.checked} records, {rep.purged} purged under tombstones, "
-                  f"{rep.checkpoints} checkpoints")
+        out.print(
+            f"checked {rep.checked} records, {rep.purged} purged under tombstones, "
+            f"{rep.checkpoints} checkpoints"
+        )
         for p in rep.problems:
             out.print(f"[red]{p.kind}[/red] at record {p.seq}: {p.message}")
         out.print("[green]OK[/green]" if rep.ok else "[red]NOT OK[/red]")
@@ -110,8 +123,12 @@ def checkpoint_cmd(
     """Sign the current chain head and have a witness countersign it."""
     s = _settings(db)
     signer = _signer(key or s.signing_key, s.name)
-    cp = checkpoint(make_engine(s.database_url, immediate=True), s.name, signer,
-                    local_witness(_signer(witness_key, witness_id)))
+    cp = checkpoint(
+        make_engine(s.database_url, immediate=True),
+        s.name,
+        signer,
+        local_witness(_signer(witness_key, witness_id)),
+    )
     out.print(f"checkpoint {cp.id}: up to record {cp.upto_seq}, countersigned by {cp.witness}")
 
 
@@ -124,8 +141,13 @@ def purge(
     """Delete records whose retention (from the register) has passed; leaves a signed tombstone."""
     s = _settings(db)
     engine = make_engine(s.database_url, immediate=True)
-    n = purge_expired(engine, Register(engine, s.register_base_uri), _signer(key or s.signing_key, s.name), s.name,
-                      reason=reason)
+    n = purge_expired(
+        engine,
+        Register(engine, s.register_base_uri),
+        _signer(key or s.signing_key, s.name),
+        s.name,
+        reason=reason,
+    )
     out.print(f"purged {n} records")
 
 
@@ -150,12 +172,16 @@ def register_publish(slug: str, file: Path, db: str | None = DbOpt) -> None:
     s = _settings(db)
     try:
         activity = ProcessingActivity.model_validate_json(file.read_text(encoding="utf-8"))
-        uri = Register(make_engine(s.database_url, immediate=True), s.register_base_uri).publish(slug, activity)
+        uri = Register(make_engine(s.database_url, immediate=True), s.register_base_uri).publish(
+            slug, activity
+        )
     except OSError as exc:
         raise _fail(f"cannot read {file}: {exc.strerror}") from exc
     except ValidationError as exc:
-        raise _fail("invalid activity: " + "; ".join(
-            f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())) from exc
+        raise _fail(
+            "invalid activity: "
+            + "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        ) from exc
     except RegisterError as exc:
         raise _fail(str(exc)) from exc
     out.print(uri)
@@ -167,6 +193,12 @@ def register_list(db: str | None = DbOpt) -> None:
     s = _settings(db)
     table = Table("activiteit", "versie", "doel", "grondslag", "vertrouwelijk", "bewaartermijn")
     for slug, _uri, version, a in Register(make_engine(s.database_url), s.register_base_uri).current():
-        table.add_row(slug, str(version), a.purpose, f"{a.legal_basis.ground.value}: {a.legal_basis.provision}",
-                      "ja" if a.confidential else "nee", f"{a.retention_days} dagen")
+        table.add_row(
+            slug,
+            str(version),
+            a.purpose,
+            f"{a.legal_basis.ground.value}: {a.legal_basis.provision}",
+            "ja" if a.confidential else "nee",
+            f"{a.retention_days} dagen",
+        )
     out.print(table)

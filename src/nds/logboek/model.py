@@ -129,8 +129,14 @@ class Processing:
     def validate(self) -> None:
         if not self.name or len(self.name) > 200:
             raise RecordError("name must be 1–200 characters")
-        texts = [self.name, self.activity_uri, self.external_read_api, self.fsc_transaction_id,
-                 *(s.type for s in self.subjects), *(s.id for s in self.subjects)]
+        texts = [
+            self.name,
+            self.activity_uri,
+            self.external_read_api,
+            self.fsc_transaction_id,
+            *(s.type for s in self.subjects),
+            *(s.id for s in self.subjects),
+        ]
         if self.foreign_operation is not None:
             texts.append(self.foreign_operation.entity)
         if any(v is not None and _CONTROL.search(v) for v in texts):

@@ -45,8 +45,12 @@ class ReadRequest(BaseModel):
     traceId: str | None = Field(default=None, pattern=r"^[0-9a-f]{32}$")
     processingActivityId: str | None = Field(default=None, max_length=500)
     dataSubject: SubjectIn | None = None
-    startTime: int | None = Field(default=None, ge=0, description="ms since epoch: records ending at or after")
-    endTime: int | None = Field(default=None, ge=0, description="ms since epoch: records starting at or before")
+    startTime: int | None = Field(
+        default=None, ge=0, description="ms since epoch: records ending at or after"
+    )
+    endTime: int | None = Field(
+        default=None, ge=0, description="ms since epoch: records starting at or before"
+    )
     pageSize: int = Field(default=100, ge=1, le=1000)
     cursor: str | None = Field(default=None, pattern=r"^[0-9]{1,19}$")
 
@@ -68,24 +72,40 @@ def create_read_api(
 ) -> FastAPI:
     api = make_api("LDV lezen API", "1.0.0", "Lezen van het Logboek Dataverwerkingen van één organisatie.")
 
-    @api.post("/processing-activities", response_model=ReadResponse,
-              responses={400: {"description": "Geen filter of ongeldige invoer"},
-                         401: {"description": "Niet geauthenticeerd"},
-                         403: {"description": "Andere betrokkene dan de geauthenticeerde burger"}})
+    @api.post(
+        "/processing-activities",
+        response_model=ReadResponse,
+        responses={
+            400: {"description": "Geen filter of ongeldige invoer"},
+            401: {"description": "Niet geauthenticeerd"},
+            403: {"description": "Andere betrokkene dan de geauthenticeerde burger"},
+        },
+    )
     async def processing_activities(body: ReadRequest, request: Request) -> ReadResponse:
         try:
             caller = authenticator.authenticate({k.lower(): v for k, v in request.headers.items()})
         except AuthError as exc:
             raise Problem(exc.status, "Niet geauthenticeerd", exc.detail) from exc
         if not (body.traceId or body.processingActivityId or body.dataSubject):
-            raise Problem(400, "Ongeldige invoer",
-                          "Geef ten minste één van traceId, processingActivityId of dataSubject op.")
-        if body.dataSubject and (body.dataSubject.id, body.dataSubject.type) != (caller.subject.id,
-                                                                                 caller.subject.type):
+            raise Problem(
+                400,
+                "Ongeldige invoer",
+                "Geef ten minste één van traceId, processingActivityId of dataSubject op.",
+            )
+        if body.dataSubject and (body.dataSubject.id, body.dataSubject.type) != (
+            caller.subject.id,
+            caller.subject.type,
+        ):
             raise Problem(403, "Geen toegang", "U kunt alleen verwerkingen over uzelf opvragen.")
-        q = Query(trace_id=body.traceId, activity_uri=body.processingActivityId, subject=caller.subject,
-                  start_time=body.startTime, end_time=body.endTime,
-                  after_seq=int(body.cursor) if body.cursor else 0, limit=body.pageSize)
+        q = Query(
+            trace_id=body.traceId,
+            activity_uri=body.processingActivityId,
+            subject=caller.subject,
+            start_time=body.startTime,
+            end_time=body.endTime,
+            after_seq=int(body.cursor) if body.cursor else 0,
+            limit=body.pageSize,
+        )
         records, nxt = find(engine, keyring, q)
         today = datetime.now(UTC).date()
         visible = []
@@ -98,10 +118,18 @@ def create_read_api(
             visible.append(r.to_ldv())
         # the query itself is a processing about this citizen, logged before we answer
         tp = TraceParent.parse(request.headers.get("traceparent"))
-        await logboek.awrite(Processing(
-            "inzageverzoek", inzage_activity_uri, (caller.subject,), tp.trace_id if tp else new_trace_id(),
-            foreign_operation=ForeignOperation(tp.trace_id, tp.parent_id, caller.peer_id or "onbekend")
-            if tp else None, resource={"component": "ldv-read-api", "entity": entity}))
+        await logboek.awrite(
+            Processing(
+                "inzageverzoek",
+                inzage_activity_uri,
+                (caller.subject,),
+                tp.trace_id if tp else new_trace_id(),
+                foreign_operation=ForeignOperation(tp.trace_id, tp.parent_id, caller.peer_id or "onbekend")
+                if tp
+                else None,
+                resource={"component": "ldv-read-api", "entity": entity},
+            )
+        )
         return ReadResponse(processingActivities=visible, next=str(nxt) if nxt is not None else None)
 
     return api

@@ -39,21 +39,31 @@ def public_view(uri: str, version: int, a: ProcessingActivity) -> dict[str, Any]
 
 
 def create_register_api(register: Register) -> FastAPI:
-    api = make_api("Register van verwerkingsactiviteiten", "1.0.0",
-                   "De verwerkingsactiviteiten van één organisatie (AVG art. 30 lid 1), per versie.")
+    api = make_api(
+        "Register van verwerkingsactiviteiten",
+        "1.0.0",
+        "De verwerkingsactiviteiten van één organisatie (AVG art. 30 lid 1), per versie.",
+    )
 
     @api.get("/verwerkingsactiviteiten")
     async def list_activities() -> dict[str, Any]:
         today = datetime.now(UTC).date()
-        return {"verwerkingsactiviteiten": [public_view(uri, v, a) for _slug, uri, v, a in register.current()
-                                            if not a.is_confidential(today)]}
+        return {
+            "verwerkingsactiviteiten": [
+                public_view(uri, v, a)
+                for _slug, uri, v, a in register.current()
+                if not a.is_confidential(today)
+            ]
+        }
 
     @api.get("/verwerkingsactiviteiten/{slug}/versies/{version}")
     async def get_version(slug: str, version: int) -> dict[str, Any]:
         uri = register.uri(slug, version)
         a = register.get(uri)
         if a is None or a.is_confidential(datetime.now(UTC).date()):
-            raise Problem(404, "Niet gevonden", "Deze verwerkingsactiviteit bestaat niet of is niet openbaar.")
+            raise Problem(
+                404, "Niet gevonden", "Deze verwerkingsactiviteit bestaat niet of is niet openbaar."
+            )
         return public_view(uri, version, a)
 
     return api

@@ -38,10 +38,28 @@ class LogboekWriteError(Exception):
 
 
 # Stored columns in order; the first is seq, the last two are the chain hashes.
-COLUMNS = ("seq", "trace_id", "span_id", "parent_span_id", "name", "start_time", "end_time", "status_code",
-           "activity_uri", "subject_pseudonym", "subject_key_id", "subject_type", "foreign_trace_id",
-           "foreign_span_id", "foreign_entity", "external_read_api", "fsc_transaction_id", "resource",
-           "prev_hash", "record_hash")
+COLUMNS = (
+    "seq",
+    "trace_id",
+    "span_id",
+    "parent_span_id",
+    "name",
+    "start_time",
+    "end_time",
+    "status_code",
+    "activity_uri",
+    "subject_pseudonym",
+    "subject_key_id",
+    "subject_type",
+    "foreign_trace_id",
+    "foreign_span_id",
+    "foreign_entity",
+    "external_read_api",
+    "fsc_transaction_id",
+    "resource",
+    "prev_hash",
+    "record_hash",
+)
 Pending = tuple[Any, ...]  # COLUMNS[1:-2]: a record before it has a place in the chain
 
 
@@ -51,10 +69,22 @@ def pending_records(processing: Processing, keyring: Keyring) -> list[Pending]:
     end = processing.end_time if processing.end_time is not None else now_ms()
     fo = processing.foreign_operation
     head = (processing.trace_id,)
-    mid = (processing.parent_span_id, processing.name, processing.start_time, end, int(processing.status),
-           processing.activity_uri)
-    tail = (fo.trace_id if fo else None, fo.span_id if fo else None, fo.entity if fo else None,
-            processing.external_read_api, processing.fsc_transaction_id, resource_json(processing.resource))
+    mid = (
+        processing.parent_span_id,
+        processing.name,
+        processing.start_time,
+        end,
+        int(processing.status),
+        processing.activity_uri,
+    )
+    tail = (
+        fo.trace_id if fo else None,
+        fo.span_id if fo else None,
+        fo.entity if fo else None,
+        processing.external_read_api,
+        processing.fsc_transaction_id,
+        resource_json(processing.resource),
+    )
     if not processing.subjects:
         return [(*head, new_span_id(), *mid, None, None, None, *tail)]
     out = []
@@ -98,8 +128,11 @@ class Logboek:
         self.max_batch = max_batch
         self._pg = self.engine.dialect.name == "postgresql"
         mark = "%s" if self._pg else "?"
-        self._insert_sql = (f"INSERT INTO logboek_records ({', '.join(COLUMNS)}) "
-                            f"VALUES ({', '.join([mark] * len(COLUMNS))})")
+        # built from the constant COLUMNS only, never from input
+        self._insert_sql = (
+            f"INSERT INTO logboek_records ({', '.join(COLUMNS)}) "  # noqa: S608
+            f"VALUES ({', '.join([mark] * len(COLUMNS))})"
+        )
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="logboek-writer", daemon=True)
         self._thread.start()
@@ -181,7 +214,7 @@ class Logboek:
         out: list[list[tuple[Any, ...]]] = []
         i = 0
         for group in groups:
-            out.append(rows[i:i + len(group)])
+            out.append(rows[i : i + len(group)])
             i += len(group)
         return out
 
