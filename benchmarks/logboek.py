@@ -194,7 +194,8 @@ def main() -> None:
         )
         print(f"baseline plain indexed insert, same batch size: {base:,.0f} rows/s")
         print(
-            f"ratio logboek/baseline writes: {wps / base:.2f}   target: >= 50,000/s ({'met' if wps >= 50_000 else 'NOT met'})"
+            f"ratio logboek/baseline writes: {wps / base:.2f}   "
+            f"target: >= 50,000/s ({'met' if wps >= 50_000 else 'NOT met'})"
         )
         for s in [int(float(x)) for x in args.sizes.split(",") if x]:
             r = bench_queries(d, s)

@@ -20,7 +20,7 @@ class LogboekSettings(ComponentSettings):
     name: str = Field(default="logboek", description="Name of this logboek in checkpoints and tombstones.")
     keyring: Path = Field(
         default=Path(".nds/keys/pseudonyms.json"),
-        description="Key file for data-subject pseudonyms (HMAC keys). Keep it outside the database; mode 0600.",
+        description="Key file for data-subject pseudonyms (HMAC keys). Keep it outside the database; 0600.",
     )
     signing_key: Path | None = Field(
         default=None,
