@@ -64,26 +64,27 @@ def test_revoke_stays_final_after_the_revoker_certificate_expires() -> None:
 
 
 def test_expired_after_not_after() -> None:
-    assert contract_state(CONTENT, BOTH, NA).state is ContractState.EXPIRED
-    assert contract_state(CONTENT, BOTH, NA - 1).state is ContractState.VALID
+    assert contract_state(CONTENT, BOTH, NA + 1).state is ContractState.EXPIRED
+    assert contract_state(CONTENT, BOTH, NA).state is ContractState.VALID  # "not valid *after*"
 
 
 def test_proposed_contract_past_its_end_is_rejected() -> None:
-    state = contract_state(CONTENT, [sig(f.CONSUMER)], NA)
+    assert contract_state(CONTENT, [sig(f.CONSUMER)], NA).state is ContractState.PROPOSED
+    state = contract_state(CONTENT, [sig(f.CONSUMER)], NA + 1)
     assert state.state is ContractState.REJECTED
 
 
 def test_expired_signer_certificate_makes_the_contract_invalid_until_re_signed() -> None:
     short_cert = (f.NOW - 1000, f.NOW + 100)
     sigs = [sig(f.CONSUMER), sig(f.PROVIDER, cert=short_cert)]
-    assert contract_state(CONTENT, sigs, f.NOW).is_valid
-    later = contract_state(CONTENT, sigs, f.NOW + 100)
+    assert contract_state(CONTENT, sigs, f.NOW + 100).is_valid  # notAfter itself is inclusive
+    later = contract_state(CONTENT, sigs, f.NOW + 101)
     assert later.state is ContractState.PROPOSED and not later.token_allowed
     assert later.stale_accepts == {f.PROVIDER} and later.awaiting == {f.PROVIDER}
     assert "re-sign" in later.reason
     renewed = (f.NOW + 50, f.NOW + 365 * 86400)
     re_signed = [*sigs, sig(f.PROVIDER, at=f.NOW + 60, cert=renewed)]
-    assert contract_state(CONTENT, re_signed, f.NOW + 100).is_valid
+    assert contract_state(CONTENT, re_signed, f.NOW + 101).is_valid
 
 
 def test_certificate_not_yet_valid_does_not_count() -> None:
@@ -109,3 +110,13 @@ def test_delegated_connection_needs_the_delegator() -> None:
     content = parse_contract_content(f.content(f.dscg()), "1.1")
     assert contract_state(content, BOTH, f.NOW).state is ContractState.PROPOSED
     assert contract_state(content, [*BOTH, sig(f.DELEGATOR)], f.NOW).is_valid
+
+
+def test_detail_labels() -> None:
+    assert contract_state(CONTENT, BOTH, f.NOW).detail == "valid"
+    assert contract_state(CONTENT, [sig(f.CONSUMER)], f.NOW).detail == "proposed"
+    future = parse_contract_content(f.content(validity={"not_before": f.NOW + 60, "not_after": NA}), "1.1")
+    assert contract_state(future, BOTH, f.NOW).detail == "not_yet_valid"
+    short = [sig(f.CONSUMER), sig(f.PROVIDER, cert=(f.NOW - 10, f.NOW))]
+    assert contract_state(CONTENT, short, f.NOW + 1).detail == "signer_certificate_expired"
+    assert contract_state(CONTENT, BOTH, NA + 1).detail == "expired"

@@ -280,3 +280,24 @@ def test_every_violation_is_reported_not_just_the_first(version: FscVersion) -> 
     rules = {rule for _, rule in check(raw, ctx(version))}
     assert {"group_id_matches", "created_at_not_in_future", "not_after_after_not_before",
             "not_after_in_future", "publication_not_mixed", "directory_is_group_directory"} <= rules
+
+
+def test_ensure_valid_answers_with_the_most_specific_code(version: FscVersion) -> None:
+    from nds.fsc.contracts.errors import FscError
+    from nds.fsc.contracts.validation import ensure_valid
+
+    content = parse_contract_content(f.content(), version)
+    ensure_valid(content, ctx(version))  # no exception
+    cases = [
+        (f.content(group_id="other", created_at=f.NOW + 10), ErrorCode.INCORRECT_GROUP_ID),
+        (f.content(f.spg(), f.scg(), created_at=f.NOW + 10), GRANT),
+        (f.content(created_at=f.NOW + 10), CONTENT),
+    ]
+    for raw, code in cases:
+        with pytest.raises(FscError) as err:
+            ensure_valid(parse_contract_content(raw, version), ctx(version))
+        assert err.value.code is code
+    with pytest.raises(FscError) as err:
+        ensure_valid(content, ctx(version, own_peer_id="9" * 20, submitting_peer_id="8" * 20))
+    assert err.value.code is ErrorCode.PEER_NOT_PART_OF_CONTRACT
+    assert "also:" in err.value.message

@@ -10,11 +10,13 @@ Rules (docs/fsc/contracts.md):
 * A reject or revoke is final once made, whatever happens to the signer's certificate later: the
   earliest of them (by ``signed_at``) decides REJECTED or REVOKED. A revoke before the contract was
   ever valid still yields REVOKED.
-* An accept counts only while the signer's certificate is valid (``cert_not_before <= now <
-  cert_not_after``). A contract whose signer's certificate expired is therefore no longer VALID (it is
-  PROPOSED again, with that signer in ``awaiting``) until the Peer re-signs with a current certificate.
-* ``now >= not_after``: EXPIRED if the contract had become valid (all required accepts signed before
-  ``not_after``), otherwise REJECTED (the diagram's "end date passed" edge from PROPOSED).
+* An accept counts only while the signer's certificate is valid (``cert_not_before <= now <=
+  cert_not_after``, inclusive as in RFC 5280 §4.1.2.5). A contract whose signer's certificate expired
+  is therefore no longer VALID (it is PROPOSED again, with that signer in ``awaiting``) until the Peer
+  re-signs with a current certificate.
+* ``now > not_after`` ("not valid after this date", so ``not_after`` itself is still valid): EXPIRED if
+  the contract had become valid (all required accepts signed by ``not_after``), otherwise REJECTED (the
+  diagram's "end date passed" edge from PROPOSED).
 * VALID with ``now < not_before``: valid, but ``token_allowed`` is False until ``not_before``.
 """
 
@@ -48,13 +50,13 @@ class SignatureRecord:
     cert_not_after: int
 
     def cert_valid_at(self, moment: int) -> bool:
-        return self.cert_not_before <= moment < self.cert_not_after
+        return self.cert_not_before <= moment <= self.cert_not_after  # RFC 5280 §4.1.2.5: inclusive
 
 
 @dataclass(frozen=True, slots=True)
 class State:
     state: ContractState
-    token_allowed: bool  # VALID and not_before <= now < not_after
+    token_allowed: bool  # VALID and not_before <= now <= not_after
     accepted_by: frozenset[str]  # required signers with a currently counting accept
     awaiting: frozenset[str]  # required signers without one (includes expired-certificate accepts)
     stale_accepts: frozenset[str]  # accepts that stopped counting because the certificate expired
@@ -64,6 +66,15 @@ class State:
     @property
     def is_valid(self) -> bool:
         return self.state is ContractState.VALID
+
+    @property
+    def detail(self) -> str:
+        """A finer label for UIs: the state, or not_yet_valid / signer_certificate_expired."""
+        if self.state is ContractState.VALID and not self.token_allowed:
+            return "not_yet_valid"
+        if self.state is ContractState.PROPOSED and self.stale_accepts & self.awaiting:
+            return "signer_certificate_expired"
+        return self.state.value.lower()
 
 
 def contract_state(content: ContractContent, signatures: Iterable[SignatureRecord], now: int) -> State:
@@ -94,9 +105,9 @@ def contract_state(content: ContractContent, signatures: Iterable[SignatureRecor
             return make(ContractState.REJECTED, f"rejected by {first.peer_id}", first)
         return make(ContractState.REVOKED, f"revoked by {first.peer_id}", first)
 
-    if now >= not_after:
+    if now > not_after:
         became_valid = required <= latest_accept.keys() and all(
-            latest_accept[p].signed_at < not_after for p in required
+            latest_accept[p].signed_at <= not_after for p in required
         )
         if became_valid:
             return make(ContractState.EXPIRED, "validity.not_after has passed")

@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from nds.fsc.contracts.errors import CONTENT_INVALID, GRANT_INVALID, ErrorCode
+from nds.fsc.contracts.errors import CONTENT_INVALID, GRANT_INVALID, ErrorCode, FscError
 from nds.fsc.contracts.kinds import FscVersion
 from nds.fsc.contracts.model import (
     CONNECTION_GRANTS,
@@ -269,3 +269,33 @@ def validate_contract(content: ContractContent, ctx: ValidationContext) -> list[
         _grant_rules(index, grant, ctx, out)
     _regulated_area_rules(content, ctx, out)
     return out.items
+
+
+# Most specific first: the FSC codes that name exactly one condition before nds's fallback codes.
+_PRIORITY = (
+    ErrorCode.INCORRECT_GROUP_ID,
+    ErrorCode.PEER_NOT_PART_OF_CONTRACT,
+    ErrorCode.UNKNOWN_HASH_ALGORITHM_HASH,
+    ErrorCode.INCORRECT_PUBLIC_KEY_THUMBPRINT,
+    GRANT_INVALID,
+    CONTENT_INVALID,
+)
+
+
+def most_specific(violations: list[ContractViolation]) -> ContractViolation | None:
+    """The violation to answer with: the most specific FSC code, then the first found."""
+    if not violations:
+        return None
+    rank = {code: i for i, code in enumerate(_PRIORITY)}
+    return min(violations, key=lambda v: rank.get(v.code, len(rank)))
+
+
+def ensure_valid(content: ContractContent, ctx: ValidationContext) -> None:
+    """Raise FscError for the most specific violation; all violations are in the message."""
+    violations = validate_contract(content, ctx)
+    chosen = most_specific(violations)
+    if chosen is None:
+        return
+    others = [v.message for v in violations if v is not chosen]
+    message = chosen.message if not others else f"{chosen.message} (also: {'; '.join(others)})"
+    raise FscError(chosen.code, message)
