@@ -4,6 +4,7 @@ Public API (stable; other components code against it):
 
 - :func:`create_group_ca`, :func:`ca_files`, :func:`issue_peer_certificate`, :func:`renew_certificate`,
   :func:`rotate_key`, :func:`publish_crl`, :func:`generate_key`
+- :func:`create_csr` (Peer side: own key + CSR), :func:`sign_csr` (CA side)
 - :func:`load_certificate`, :func:`load_certificates`, :func:`load_private_key`, :func:`load_crl`
 - :func:`peer_identity`, :func:`cert_thumbprint_s256`, :func:`public_key_thumbprint`,
   :func:`peer_certificate_from_ssl_object`
@@ -14,6 +15,7 @@ Public API (stable; other components code against it):
 
 from __future__ import annotations
 
+from nds.pki.csr import create_csr, load_csr, sign_csr
 from nds.pki.devgroup import DevGroup, PeerSpec, create_dev_group
 from nds.pki.files import (
     PrivateKey,
@@ -74,6 +76,7 @@ __all__ = [
     "cert_thumbprint_s256",
     "check_negotiated",
     "client_ssl_context",
+    "create_csr",
     "create_dev_group",
     "create_group_ca",
     "generate_key",
@@ -83,6 +86,7 @@ __all__ = [
     "load_certificate",
     "load_certificates",
     "load_crl",
+    "load_csr",
     "load_private_key",
     "peer_certificate_from_ssl_object",
     "peer_identity",
@@ -91,5 +95,6 @@ __all__ = [
     "renew_certificate",
     "rotate_key",
     "server_ssl_context",
+    "sign_csr",
     "validate_certificate",
 ]

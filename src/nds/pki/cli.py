@@ -116,6 +116,46 @@ def issue(
 
 
 @app.command()
+def request(
+    peer_id: Annotated[str, typer.Option("--peer-id", help="Peer ID (OIN, 20 digits) for serialNumber.")],
+    name: Annotated[str, typer.Option("--name", help="Organisation name for subject O.")],
+    host: Annotated[list[str], typer.Option("--host", help="Host name or IP for the SAN (repeat).")],
+    out: Annotated[Path, typer.Option("--out", help="Directory for key.pem and request.csr.")],
+    ip: Annotated[list[str] | None, typer.Option("--ip", help="Extra IP address (repeat).")] = None,
+    key: Annotated[Path | None, typer.Option("--key", help="Reuse this private key (PEM file).")] = None,
+    key_type: KeyTypeOpt = "ec-p256",
+) -> None:
+    """Peer side: make a key and a certificate signing request; send only request.csr to the CA."""
+    from nds.pki.csr import create_csr
+
+    try:
+        csr, key_file = create_csr(peer_id, name, host, out, ip_addresses=ip or (), key_path=key,
+                                   key_type=_key_type(key_type))
+    except PkiError as e:
+        raise _fail(str(e)) from None
+    typer.echo(f"key (keep it here): {key_file}\nrequest (send to the CA): {csr}")
+
+
+@app.command()
+def sign(
+    csr: Annotated[Path, typer.Argument(help="The Peer's request.csr.")],
+    out: Annotated[Path, typer.Option("--out", help="Directory for cert.pem and chain.pem.")],
+    ca: CaOpt = None,
+    state: StateOpt = None,
+    days: DaysOpt = 365,
+) -> None:
+    """CA side: sign a Peer's CSR (Peer ID, name and host names are checked; the CA sets the profile)."""
+    from nds.pki.csr import sign_csr
+
+    ca_f = _load_ca(ca, state)
+    try:
+        files = sign_csr(ca_f, csr, out, days=days)
+    except PkiError as e:
+        raise _fail(str(e)) from None
+    _print_cert(files.cert)
+
+
+@app.command()
 def renew(
     peer: Annotated[Path, typer.Argument(help="Directory of the Peer certificate (cert.pem, key.pem).")],
     ca: CaOpt = None,
