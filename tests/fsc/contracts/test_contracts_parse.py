@@ -262,3 +262,13 @@ def test_model_is_immutable() -> None:
     with pytest.raises(TypeError):
         grant.properties["a"] = 1  # type: ignore[index]
     assert to_json(parsed)["grants"][0]["data"]["properties"] == {"a": [1, {"b": 2}]}
+
+
+def test_properties_equality_follows_json_not_python() -> None:
+    def grant_props(props: dict) -> Any:
+        return parse_contract_content(f.content(dict(f.scg(), properties=props)), "draft").grants[0]
+
+    assert grant_props({"a": True}) != grant_props({"a": 1})  # Python says True == 1
+    assert grant_props({"a": 1}) == grant_props({"a": 1.0})  # JCS: both "1"
+    assert grant_props({"a": 1, "b": [1]}) == grant_props({"b": [1], "a": 1})
+    assert len({grant_props({"a": True}), grant_props({"a": 1})}) == 2

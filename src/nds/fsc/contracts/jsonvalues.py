@@ -12,6 +12,8 @@ import math
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+import rfc8785
+
 from nds.fsc.contracts.errors import CONTENT_INVALID, ContractFormatError
 
 # The largest integer an IEEE 754 double represents exactly (RFC 7493 §2.2, RFC 8785 §3.2.2.3).
@@ -36,16 +38,24 @@ class JsonObject(Mapping[str, Any]):
     def __len__(self) -> int:
         return len(self._items)
 
+    def canonical(self) -> bytes:
+        """RFC 8785 form; equality and hashing use it, so ``true`` never equals ``1`` (Python's ``==``
+        would say it does) while member order and ``1`` vs ``1.0`` do not matter, as for the hashes."""
+        return rfc8785.dumps(thaw_json(self))
+
     def __hash__(self) -> int:
         if self._hash is None:
-            self._hash = hash(frozenset(self._items.items()))
+            self._hash = hash(self.canonical())
         return self._hash
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, JsonObject):
-            return self._items == other._items
+            return self.canonical() == other.canonical()
         if isinstance(other, Mapping):
-            return self._items == dict(other)
+            try:
+                return self.canonical() == rfc8785.dumps(dict(other))
+            except (rfc8785.CanonicalizationError, TypeError, ValueError):
+                return False
         return NotImplemented
 
     def __repr__(self) -> str:
