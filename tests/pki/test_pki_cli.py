@@ -136,3 +136,24 @@ def test_verify_against_the_group(tmp_path: Path) -> None:
     foreign = issue_peer_certificate(other, OIN_A, "Imposter", ["a.test"], tmp_path / "f")
     code, out, err = nds("verify", str(foreign.cert), "--rules", str(dev.rules_path))
     assert code == 1 and "trust anchor" in err and "Traceback" not in err
+
+
+def test_group_rules_written_and_checked(tmp_path: Path) -> None:
+    nds("init", "--out", str(tmp_path / "ca"), "--name", "G")
+    out = tmp_path / "group.toml"
+    code, _, err = nds("group-rules", "--out", str(out), "--group-id", "nl.test", "--anchor",
+                       str(tmp_path / "ca" / "ca.pem"))
+    assert code == 0, err
+    assert '"ca/ca.pem"' in out.read_text()  # relative to the rules file
+    code, text, err = nds("check-rules", str(out))
+    assert code == 0, err
+    assert "group nl.test: FSC 1.1, 1 trust anchor(s)" in text
+    code, _, err = nds("group-rules", "--out", str(out), "--group-id", "nl.test", "--anchor",
+                       str(tmp_path / "ca" / "ca.pem"))
+    assert code == 2 and "--force" in err
+    code, _, err = nds("group-rules", "--out", str(tmp_path / "x.toml"), "--group-id", "bad id",
+                       "--anchor", str(tmp_path / "ca" / "ca.pem"))
+    assert code == 2 and "group_id" in err
+    out.write_text(out.read_text().replace("token_lifetime_seconds = 300", "token_lifetime_seconds = 0"))
+    code, _, err = nds("check-rules", str(out))
+    assert code == 2 and "token_lifetime_seconds" in err and "Traceback" not in err

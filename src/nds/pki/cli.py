@@ -318,3 +318,49 @@ def verify(
         raise typer.Exit(1) from None
     typer.echo(f"valid: {ident.peer_id} ({ident.name}), chain of {len(chain)} to "
                f"{chain[-1].subject.rfc4514_string()}")
+
+
+@app.command("group-rules")
+def group_rules(
+    out: Annotated[Path, typer.Option("--out", help="Group rules file to write (TOML).")],
+    group_id: Annotated[str, typer.Option("--group-id", help="The Group ID.")],
+    anchor: Annotated[list[Path], typer.Option("--anchor", help="Trust anchor PEM file (repeat).")],
+    fsc_version: Annotated[str, typer.Option("--fsc-version", help="1.1 or draft.")] = "1.1",
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write an annotated group rules file with the documented defaults (edit it, then share it)."""
+    from nds.fsc.grouprules import GroupRulesError, dump_group_rules, parse_group_rules
+
+    if out.exists() and not force:
+        raise _fail(f"{out} exists; use --force to overwrite it")
+    missing = [str(a) for a in anchor if not a.is_file()]
+    if missing:
+        raise _fail(f"trust anchor file not found: {', '.join(missing)}")
+    try:
+        rules = parse_group_rules(
+            {"group_id": group_id, "fsc_version": fsc_version,
+             "trust_anchors": [str(a.resolve()) for a in anchor]},
+            Path.cwd(),
+        )
+    except GroupRulesError as e:
+        raise _fail(str(e)) from None
+    dump_group_rules(rules, out)
+    typer.echo(f"group rules: {out}")
+
+
+@app.command("check-rules")
+def check_rules(rules: Annotated[Path, typer.Argument(help="Group rules file.")]) -> None:
+    """Validate a group rules file and its trust anchors; print a summary."""
+    from nds.fsc.grouprules import GroupRulesError, load_group_rules
+
+    try:
+        group = load_group_rules(rules)
+        anchors = group.load_trust_anchors()
+        if group.check_crl:
+            group.load_crls()
+    except (GroupRulesError, PkiError) as e:
+        raise _fail(str(e)) from None
+    typer.echo(f"group {group.group_id}: FSC {group.fsc_version}, {len(anchors)} trust anchor(s), "
+               f"TLS {group.tls.min_version}-{group.tls.max_version}, token lifetime "
+               f"{group.token_lifetime_seconds}s, {len(group.directories)} directory/ies, "
+               f"CRLs {'checked' if group.check_crl else 'not checked'}")
