@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -48,5 +49,11 @@ def harness(request: pytest.FixtureRequest) -> Iterator[Harness]:
         yield h
     finally:
         h.close()
+        for name, p in group.peers.items():
+            if p.process is not None and p.process.poll() is not None:
+                print(f"manager {name} exited early ({p.process.returncode}):\n{group.tail(p, 40)}")
         group.stop()
-        shutil.rmtree(state, ignore_errors=True)
+        if os.environ.get("NDS_KEEP_STATE"):
+            print(f"kept state in {state}")
+        else:
+            shutil.rmtree(state, ignore_errors=True)

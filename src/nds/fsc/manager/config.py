@@ -50,6 +50,9 @@ class ManagerConfig(BaseModel):
     database_url: str = Field(
         default="", description="SQLAlchemy URL; default SQLite at STATE_DIR/manager.db."
     )
+    txlog_database_url: str = Field(
+        default="", description="TransactionLog URL served at GET /logs; default SQLite at STATE_DIR/txlog.db."
+    )
     state_dir: Path = Field(default=Path("."), description="Directory for the database and admin token.")
     directory: bool = Field(default=False, description="Act as the Group's Directory.")
     directory_address: str = Field(
