@@ -251,3 +251,15 @@ def test_rsa_peers_over_tls12_and_tls13(group: Group, tmp_path: Path) -> None:
     result, _ = _handshake(server_ssl_context(group.rules, server_files),
                            client_ssl_context(group.rules, client_files), group.rules)
     assert result.error is None and result.version == "TLSv1.3" and result.peer_id == OIN_A
+
+
+def test_unenforceable_tls13_narrowing_is_reported(group: Group, caplog: pytest.LogCaptureFixture) -> None:
+    from nds.pki import tls13_suites_not_enforced
+
+    ctx = server_ssl_context(group.rules, group.dev.peers[OIN_B])
+    assert tls13_suites_not_enforced(ctx, group.rules) == []
+    narrow = _rules(group, tls={"tls13_ciphers": ["TLS_AES_256_GCM_SHA384"]})
+    with caplog.at_level("WARNING", logger="nds.pki.tls"):
+        ctx = server_ssl_context(narrow, group.dev.peers[OIN_B])
+    assert "TLS_AES_128_GCM_SHA256" in tls13_suites_not_enforced(ctx, narrow)
+    assert "check_negotiated" in caplog.text

@@ -54,7 +54,7 @@ from nds.pki.model import (
     PeerIdentityError,
     PkiError,
 )
-from nds.pki.tls import check_negotiated, client_ssl_context, server_ssl_context
+from nds.pki.tls import check_negotiated, client_ssl_context, server_ssl_context, tls13_suites_not_enforced
 from nds.pki.validate import validate_certificate
 
 __all__ = [
@@ -96,5 +96,6 @@ __all__ = [
     "rotate_key",
     "server_ssl_context",
     "sign_csr",
+    "tls13_suites_not_enforced",
     "validate_certificate",
 ]

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import ssl
 import tempfile
@@ -25,6 +26,7 @@ from nds.pki.model import PeerFiles, PkiError
 if TYPE_CHECKING:
     from nds.fsc.grouprules import GroupRules
 
+log = logging.getLogger(__name__)
 _VERSIONS = {"1.2": ssl.TLSVersion.TLSv1_2, "1.3": ssl.TLSVersion.TLSv1_3}
 
 
@@ -43,6 +45,18 @@ def trust_anchor_pem(rules: GroupRules) -> str:
     return "".join(pems)
 
 
+def tls13_suites_not_enforced(ctx: ssl.SSLContext, rules: GroupRules) -> list[str]:
+    """TLS 1.3 suites this context would negotiate although the Group rules do not allow them.
+
+    Non-empty only when a Group narrows ``tls13_ciphers`` below OpenSSL's set; then callers must use
+    :func:`check_negotiated` after each handshake.
+    """
+    if rules.tls.max_version != "1.3":
+        return []
+    offered = [c["name"] for c in ctx.get_ciphers() if c.get("protocol") == "TLSv1.3"]
+    return [name for name in offered if name not in rules.tls.tls13_ciphers]
+
+
 def _configure(ctx: ssl.SSLContext, rules: GroupRules, cert: str, key: str) -> ssl.SSLContext:
     ctx.minimum_version = _VERSIONS[rules.tls.min_version]
     ctx.maximum_version = _VERSIONS[rules.tls.max_version]
@@ -51,6 +65,12 @@ def _configure(ctx: ssl.SSLContext, rules: GroupRules, cert: str, key: str) -> s
             ctx.set_ciphers(":".join(rules.tls.tls12_ciphers))
         except ssl.SSLError:
             raise PkiError("none of the group's TLS 1.2 cipher suites is supported by OpenSSL") from None
+    extra = tls13_suites_not_enforced(ctx, rules)
+    if extra:
+        log.warning(
+            "TLS 1.3 suites %s are not allowed by the group rules but cannot be disabled per context; "
+            "they are refused after the handshake (check_negotiated)", ", ".join(extra)
+        )
     ctx.options |= ssl.OP_NO_COMPRESSION | ssl.OP_NO_RENEGOTIATION | ssl.OP_NO_TICKET
     try:
         ctx.load_cert_chain(cert, key)
