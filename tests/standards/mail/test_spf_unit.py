@@ -195,3 +195,9 @@ def test_targets_for_retrieval() -> None:
     names, hosts = spf.targets(p, "example.nl")
     assert names == ["a.nl", "r.nl"]
     assert hosts == [("A", "example.nl"), ("MX", "m.nl")]
+
+
+def test_mx_with_more_than_ten_records_is_permerror() -> None:
+    many = Lookup("example.nl.", "MX", "NOERROR", tuple(f"{i} mx{i}.example.nl." for i in range(11)))
+    _, policy = run(facts("example.nl", {"example.nl": ("v=spf1 mx -all",)}, {"MX example.nl": [many]}))
+    assert policy.status is Status.FAILED and "11 MX records" in policy.detail

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 from nds.standards.checks.dns.resolver import Lookup
 
@@ -18,7 +19,7 @@ _KNOWN = {"v", "p", "sp", "np", "psd", "t", "rua", "ruf", "adkim", "aspf", "fo",
 
 
 @lru_cache(maxsize=1)
-def _psl():  # type: ignore[no-untyped-def]
+def _psl() -> Any:
     from publicsuffixlist import PublicSuffixList
 
     return PublicSuffixList()

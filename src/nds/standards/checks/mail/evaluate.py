@@ -199,7 +199,7 @@ def evaluate_dmarc(f: DmarcFacts) -> list[TestResult]:
             TestResult("mail.dmarc_external", Status.NOT_TESTED, "no DMARC record", C_DMARC_EXT),
         ]
     text = recs[0]
-    facts = {"record": text, "found_at": f"_dmarc.{where}"}
+    facts: dict[str, object] = {"record": text, "found_at": f"_dmarc.{where}"}
     out = [
         TestResult(
             "mail.dmarc", Status.PASSED, f"DMARC record at _dmarc.{where}: {text}", C_DMARC, facts=facts

@@ -265,6 +265,11 @@ def _walk(facts: SpfFacts, domain: str, record: str, w: Walk, stack: tuple[str, 
                 w.dns_errors.append(f"{t.name} {key.split()[1]}: " + ",".join(lk.rcode for lk in lks))
             elif all(lk.void for lk in lks):
                 w.voids += 1
+            elif t.name == "mx" and len(lks[0].records) > MAX_LOOKUPS:
+                w.includes.append(
+                    f"mx:{key.split()[1]} has {len(lks[0].records)} MX records, at most {MAX_LOOKUPS} "
+                    "may be evaluated (permerror, RFC 7208 §4.6.4)"
+                )
     redirect = p.modifier("redirect")
     if policy is None and redirect is not None:
         w.lookups += 1
