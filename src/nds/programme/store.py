@@ -180,8 +180,8 @@ def list_documents(engine: Engine) -> list[dict[str, Any]]:
         rows = conn.execute(sa.select(documents.c.id, documents.c.nummer, documents.c.title, documents.c.datum,
                                       documents.c.partial, documents.c.layout, documents.c.ingested_at)
                             .order_by(documents.c.id)).mappings().all()
-        counts = dict(conn.execute(sa.select(commitments.c.document_id, sa.func.count())
-                                   .group_by(commitments.c.document_id)).tuples().all())
+        counts = {r[0]: r[1] for r in conn.execute(sa.select(commitments.c.document_id, sa.func.count())
+                                                   .group_by(commitments.c.document_id)).all()}
     return [{**dict(r), "commitments": int(counts.get(r["id"], 0))} for r in rows]
 
 
