@@ -260,12 +260,20 @@ def test_cli_json(lab: MailLab) -> None:
     assert out.returncode == 1  # ipv6 name servers fail (ns2.test has no AAAA)
 
 
-def test_cli_bad_input() -> None:
+@pytest.mark.parametrize(
+    "extra",
+    [
+        ["good.test", "--resolver", "nonsense"],
+        ["not a domain"],
+        ["good.test", "--ehlo-name", "x\r\nRCPT TO:<a@b>"],
+        ["good.test", "--profile", "ncsc-9"],
+        ["good.test", "--rpki-vrps", "/nonexistent.json"],
+        ["good.test", "--format", "xml"],
+    ],
+)
+def test_cli_bad_input(extra: list[str]) -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "nds", "check", "mail", "good.test", "--resolver", "nonsense"],
-        capture_output=True,
-        text=True,
-        timeout=60,
+        [sys.executable, "-m", "nds", "check", "mail", *extra], capture_output=True, text=True, timeout=60
     )
     assert out.returncode == 2 and "error:" in out.stderr and "Traceback" not in out.stderr
 

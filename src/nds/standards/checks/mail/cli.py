@@ -55,6 +55,10 @@ def register(app: typer.Typer) -> None:
                 "--retry-delay", help="Seconds before retrying a greylisted/rate-limited SMTP session."
             ),
         ] = 5.0,
+        ehlo: Annotated[
+            str | None,
+            typer.Option("--ehlo-name", help="Host name sent in EHLO (default: this machine's host name)."),
+        ] = None,
         rpki_vrps: Annotated[
             Path | None,
             typer.Option("--rpki-vrps", help="RPKI VRPs as JSON (Routinator/rpki-client 'roas' export)."),
@@ -82,6 +86,8 @@ def register(app: typer.Typer) -> None:
             raise _fail(str(exc)) from None
         if ca_file is not None and not ca_file.is_file():
             raise _fail(f"--ca-file {ca_file} does not exist")
+        if ehlo is not None and not _DOMAIN.match(ehlo):
+            raise _fail(f"--ehlo-name {ehlo!r} is not a host name")
         if timeout <= 0 or retry_delay < 0:
             raise _fail("--timeout must be positive and --retry-delay not negative")
         source = None
@@ -100,7 +106,7 @@ def register(app: typer.Typer) -> None:
             ca_file=ca_file,
             timeout=timeout,
             dns_timeout=min(5.0, timeout),
-            extra={"smtp_retry_delay": str(retry_delay)},
+            extra={"smtp_retry_delay": str(retry_delay), **({"ehlo_name": ehlo} if ehlo else {})},
         )
         if net.resolver is None:
             from nds.standards.checks.dns.resolver import default_servers

@@ -43,7 +43,8 @@ class SessionResult:
 
 
 def ehlo_name(net: NetworkConfig) -> str:
-    return net.extra.get("ehlo_name") or socket.getfqdn() or "localhost"
+    """The EHLO argument (RFC 5321 §4.1.1.1: our FQDN); ``--ehlo-name`` sets it. No DNS lookup here."""
+    return net.extra.get("ehlo_name") or socket.gethostname() or "localhost"
 
 
 def retry_delay(net: NetworkConfig) -> float:
