@@ -25,6 +25,7 @@ pytestmark = [
 ]
 
 GOOD, PLAIN, INSEC, GREY, GREYONCE = "127.0.54.1", "127.0.54.2", "127.0.54.3", "127.0.54.4", "127.0.54.5"
+TA = "127.0.54.6"
 AUTH_OK = [
     '@ TXT "v=spf1 mx -all"',
     '_dmarc TXT "v=DMARC1; p=reject"',
@@ -58,7 +59,9 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MailLab]:
             INSEC: smtp.add(INSEC, "starttls", [other, ca]),
             GREY: smtp.add(GREY, "refuse"),
             GREYONCE: smtp.add(GREYONCE, "greylist", [leaf, ca], greylist=1),
+            TA: smtp.add(TA, "starttls", [make_cert(["mx.ta.test"], ca), ca]),
         }
+        tlsa_ca = f"_25._tcp.mx TLSA 2 1 1 {ca.spki_sha256()}"
         tlsa_good = f"_25._tcp.mx TLSA 3 1 1 {leaf.spki_sha256()}"
         zones = [
             ZoneSpec(
@@ -86,6 +89,8 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MailLab]:
                 "wrongtlsa.test.",
                 ["@ MX 10 mx", f"mx A {GOOD}", f"_25._tcp.mx TLSA 3 1 1 {other.spki_sha256()}", *AUTH_OK],
             ),
+            ZoneSpec("ta.test.", ["@ MX 10 mx", f"mx A {TA}", tlsa_ca, *AUTH_OK]),
+            ZoneSpec("tabad.test.", ["@ MX 10 mx", f"mx A {TA}", tlsa_ca, *AUTH_OK]),
             ZoneSpec("nullmx.test.", ["@ MX 0 .", '@ TXT "v=spf1 -all"', '_dmarc TXT "v=DMARC1; p=reject"']),
             ZoneSpec("nomx.test.", ["@ A 127.0.0.1", *AUTH_OK]),
             ZoneSpec("grey.test.", ["@ MX 10 mx", f"mx A {GREY}", *AUTH_OK]),
@@ -348,3 +353,15 @@ def test_rpki_with_file_source(lab: MailLab, tmp_path: Path) -> None:
     ns = one(r, "rpki.ns_valid", "ns1.test 127.0.53.2")
     assert ns.status is Status.FAILED and "AS64501: invalid" in ns.detail
     assert r.standards()["rpki"] is Status.FAILED
+
+
+def test_dane_ta_over_starttls(lab: MailLab) -> None:
+    ok = one(check(lab, "ta.test"), "mail.dane")
+    assert ok.status is Status.PASSED and ok.detail.startswith("TLSA 2 1 1")
+    bad = one(check(lab, "tabad.test"), "mail.dane")  # the certificate names mx.ta.test, not mx.tabad.test
+    assert bad.status is Status.FAILED and "does not name mx.tabad.test" in bad.detail
+
+
+def test_tls_handshake_budget(lab: MailLab) -> None:
+    st = one(check(lab, "good.test"), "mail.starttls", f"mx.good.test {GOOD}")
+    assert 0 < st.facts["tls_handshakes"] <= 40  # internet.nl #2031: ~214 per server after 1.11

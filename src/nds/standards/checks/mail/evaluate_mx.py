@@ -110,6 +110,8 @@ def _starttls(host: MxHost, p: Probe) -> TestResult:
     target = f"{host.name} {p.address}"
     s = p.session
     facts: dict[str, Any] = {"banner": s.banner, "attempts": s.attempts}
+    if p.tls is not None:
+        facts["tls_handshakes"] = p.tls.handshakes
     if s.outcome == "ok":
         if p.tls is not None and p.tls.versions:
             return TestResult(
