@@ -301,3 +301,14 @@ def test_ensure_valid_answers_with_the_most_specific_code(version: FscVersion) -
         ensure_valid(content, ctx(version, own_peer_id="9" * 20, submitting_peer_id="8" * 20))
     assert err.value.code is ErrorCode.PEER_NOT_PART_OF_CONTRACT
     assert "also:" in err.value.message
+
+
+def test_only_properties_of_supported_extensions() -> None:
+    from nds.fsc.contracts.validation import REGULATED_AREA_PROPERTY_KEYS
+
+    version = FscVersion.DRAFT
+    allowed = ctx(version, allowed_property_keys=REGULATED_AREA_PROPERTY_KEYS)
+    assert check(f.content(_tag(f.scg(), version)), allowed) == []
+    extra = dict(AREA_PROPS, purpose="subsidies")
+    assert check(f.content(_tag(f.scg(), version, extra)), allowed) == [(GRANT, "properties_allowed")]
+    assert check(f.content(_tag(f.scg(), version, extra)), ctx(version)) == []  # not configured

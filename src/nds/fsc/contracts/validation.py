@@ -34,6 +34,7 @@ from nds.fsc.contracts.model import (
 # Grant property names of fsc-regulated-area (draft only: FSC 1.1 grants have no properties).
 PROP_MEMBERSHIP_ADMINISTRATOR = "membership_administrator_peer_id"
 PROP_REGULATED_AREA = "regulated_area_name"
+REGULATED_AREA_PROPERTY_KEYS = frozenset({PROP_MEMBERSHIP_ADMINISTRATOR, PROP_REGULATED_AREA})
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +65,9 @@ class ValidationContext:
     submitting_peer_id: str | None = None  # Peer ID of the Manager that offered the contract
     max_clock_skew: int = 0  # seconds ``created_at`` may lie ahead of ``now``
     peer_id_pattern: str | None = None  # Group rule, e.g. r"^[0-9]{20}$" for OINs
+    # draft §Properties: "Only a limited set of properties is allowed ... documented in an extension ...
+    # supported by the FSC Group". None: any key (not checked).
+    allowed_property_keys: frozenset[str] | None = None
     iv_in_use: Callable[[uuid.UUID], bool] | None = None  # True: another contract already has this iv
     offers_service: Callable[[str], bool] | None = None  # own services by name
     # Regulated Area extension
@@ -195,6 +199,12 @@ def _grant_rules(index: int, grant: Grant, ctx: ValidationContext, out: _Collect
             and ctx.offers_service is not None and not ctx.offers_service(grant.service.name)):
             out.add(GRANT_INVALID, "service_offered",
                     f"{where}: service {grant.service.name!r} is not offered by peer {ctx.own_peer_id!r}")
+    if ctx.allowed_property_keys is not None and grant.properties is not None:
+        unknown = sorted(set(grant.properties) - ctx.allowed_property_keys)
+        if unknown:
+            out.add(GRANT_INVALID, "properties_allowed",
+                    f"{where}: properties {', '.join(map(repr, unknown))} are not defined by an extension "
+                    "this Group supports")
     if isinstance(grant, PeerRegistrationGrant):
         admin = grant.membership_administrator
         if (admin.peer_id == ctx.own_peer_id and ctx.administered_areas is not None
