@@ -1,6 +1,7 @@
 """Benchmark: a measurement round over >= 200 loopback web hosts, politeness on.
 
-Each host is its own loopback address (127.77.1.1 ... 127.77.1.N, ports 18443/18080) with an HTTPS and an HTTP listener,
+Each host is its own loopback address (127.77.1.1 ... 127.77.1.N, ports 18443/18080) with an HTTPS and
+an HTTP listener,
 served by a separate process (the second core). The mix of configurations (documented in
 docs/standards/rounds.md):
 
@@ -280,7 +281,7 @@ def main() -> int:
                 transport.close()
             return base, full
 
-        (b_s, b_tests, b_hs), (f_s, f_tests, f_hs) = asyncio.run(both())
+        (b_s, b_tests, _b_hs), (f_s, f_tests, f_hs) = asyncio.run(both())
     finally:
         stop.set()
         proc.join(15)
