@@ -38,13 +38,24 @@ class Text:
     raw: str
     norm: str
 
-    def blank(self, start: int, end: int) -> None:
-        """Replace a stretch of the normalised view by spaces (offsets stay valid)."""
-        self.norm = self.norm[:start] + " " * (end - start) + self.norm[end:]
+    def blank(self, spans: list[tuple[int, int]]) -> None:
+        """Replace stretches of the normalised view by spaces (offsets stay valid)."""
+        if not spans:
+            return
+        parts, pos = [], 0
+        for start, end in sorted(spans):
+            parts += [self.norm[pos:start], " " * (end - start)]
+            pos = end
+        parts.append(self.norm[pos:])
+        self.norm = "".join(parts)
+
+
+_ODD = re.compile("[" + "".join(re.escape(chr(c)) for c in _SAME_LENGTH) + "]")
 
 
 def normalise(raw: str) -> str:
-    out = raw.translate(_SAME_LENGTH)
+    """Same-length normalisation (one character for one character)."""
+    out = _ODD.sub(lambda m: _SAME_LENGTH[ord(m.group())], raw)
     assert len(out) == len(raw)
     return out
 

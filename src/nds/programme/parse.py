@@ -97,8 +97,8 @@ def parse_text(raw: str, anchor: date | None = None, today: date | None = None) 
                                  f"berekend vanaf {anchor.isoformat()}"))
     pairs = sp.pairs
     markers = footnotes.find_markers(text.norm, pairs)
-    for m in markers:  # glued footnote digits must not read as numbers or years later on
-        text.blank(m.offset, m.offset + m.length)
+    # glued footnote digits must not read as numbers or years later on
+    text.blank([(m.offset, m.offset + m.length) for m in markers])
     entries = footnotes.find_entries(text.norm, sp.body_end)
     warnings += xrefs.resolve(text.norm, pairs)
 

@@ -258,9 +258,20 @@ def _recess_interval(gd: dict[str, Any], year: int | None, anchor: date) -> Inte
     return mk(year) if year else _next(anchor, mk)
 
 
+@lru_cache(maxsize=1)
+def _trigger() -> re.Pattern[str]:
+    """Cheap pre-filter: a stretch without any of these words or a number holds no time phrase."""
+    t = table()
+    words = ["kwartaal", "helft", "zomer", "kerst", "jaarwisseling", "prinsjesdag", "jaar", "binnen", "over",
+             *t["parts"], *MONTHS, *t["vague"]["phrases"], *t["past"]["phrases"]]
+    return re.compile(r"\d|(?<!\w)(?:" + _alts(words) + r"|q[1-4])", re.IGNORECASE)
+
+
 def find_time_expressions(text: str, start: int, end: int, anchor: date) -> list[TimeExpr]:
     """All time phrases in text[start:end]; overlapping matches resolved longest-first."""
     found: list[tuple[int, int, str, re.Match[str]]] = []
+    if _trigger().search(text, start, end) is None:
+        return []
     for name, pat in _patterns():
         for m in pat.finditer(text, start, end):
             if m.end() > m.start():
