@@ -248,7 +248,8 @@ def assert_oauth_error(r: httpx.Response, error: str) -> None:
 def default_specs() -> list[PeerSpec]:
     return [
         PeerSpec(PROVIDER),
-        PeerSpec(CONSUMER),
+        # Consumer B also publishes whatever certificates tests put in extra/1..3.pem (JWKS rollover).
+        PeerSpec(CONSUMER, extra_config={"extra_jwks_certificates": ["extra/1.pem", "extra/2.pem", "extra/3.pem"]}),
         PeerSpec(DELEGATOR),
         PeerSpec(OUTSIDER),
         PeerSpec(RSA_PEER, key_type="rsa-3072"),

@@ -39,6 +39,7 @@ from nds.fsc.manager.sigverify import SignatureVerifier
 from nds.fsc.manager.store import GrantIndex, IvConflict, StoredContract, StoredSignature, Store
 from nds.pki import (
     PeerIdentity,
+    PkiError,
     cert_thumbprint_s256,
     client_ssl_context,
     load_certificates,
@@ -111,9 +112,6 @@ class Manager:
         self.peer_id = self.identity.peer_id
         self.trust_anchors = rules.load_trust_anchors()
         self.crls = rules.load_crls() if rules.check_crl else []
-        self.extra_jwks: list[list[x509.Certificate]] = [
-            load_certificates(p) for p in cfg.extra_jwks_certificates
-        ]
         self.client = PeerClient(
             rules, client_ssl_context(rules, cfg.certificate, cfg.private_key), cfg.address
         )
@@ -129,6 +127,18 @@ class Manager:
         )
 
     # -- helpers -----------------------------------------------------------------------------
+
+    def extra_jwks(self) -> list[list[x509.Certificate]]:
+        """Further published certificate chains, read at each request (files may come and go)."""
+        out = []
+        for path in self.cfg.extra_jwks_certificates:
+            try:
+                chain = load_certificates(path)
+            except (OSError, ValueError, PkiError):
+                continue
+            if chain:
+                out.append(chain)
+        return out
 
     def now(self) -> int:
         return int(time.time())

@@ -211,7 +211,7 @@ async def jwks(request: web.Request) -> web.Response:
     m = _manager(request)
     _caller(request)
     keys = [certificate_jwk(m.cert, m.chain)]
-    for chain in m.extra_jwks:
+    for chain in await asyncio.to_thread(m.extra_jwks):
         if chain:
             keys.append(certificate_jwk(chain[0], [c for c in chain[1:] if c.issuer != c.subject]))
     return json_response({"keys": keys})
