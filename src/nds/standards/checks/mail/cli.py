@@ -63,6 +63,13 @@ def register(app: typer.Typer) -> None:
             Path | None,
             typer.Option("--rpki-vrps", help="RPKI VRPs as JSON (Routinator/rpki-client 'roas' export)."),
         ] = None,
+        rpki_routinator: Annotated[
+            str | None,
+            typer.Option(
+                "--rpki-routinator",
+                help="Routinator base URL for validity (with --rpki-routes), e.g. http://127.0.0.1:8323.",
+            ),
+        ] = None,
         rpki_routes: Annotated[
             Path | None,
             typer.Option(
@@ -91,13 +98,19 @@ def register(app: typer.Typer) -> None:
         if timeout <= 0 or retry_delay < 0:
             raise _fail("--timeout must be positive and --retry-delay not negative")
         source = None
-        if rpki_vrps or rpki_routes:
-            if not (rpki_vrps and rpki_routes):
-                raise _fail("--rpki-vrps and --rpki-routes go together")
-            from nds.standards.checks.rpki.sources import FileSource, SourceError
+        if rpki_vrps or rpki_routes or rpki_routinator:
+            from nds.standards.checks.rpki.sources import FileSource, RoutinatorSource, SourceError
 
+            if not rpki_routes or bool(rpki_vrps) == bool(rpki_routinator):
+                raise _fail("RPKI needs --rpki-routes with either --rpki-vrps or --rpki-routinator")
             try:
-                source = FileSource.load(rpki_vrps, rpki_routes)
+                if rpki_routinator:
+                    if not rpki_routinator.startswith(("http://", "https://")):
+                        raise SourceError("--rpki-routinator must be an http(s) URL")
+                    source = RoutinatorSource(rpki_routinator, FileSource.load_routes(rpki_routes), timeout)
+                else:
+                    assert rpki_vrps is not None
+                    source = FileSource.load(rpki_vrps, rpki_routes)
             except SourceError as exc:
                 raise _fail(str(exc)) from None
         net = NetworkConfig(

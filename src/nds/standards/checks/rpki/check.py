@@ -12,8 +12,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from nds.standards.checks.rpki.origin import Validity, validate
-from nds.standards.checks.rpki.sources import RpkiSource
+from nds.standards.checks.rpki.origin import Validity
+from nds.standards.checks.rpki.sources import RpkiSource, SourceError
 from nds.standards.model import SUBTESTS, Status, Subtest, TestResult, worst
 from nds.standards.net import NetworkConfig
 
@@ -77,10 +77,7 @@ async def retrieve(
     out: list[AddressFacts] = []
     for host, addr in _pairs(addresses):
         routes = await source.routes_for(addr)
-        facts = [
-            RouteFact(str(r.prefix), r.origin, validate(r, await source.vrps_covering(r.prefix)))
-            for r in routes
-        ]
+        facts = [RouteFact(str(r.prefix), r.origin, await source.validity(r)) for r in routes]
         out.append(AddressFacts(host, addr, tuple(facts)))
     return out
 
@@ -174,4 +171,11 @@ async def rpki_subtests(
         raise ValueError(f"unknown RPKI role {role!r}")
     if source is None:
         return evaluate([], role, None)
-    return evaluate(await retrieve(addresses, source), role, source.name)
+    try:
+        facts = await retrieve(addresses, source)
+    except SourceError as exc:
+        return [
+            TestResult(f"rpki.{role}_exists", Status.ERROR, str(exc), CLAUSE_EXISTS),
+            TestResult(f"rpki.{role}_valid", Status.ERROR, str(exc), CLAUSE_VALID),
+        ]
+    return evaluate(facts, role, source.name)
