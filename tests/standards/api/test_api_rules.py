@@ -127,14 +127,14 @@ CASES: dict[str, tuple[str, Callable[[dict[str, Any]], None], str]] = {
     "oas3-schema": ("2.1.0", delp(["info", "title"]), "info"),
     "operation-operationId-unique": (
         "2.1.0",
-        setp(G + ["operationId"], "getOas"),
+        setp([*G, "operationId"], "getOas"),
         "paths./gebouwen/{id}.get.operationId",
     ),
-    "path-params": ("2.1.0", setp(G + ["parameters"], []), "paths./gebouwen/{id}.get"),
+    "path-params": ("2.1.0", setp([*G, "parameters"], []), "paths./gebouwen/{id}.get"),
     "openapi-tags-uniqueness": ("2.1.0", setp(["tags"], [{"name": "a"}, {"name": "a"}]), "tags[1].name"),
     "oas3-valid-media-example": (
         "2.2.0",
-        setp(G + ["responses", "200", "content", "application/json", "example"], {"bouwDatum": 5}),
+        setp([*G, "responses", "200", "content", "application/json", "example"], {"bouwDatum": 5}),
         "paths./gebouwen/{id}.get.responses[200].content.application/json.example",
     ),
     "oas3-valid-schema-example": (
@@ -164,12 +164,12 @@ CASES: dict[str, tuple[str, Callable[[dict[str, Any]], None], str]] = {
     ),
     "missing-version-header": (
         "2.1.0",
-        setp(G + ["responses", "200", "headers"], {"X-Iets": {}}),
+        setp([*G, "responses", "200", "headers"], {"X-Iets": {}}),
         "paths./gebouwen/{id}.get.responses[200].headers",
     ),
     "missing-header": (
         "2.1.0",
-        delp(G + ["responses", "200", "headers"]),
+        delp([*G, "responses", "200", "headers"]),
         "paths./gebouwen/{id}.get.responses[200]",
     ),
     "include-major-version-in-uri": (
@@ -189,7 +189,7 @@ CASES: dict[str, tuple[str, Callable[[dict[str, Any]], None], str]] = {
     "paths-kebab-case": ("2.2.0", setp(["paths", "/grote_panden"], {}), "paths./grote_panden"),
     "query-keys-camel-case": (
         "2.2.0",
-        setp(G + ["parameters", 1, "name"], "naam_filter"),
+        setp([*G, "parameters", 1, "name"], "naam_filter"),
         "paths./gebouwen/{id}.get.parameters[1].name",
     ),
     "schema-camel-case": (
@@ -199,7 +199,7 @@ CASES: dict[str, tuple[str, Callable[[dict[str, Any]], None], str]] = {
     ),
     "property-casing": (
         "2.2.0",
-        setp(PROPS + ["Ext_links"], {"type": "object"}),
+        setp([*PROPS, "Ext_links"], {"type": "object"}),
         "components.schemas.Gebouw.properties.Ext_links",
     ),
     "servers-use-https": (
@@ -209,13 +209,13 @@ CASES: dict[str, tuple[str, Callable[[dict[str, Any]], None], str]] = {
     ),
     "use-problem-schema": (
         "2.2.0",
-        setp(G + ["responses", "400", "content"], {"application/json": {}}),
+        setp([*G, "responses", "400", "content"], {"application/json": {}}),
         "paths./gebouwen/{id}.get.responses[400].content",
     ),
     "problem-schema-members": (
         "2.2.0",
         delp(
-            G + ["responses", "400", "content", "application/problem+json", "schema", "properties", "detail"]
+            [*G, "responses", "400", "content", "application/problem+json", "schema", "properties", "detail"]
         ),
         "paths./gebouwen/{id}.get.responses[400].content.application/problem+json.schema.properties",
     ),
@@ -226,22 +226,22 @@ CASES: dict[str, tuple[str, Callable[[dict[str, Any]], None], str]] = {
     ),
     "date-time-ensure-timezone": (
         "2.2.0",
-        setp(PROPS + ["gewijzigd", "format"], "date-time-local"),
+        setp([*PROPS, "gewijzigd", "format"], "date-time-local"),
         "components.schemas.Gebouw.properties.gewijzigd.format",
     ),
     "time-without-timezone": (
         "2.2.0",
-        setp(PROPS + ["opening", "format"], "time"),
+        setp([*PROPS, "opening", "format"], "time"),
         "components.schemas.Gebouw.properties.opening.format",
     ),
     "specify-format-for-date-and-time": (
         "2.2.0",
-        delp(PROPS + ["bouwDatum", "format"]),
+        delp([*PROPS, "bouwDatum", "format"]),
         "components.schemas.Gebouw.properties.bouwDatum",
     ),
     "use-date-instead-of-datetime": (
         "2.2.0",
-        setp(PROPS + ["bouwDatum", "format"], "date-time"),
+        setp([*PROPS, "bouwDatum", "format"], "date-time"),
         "components.schemas.Gebouw.properties.bouwDatum.format",
     ),
     "semver": ("2.1.0", setp(["info", "version"], "v1"), "info.version"),
