@@ -27,7 +27,7 @@ SEED = ROOT / "tests" / "programme" / "fixtures" / "seed.txt"
 TARGET_S = 1.0
 
 
-def timed(fn, repeat: int) -> float:  # noqa: ANN001
+def timed(fn, repeat: int) -> float:
     times = []
     for _ in range(repeat):
         t0 = time.perf_counter()

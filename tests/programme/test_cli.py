@@ -29,7 +29,7 @@ def test_parse_json_shape() -> None:
     assert {"question", "text", "phrase", "span", "actor", "deadline", "vague"} <= set(c)
     assert c["deadline"] == {"start": "2026-01-01", "end": "2026-03-31"} and c["actor"] == "E. van Marum"
     raw = SEED.read_text(encoding="utf-8")
-    assert raw[c["span"][0]:c["span"][1]] == c["text"]
+    assert raw[c["span"][0] : c["span"][1]] == c["text"]
     ref = data["references"][0]
     assert {"kind", "text", "dossier", "toevoeging", "number"} <= set(ref)
     assert "gedeeltelijk" in r.stderr
@@ -60,18 +60,36 @@ def test_ingest_report_edit_history(tmp_path: Path) -> None:
     assert r.exit_code == 0 and "al aanwezig" in r.stdout
     r = runner.invoke(app, ["programme", "report", "--today", "2026-01-15", *db])
     assert r.exit_code == 0 and "## Digitale weerbaarheid en autonomie" in r.stdout
-    r = runner.invoke(app, ["programme", "report", "--format", "json", "--priority", "ai", "--today", "2026-01-15",
-                            *db])
+    r = runner.invoke(
+        app, ["programme", "report", "--format", "json", "--priority", "ai", "--today", "2026-01-15", *db]
+    )
     rep = json.loads(r.stdout)
     tno = next(it for it in rep["priorities"][0]["timeline"] if it["actor"] == "TNO")
     r = runner.invoke(app, ["programme", "report", "--format", "csv", *db])
     assert len(list(csv.DictReader(io.StringIO(r.stdout)))) > 15
     r = runner.invoke(app, ["programme", "report", "--priority", "ruimtevaart", *db])
     assert r.exit_code == 2 and "onbekende prioriteit" in r.stderr
-    r = runner.invoke(app, ["programme", "edit", str(tno["id"]), "--officer", "J. Jansen", "--status", "Afgedaan", *db])
+    r = runner.invoke(
+        app, ["programme", "edit", str(tno["id"]), "--officer", "J. Jansen", "--status", "Afgedaan", *db]
+    )
     assert r.exit_code == 2 and "bewijsstuk" in r.stderr
-    r = runner.invoke(app, ["programme", "edit", str(tno["id"]), "--officer", "J. Jansen", "--status", "Afgedaan",
-                            "--evidence", "Kamerstuk 26643, nr. 1450", "--reason", "monitor gedeeld", *db])
+    r = runner.invoke(
+        app,
+        [
+            "programme",
+            "edit",
+            str(tno["id"]),
+            "--officer",
+            "J. Jansen",
+            "--status",
+            "Afgedaan",
+            "--evidence",
+            "Kamerstuk 26643, nr. 1450",
+            "--reason",
+            "monitor gedeeld",
+            *db,
+        ],
+    )
     assert r.exit_code == 0, r.output
     r = runner.invoke(app, ["programme", "history", str(tno["id"]), *db])
     assert "J. Jansen: status 'openstaand' -> 'afgedaan' (monitor gedeeld)" in r.stdout

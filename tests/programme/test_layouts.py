@@ -17,8 +17,11 @@ def load(name: str) -> ParseResult:
 
 
 def dated(r: ParseResult) -> list[tuple[int, str, str, str]]:
-    return [(c.question, c.deadline.start.isoformat(), c.deadline.end.isoformat(), c.actor)
-            for c in r.commitments if c.deadline]
+    return [
+        (c.question, c.deadline.start.isoformat(), c.deadline.end.isoformat(), c.actor)
+        for c in r.commitments
+        if c.deadline
+    ]
 
 
 def test_vraag_n_antwoord_n() -> None:
@@ -71,26 +74,33 @@ def test_bare_number_lines_with_antwoord_label() -> None:
 
 
 def test_opentk_row_spanning_lines_and_nbsp_curly_quotes() -> None:
-    text = ("Nummer: 2025D00001, datum: 2025-09-26, bijgewerkt: 2025-09-29 16:30, versie: 1\n"
-            "Onderdeel van zaak 2025Z00001:\n- Indiener: A. Minister, minister van Testzaken\n"
-            "1 | Wanneer komt \u2018de\u00a0brief\u2019? Ik\u00a0stuur de brief eind\u00a02025.\n"
-            "Dat doe ik samen met \u201cTNO\u201d. |\n"
-            "2 | Waarom? Zie het antwoord op vraag\u00a01. |\n")
+    text = (
+        "Nummer: 2025D00001, datum: 2025-09-26, bijgewerkt: 2025-09-29 16:30, versie: 1\n"
+        "Onderdeel van zaak 2025Z00001:\n- Indiener: A. Minister, minister van Testzaken\n"
+        "1 | Wanneer komt \u2018de\u00a0brief\u2019? Ik\u00a0stuur de brief eind\u00a02025.\n"
+        "Dat doe ik samen met \u201cTNO\u201d. |\n"
+        "2 | Waarom? Zie het antwoord op vraag\u00a01. |\n"
+    )
     r = parse_text(text)
     assert r.layout == "opentk" and [p.number for p in r.pairs] == [1, 2]
     assert r.text_of(r.pairs[0].question_span) == "Wanneer komt \u2018de\u00a0brief\u2019?"
-    assert r.pairs[0].answer_span and r.raw[r.pairs[0].answer_span[1] - 6:r.pairs[0].answer_span[1]] == "\u201cTNO\u201d."
+    assert (
+        r.pairs[0].answer_span
+        and r.raw[r.pairs[0].answer_span[1] - 6 : r.pairs[0].answer_span[1]] == "\u201cTNO\u201d."
+    )
     assert r.pairs[1].delegates_to == 1
     c = [c for c in r.commitments if c.deadline]
     assert len(c) == 1 and c[0].actor == "A. Minister" and c[0].phrase == "eind\u00a02025"
-    assert r.raw[c[0].span[0]:c[0].span[1]] == c[0].text  # spans point into the raw file
+    assert r.raw[c[0].span[0] : c[0].span[1]] == c[0].text  # spans point into the raw file
 
 
 def test_cross_reference_chain_and_cycle() -> None:
-    text = ("1 | Vraag een? Zie het antwoord op vraag 2. |\n2 | Vraag twee? Zie het antwoord op vraag 3. |\n"
-            "3 | Vraag drie? Het rapport komt in 2030. |\n"
-            "4 | Vraag vier? Zie het antwoord op vraag 5. |\n5 | Vraag vijf? Zie het antwoord op vraag 4. |\n"
-            "6 | Vraag zes? Zie het antwoord op vraag 9. |\n")
+    text = (
+        "1 | Vraag een? Zie het antwoord op vraag 2. |\n2 | Vraag twee? Zie het antwoord op vraag 3. |\n"
+        "3 | Vraag drie? Het rapport komt in 2030. |\n"
+        "4 | Vraag vier? Zie het antwoord op vraag 5. |\n5 | Vraag vijf? Zie het antwoord op vraag 4. |\n"
+        "6 | Vraag zes? Zie het antwoord op vraag 9. |\n"
+    )
     r = parse_text(text, anchor=__import__("datetime").date(2025, 1, 1))
     by = {p.number: p for p in r.pairs}
     assert by[1].delegates_to == 2 and by[1].resolved_to == 3

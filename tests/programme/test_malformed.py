@@ -23,7 +23,9 @@ def test_empty_file() -> None:
 
 
 def test_not_a_qa_list() -> None:
-    r = parse_text("Geachte voorzitter,\n\nHierbij stuur ik u de brief.\n\nMet vriendelijke groet,\nDe minister\n")
+    r = parse_text(
+        "Geachte voorzitter,\n\nHierbij stuur ik u de brief.\n\nMet vriendelijke groet,\nDe minister\n"
+    )
     assert r.pairs == [] and r.partial and "not_a_qa_list" in [w.code for w in r.warnings]
 
 
@@ -53,9 +55,22 @@ def test_lost_list_flagged() -> None:
 
 
 @pytest.mark.timeout(60)
-@pytest.mark.parametrize("unit", ["x", "Kamerstuk 36 574, ", "motie van de leden A en ", "1 | ", "in het ",
-                                  "die de zal ", "a1 ", "? ", "de heeft een aantal ", "zal ik eind 2026 ",
-                                  "voor de zomer van "])
+@pytest.mark.parametrize(
+    "unit",
+    [
+        "x",
+        "Kamerstuk 36 574, ",
+        "motie van de leden A en ",
+        "1 | ",
+        "in het ",
+        "die de zal ",
+        "a1 ",
+        "? ",
+        "de heeft een aantal ",
+        "zal ik eind 2026 ",
+        "voor de zomer van ",
+    ],
+)
 def test_one_megabyte_single_line_finishes(unit: str) -> None:
     text = (unit * (1_000_000 // len(unit) + 1))[:1_000_000]
     r = parse_text(text)  # bounded by the timeout marker, not a speed assertion

@@ -22,7 +22,7 @@ SEED = Path(__file__).parent / "fixtures" / "seed.txt"
 
 
 @pytest.fixture
-def engine(db_url: str):  # noqa: ANN201
+def engine(db_url: str):
     eng = make_engine(db_url, immediate=True)
     init_db(eng)
     yield eng
@@ -30,13 +30,13 @@ def engine(db_url: str):  # noqa: ANN201
 
 
 @pytest.fixture
-def seeded(engine):  # noqa: ANN001, ANN201
+def seeded(engine):
     doc_id, new = store_result(engine, parse_text(SEED.read_text(encoding="utf-8")), "seed.txt")
     assert new
     return engine, doc_id
 
 
-def test_store_is_idempotent_and_keeps_raw_text(seeded) -> None:  # noqa: ANN001
+def test_store_is_idempotent_and_keeps_raw_text(seeded) -> None:
     engine, doc_id = seeded
     again, new = store_result(engine, parse_text(SEED.read_text(encoding="utf-8")))
     assert (again, new) == (doc_id, False)
@@ -47,17 +47,17 @@ def test_store_is_idempotent_and_keeps_raw_text(seeded) -> None:  # noqa: ANN001
     assert doc["raw"] == SEED.read_text(encoding="utf-8")
     assert len(doc["pairs"]) == 107 and doc["pairs"][4]["delegates_to"] == 4
     for c in doc["commitments"]:
-        assert doc["raw"][c["span_start"]:c["span_end"]].strip() == c["text"]
+        assert doc["raw"][c["span_start"] : c["span_end"]].strip() == c["text"]
     assert any(r["number"] == 1366 for r in doc["references"])
     assert doc["partial"] and any(w["code"] == "lost_list" for w in doc["warnings"])
 
 
-def test_register_signals_with_injected_clock(seeded) -> None:  # noqa: ANN001
+def test_register_signals_with_injected_clock(seeded) -> None:
     engine, _ = seeded
     reg = Register(engine, clock=lambda: dt.date(2025, 12, 10), soon_days=30)
     items = reg.items()
     by_q = {(i["question"], i["phrase"]): i for i in items}
-    assert by_q[(62, "eind 2025")]["signal"] == "binnenkort"   # due 31 Dec, within 30 days
+    assert by_q[(62, "eind 2025")]["signal"] == "binnenkort"  # due 31 Dec, within 30 days
     assert by_q[(7, "eind 2026")]["signal"] == "op_schema"
     assert by_q[(54, "In het najaar van 2025")]["signal"] == "binnenkort"
     later = Register(engine, clock=lambda: dt.date(2026, 1, 15))
@@ -68,7 +68,7 @@ def test_register_signals_with_injected_clock(seeded) -> None:  # noqa: ANN001
     assert tno["priority"] == "ai" and "ai" in tno["priority_keywords"]
 
 
-def test_officer_edits_and_audit_trail(seeded) -> None:  # noqa: ANN001
+def test_officer_edits_and_audit_trail(seeded) -> None:
     engine, _ = seeded
     reg = Register(engine, clock=lambda: dt.date(2026, 1, 15))
     item = next(i for i in reg.items() if i["question"] == 62)
@@ -81,15 +81,22 @@ def test_officer_edits_and_audit_trail(seeded) -> None:  # noqa: ANN001
     with pytest.raises(RegisterError, match="ongeldige datum"):
         reg.edit(item["id"], "J. Jansen", due="31-12-2026")
     assert reg.get(item["id"])["status"] == "openstaand"  # refused edits change nothing
-    reg.edit(item["id"], "J. Jansen", reason="brief ontvangen", status="Afgedaan",
-             evidence="Kamerstuk 26643, nr. 1450")
+    reg.edit(
+        item["id"],
+        "J. Jansen",
+        reason="brief ontvangen",
+        status="Afgedaan",
+        evidence="Kamerstuk 26643, nr. 1450",
+    )
     reg.edit(item["id"], "P. de Vries", due="2026-03-31")
     row = reg.get(item["id"])
     assert row["status"] == "afgedaan" and row["evidence"] == "Kamerstuk 26643, nr. 1450"
     hist = reg.history(item["id"])
     assert [(h["officer"], h["field"], h["new"]) for h in hist] == [
-        ("J. Jansen", "status", "afgedaan"), ("J. Jansen", "evidence", "Kamerstuk 26643, nr. 1450"),
-        ("P. de Vries", "due", "2026-03-31")]
+        ("J. Jansen", "status", "afgedaan"),
+        ("J. Jansen", "evidence", "Kamerstuk 26643, nr. 1450"),
+        ("P. de Vries", "due", "2026-03-31"),
+    ]
     assert hist[0]["old"] == "openstaand" and hist[0]["reason"] == "brief ontvangen"
     assert reg.items(status="Afgedaan")[0]["signal"] == "afgerond"
     # re-ingesting the same document keeps the officer's edits
@@ -101,14 +108,16 @@ def test_officer_edits_and_audit_trail(seeded) -> None:  # noqa: ANN001
         assert conn.execute(sa.select(sa.func.count()).select_from(commitments)).scalar() == n_items
 
 
-def test_report_formats(seeded) -> None:  # noqa: ANN001
+def test_report_formats(seeded) -> None:
     engine, _ = seeded
     reg = Register(engine, clock=lambda: dt.date(2026, 1, 15))
     rep = report.build(reg)
     assert rep["total"] == len(reg.items())
     assert sum(g["total"] for g in rep["priorities"]) == rep["total"]
     md = report.render(rep, "md")
-    assert "# Voortgang NDS-toezeggingen (peildatum 2026-01-15)" in md and "## Cloud" in md and "Te laat" in md
+    assert (
+        "# Voortgang NDS-toezeggingen (peildatum 2026-01-15)" in md and "## Cloud" in md and "Te laat" in md
+    )
     rows = list(csv.DictReader(io.StringIO(report.render(rep, "csv"))))
     assert len(rows) == rep["total"] and {"priority", "deadline_end", "status", "signal"} <= set(rows[0])
     data = json.loads(report.render(rep, "json"))
@@ -118,8 +127,8 @@ def test_report_formats(seeded) -> None:  # noqa: ANN001
     assert [g["priority"] for g in only["priorities"]] == ["cloud"]
 
 
-def test_report_escapes_markdown_and_csv_formulas(engine) -> None:  # noqa: ANN001
-    text = "1 | Wat? Ik stuur eind 2026 de brief over <script>|x| en =HYPERLINK(\"a\"). |\n"
+def test_report_escapes_markdown_and_csv_formulas(engine) -> None:
+    text = '1 | Wat? Ik stuur eind 2026 de brief over <script>|x| en =HYPERLINK("a"). |\n'
     store_result(engine, parse_text(text, anchor=dt.date(2025, 1, 1)))
     reg = Register(engine, clock=lambda: dt.date(2025, 1, 1))
     md = report.render(report.build(reg), "md")

@@ -20,63 +20,83 @@ def one(text: str, anchor: date = A) -> tuple[str, str] | None:
     return iv.start.isoformat(), iv.end.isoformat()
 
 
-@pytest.mark.parametrize(("phrase", "start", "end"), [
-    ("in 2026", "2026-01-01", "2026-12-31"),
-    ("eind 2026", "2026-10-01", "2026-12-31"),
-    ("Eind 2025", "2025-10-01", "2025-12-31"),
-    ("einde van 2027", "2027-10-01", "2027-12-31"),
-    ("begin 2026", "2026-01-01", "2026-03-31"),
-    ("medio 2026", "2026-05-01", "2026-08-31"),
-    ("halverwege 2026", "2026-05-01", "2026-08-31"),
-    ("in het voorjaar van 2026", "2026-03-01", "2026-06-30"),
-    ("In het najaar van 2025", "2025-09-01", "2025-12-31"),
-    ("najaar 2026", "2026-09-01", "2026-12-31"),
-    ("in het eerste kwartaal van 2026", "2026-01-01", "2026-03-31"),
-    ("in het tweede kwartaal van 2026", "2026-04-01", "2026-06-30"),
-    ("het derde kwartaal 2026", "2026-07-01", "2026-09-30"),
-    ("In het vierde kwartaal van dit jaar", "2025-10-01", "2025-12-31"),
-    ("in het laatste kwartaal van volgend jaar", "2026-10-01", "2026-12-31"),
-    ("Q2 2026", "2026-04-01", "2026-06-30"),
-    ("in de eerste helft van 2026", "2026-01-01", "2026-06-30"),
-    ("in de tweede helft van 2026", "2026-07-01", "2026-12-31"),
-    ("in de loop van 2026", "2026-01-01", "2026-12-31"),
-    ("in de loop van 2025", "2025-09-26", "2025-12-31"),  # from the anchor when in the same year
-    ("dit jaar", "2025-09-26", "2025-12-31"),
-    ("volgend jaar", "2026-01-01", "2026-12-31"),
-    ("uiterlijk 1 maart 2026", "2025-09-26", "2026-03-01"),
-    ("vóór 1 maart 2026", "2025-09-26", "2026-02-28"),
-    ("vóór 2027", "2025-09-26", "2026-12-31"),
-    ("op 3 november 2025", "2025-11-03", "2025-11-03"),
-    ("in december 2025", "2025-12-01", "2025-12-31"),
-    ("eind november 2025", "2025-11-21", "2025-11-30"),
-    ("begin februari 2026", "2026-02-01", "2026-02-10"),
-    ("binnen drie maanden", "2025-09-26", "2025-12-26"),
-    ("binnen 6 weken", "2025-09-26", "2025-11-07"),
-    ("voor de zomer", "2025-09-26", "2026-07-02"),       # zomerreces 2026 starts 3 July
-    ("voor het zomerreces van 2026", "2026-01-01", "2026-07-02"),
-    ("na de zomer", "2025-09-02", "2025-10-31"),          # zomerreces 2025 ended 1 Sep; still running
-    ("voor het kerstreces", "2025-09-26", "2025-12-18"),  # kerstreces 2025 starts 19 Dec
-    ("rond de jaarwisseling", "2025-12-15", "2026-01-15"),
-    ("op Prinsjesdag 2026", "2026-09-15", "2026-09-15"),
-    ("rond Prinsjesdag 2026", "2026-09-08", "2026-09-22"),
-    ("voor Prinsjesdag", "2025-09-26", "2026-09-14"),     # 2025's (16 Sep) is past: the next one
-    ("het vierde kwartaal", "2025-10-01", "2025-12-31"),  # no year: the first not ended before the anchor
-    ("het eerste kwartaal", "2026-01-01", "2026-03-31"),
-    ("in het voorjaar", "2026-03-01", "2026-06-30"),
-])
+@pytest.mark.parametrize(
+    ("phrase", "start", "end"),
+    [
+        ("in 2026", "2026-01-01", "2026-12-31"),
+        ("eind 2026", "2026-10-01", "2026-12-31"),
+        ("Eind 2025", "2025-10-01", "2025-12-31"),
+        ("einde van 2027", "2027-10-01", "2027-12-31"),
+        ("begin 2026", "2026-01-01", "2026-03-31"),
+        ("medio 2026", "2026-05-01", "2026-08-31"),
+        ("halverwege 2026", "2026-05-01", "2026-08-31"),
+        ("in het voorjaar van 2026", "2026-03-01", "2026-06-30"),
+        ("In het najaar van 2025", "2025-09-01", "2025-12-31"),
+        ("najaar 2026", "2026-09-01", "2026-12-31"),
+        ("in het eerste kwartaal van 2026", "2026-01-01", "2026-03-31"),
+        ("in het tweede kwartaal van 2026", "2026-04-01", "2026-06-30"),
+        ("het derde kwartaal 2026", "2026-07-01", "2026-09-30"),
+        ("In het vierde kwartaal van dit jaar", "2025-10-01", "2025-12-31"),
+        ("in het laatste kwartaal van volgend jaar", "2026-10-01", "2026-12-31"),
+        ("Q2 2026", "2026-04-01", "2026-06-30"),
+        ("in de eerste helft van 2026", "2026-01-01", "2026-06-30"),
+        ("in de tweede helft van 2026", "2026-07-01", "2026-12-31"),
+        ("in de loop van 2026", "2026-01-01", "2026-12-31"),
+        ("in de loop van 2025", "2025-09-26", "2025-12-31"),  # from the anchor when in the same year
+        ("dit jaar", "2025-09-26", "2025-12-31"),
+        ("volgend jaar", "2026-01-01", "2026-12-31"),
+        ("uiterlijk 1 maart 2026", "2025-09-26", "2026-03-01"),
+        ("vóór 1 maart 2026", "2025-09-26", "2026-02-28"),
+        ("vóór 2027", "2025-09-26", "2026-12-31"),
+        ("op 3 november 2025", "2025-11-03", "2025-11-03"),
+        ("in december 2025", "2025-12-01", "2025-12-31"),
+        ("eind november 2025", "2025-11-21", "2025-11-30"),
+        ("begin februari 2026", "2026-02-01", "2026-02-10"),
+        ("binnen drie maanden", "2025-09-26", "2025-12-26"),
+        ("binnen 6 weken", "2025-09-26", "2025-11-07"),
+        ("voor de zomer", "2025-09-26", "2026-07-02"),  # zomerreces 2026 starts 3 July
+        ("voor het zomerreces van 2026", "2026-01-01", "2026-07-02"),
+        ("na de zomer", "2025-09-02", "2025-10-31"),  # zomerreces 2025 ended 1 Sep; still running
+        ("voor het kerstreces", "2025-09-26", "2025-12-18"),  # kerstreces 2025 starts 19 Dec
+        ("rond de jaarwisseling", "2025-12-15", "2026-01-15"),
+        ("op Prinsjesdag 2026", "2026-09-15", "2026-09-15"),
+        ("rond Prinsjesdag 2026", "2026-09-08", "2026-09-22"),
+        ("voor Prinsjesdag", "2025-09-26", "2026-09-14"),  # 2025's (16 Sep) is past: the next one
+        ("het vierde kwartaal", "2025-10-01", "2025-12-31"),  # no year: the first not ended before the anchor
+        ("het eerste kwartaal", "2026-01-01", "2026-03-31"),
+        ("in het voorjaar", "2026-03-01", "2026-06-30"),
+    ],
+)
 def test_phrase_interval(phrase: str, start: str, end: str) -> None:
     assert one(phrase) == (start, end)
 
 
-@pytest.mark.parametrize("phrase", ["zo spoedig mogelijk", "zo snel mogelijk", "binnenkort", "op korte termijn",
-                                    "te zijner tijd", "zo spoedig"])
+@pytest.mark.parametrize(
+    "phrase",
+    [
+        "zo spoedig mogelijk",
+        "zo snel mogelijk",
+        "binnenkort",
+        "op korte termijn",
+        "te zijner tijd",
+        "zo spoedig",
+    ],
+)
 def test_vague_phrases_have_no_interval(phrase: str) -> None:
     found = find_time_expressions(phrase, 0, len(phrase), A)
     assert len(found) == 1 and found[0].vague and found[0].interval is None
 
 
-@pytest.mark.parametrize("text", ["het Rijkscloudbeleid 2022", "de uitvoeringsagenda voor 2026 - 2027",
-                                  "in de afgelopen 25 jaar", "ISO 27001 en 27002", "salarisschalen 8 tot en met 13"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "het Rijkscloudbeleid 2022",
+        "de uitvoeringsagenda voor 2026 - 2027",
+        "in de afgelopen 25 jaar",
+        "ISO 27001 en 27002",
+        "salarisschalen 8 tot en met 13",
+    ],
+)
 def test_not_time_phrases(text: str) -> None:
     assert [t for t in find_time_expressions(text, 0, len(text), A) if t.interval] == []
 

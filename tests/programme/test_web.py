@@ -16,8 +16,10 @@ from nds.web.app import create_app
 
 pytestmark = pytest.mark.integration
 SEED = Path(__file__).parent / "fixtures" / "seed.txt"
-EVIL = ("1 | Wat gebeurt er met <script>alert(1)</script>? Ik stuur eind 2026 de brief "
-        "\"<b>vet</b>\" (zie antwoord vraag 2). |\n2 | En nu? Niets. |\n")
+EVIL = (
+    "1 | Wat gebeurt er met <script>alert(1)</script>? Ik stuur eind 2026 de brief "
+    '"<b>vet</b>" (zie antwoord vraag 2). |\n2 | En nu? Niets. |\n'
+)
 
 
 @pytest.fixture
@@ -37,8 +39,16 @@ def test_document_page_opentk_style(client: TestClient) -> None:
     r = client.get("/programma/documenten/1")
     assert r.status_code == 200
     html = r.text
-    for label in ("2025D41944", "Bijgewerkt", "Gerelateerde personen", "Kamerstukdossier", "2025Z17982",
-                  "E. van Marum", "Voortouwcommissie", "Notaoverleg"):
+    for label in (
+        "2025D41944",
+        "Bijgewerkt",
+        "Gerelateerde personen",
+        "Kamerstukdossier",
+        "2025Z17982",
+        "E. van Marum",
+        "Voortouwcommissie",
+        "Notaoverleg",
+    ):
         assert label in html
     assert html.count('<section class="qa"') == 107
     assert html.count('<mark class="toezegging') >= 15
@@ -76,7 +86,7 @@ def test_api(client: TestClient) -> None:
     assert client.get("/programme/v1/rapport", params={"prioriteit": "nope"}).status_code == 400
     rep = client.get("/programme/v1/rapport", params={"prioriteit": "cloud"}).json()
     assert [g["priority"] for g in rep["priorities"]] == ["cloud"]
-    parsed = client.post("/programme/v1/analyse", content="1 | Wanneer? Eind 2026 stuur ik de brief. |\n".encode())
+    parsed = client.post("/programme/v1/analyse", content=b"1 | Wanneer? Eind 2026 stuur ik de brief. |\n")
     assert parsed.status_code == 200 and parsed.json()["commitments"][0]["deadline"]["end"] == "2026-12-31"
     empty = client.post("/programme/v1/analyse", content=b"")
     assert empty.status_code == 200 and empty.json()["warnings"][0]["code"] == "empty"

@@ -17,7 +17,7 @@ def _fail(msg: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _engine(database_url: str | None):  # noqa: ANN202 - sqlalchemy Engine
+def _engine(database_url: str | None):
     from nds.db import make_engine
     from nds.programme.store import init_db
     from nds.settings import Settings
@@ -44,7 +44,9 @@ DB = typer.Option(None, "--database-url", help="SQLAlchemy URL (default: NDS_DAT
 def parse(
     file: Path = typer.Argument(..., help="Text of the document (OpenTK rendering or a plain Kamerstuk)."),
     fmt: str = typer.Option("json", "--format", help="json (the full result) or summary."),
-    anchor: str = typer.Option(None, help="Anchor date for relative phrases (default: date of the answer letter)."),
+    anchor: str = typer.Option(
+        None, help="Anchor date for relative phrases (default: date of the answer letter)."
+    ),
 ) -> None:
     """Parse one document and print pairs, cross-references, commitments, references and warnings."""
     from nds.programme.ingest import InputError, read_document
@@ -60,8 +62,10 @@ def parse(
         typer.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
     else:
         dated = sum(1 for c in result.commitments if c.deadline)
-        typer.echo(f"{file}: {len(result.pairs)} vragen, {len(result.commitments)} toezeggingen ({dated} met "
-                   f"termijn), {len(result.references)} verwijzingen, {len(result.warnings)} waarschuwingen")
+        typer.echo(
+            f"{file}: {len(result.pairs)} vragen, {len(result.commitments)} toezeggingen ({dated} met "
+            f"termijn), {len(result.references)} verwijzingen, {len(result.warnings)} waarschuwingen"
+        )
     if result.partial:
         typer.echo("let op: gedeeltelijk resultaat - zie 'warnings'", err=True)
 
@@ -88,8 +92,10 @@ def ingest(
         doc_id, new = store_result(engine, result, source_name=f.name)
         state = "opgeslagen" if new else "al aanwezig"
         flag = " (gedeeltelijk: zie waarschuwingen)" if result.partial else ""
-        typer.echo(f"{f}: document {doc_id} {state}: {len(result.pairs)} vragen, {len(result.commitments)} "
-                   f"toezeggingen, {len(result.references)} verwijzingen{flag}")
+        typer.echo(
+            f"{f}: document {doc_id} {state}: {len(result.pairs)} vragen, {len(result.commitments)} "
+            f"toezeggingen, {len(result.references)} verwijzingen{flag}"
+        )
     engine.dispose()
     if failed:
         raise typer.Exit(1)
@@ -133,8 +139,11 @@ def edit(
     """Officer edit of a register entry; every change is written to the audit trail."""
     from nds.programme.register import Register, RegisterError
 
-    changes = {k: v for k, v in {"status": status, "due": due, "evidence": evidence, "note": note}.items()
-               if v is not None}
+    changes = {
+        k: v
+        for k, v in {"status": status, "due": due, "evidence": evidence, "note": note}.items()
+        if v is not None
+    }
     if not changes:
         raise _fail("geef minstens een van --status, --due, --evidence, --note")
     engine = _engine(database_url)
@@ -144,7 +153,9 @@ def edit(
         raise _fail(str(exc)) from None
     finally:
         engine.dispose()
-    typer.echo(f"toezegging {row['id']}: status {row['status']}, termijn {row['due']}, bewijs {row['evidence']}")
+    typer.echo(
+        f"toezegging {row['id']}: status {row['status']}, termijn {row['due']}, bewijs {row['evidence']}"
+    )
 
 
 @app.command()
@@ -154,6 +165,8 @@ def history(commitment_id: int = typer.Argument(...), database_url: str = DB) ->
 
     engine = _engine(database_url)
     for h in Register(engine).history(commitment_id):
-        typer.echo(f"{h['at']:%Y-%m-%d %H:%M} {h['officer']}: {h['field']} {h['old']!r} -> {h['new']!r}"
-                   + (f" ({h['reason']})" if h["reason"] else ""))
+        typer.echo(
+            f"{h['at']:%Y-%m-%d %H:%M} {h['officer']}: {h['field']} {h['old']!r} -> {h['new']!r}"
+            + (f" ({h['reason']})" if h["reason"] else "")
+        )
     engine.dispose()

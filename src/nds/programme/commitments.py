@@ -19,33 +19,77 @@ from nds.programme.model import Commitment, Pair, TimeExpr
 from nds.programme.split import next_terminator
 from nds.programme.timex import find_time_expressions
 
-COST = re.compile(r"(?i)(?<!\w)(?:kosten|bedragen|bedraagt|geschat[ ]op|begroot|budget|€|euro|miljoen|miljard)(?!\w)")
-NEGATED_VERB = re.compile(r"(?i)(?<!\w)(?:wordt|worden|zal|zullen|is|zijn|komt|komen|gaat|gaan|kan|kunnen|wil|willen)"
-                          r"[ ]+(?:\w+[ ]+)?(?:niet|geen|nooit)(?!\w)")
+COST = re.compile(
+    r"(?i)(?<!\w)(?:kosten|bedragen|bedraagt|geschat[ ]op|begroot|budget|€|euro|miljoen|miljard)(?!\w)"
+)
+NEGATED_VERB = re.compile(
+    r"(?i)(?<!\w)(?:wordt|worden|zal|zullen|is|zijn|komt|komen|gaat|gaan|kan|kunnen|wil|willen)"
+    r"[ ]+(?:\w+[ ]+)?(?:niet|geen|nooit)(?!\w)"
+)
 PAST_AUX = re.compile(r"(?i)^(?:is|zijn|was|waren|werd|werden|heeft|hebben|had|hadden)(?!\w)")
 PARTICIPLE = re.compile(r"(?i)(?<!\w)ge\w{2,}(?:d|t|n)(?!\w)")
 PAST_IN_CLAUSE = re.compile(r"(?i)(?<!\w)(?:heeft|hebben|had|hadden|werd|werden|was|waren)(?!\w)")
-FUTURE_CUE = re.compile(r"(?i)(?<!\w)(?:zal|zullen|verwacht\w*|streven|streeft|beoog\w*|gaat|gaan|wordt|worden)(?!\w)")
-CUE = re.compile(r"(?i)(?<!\w)(?:zal|zullen|informeer|informeren|zeg(?:gen)?[ ]+(?:ik|wij|we)[ ]+toe|"
-                 r"houd(?:en)?[ ]+(?:ik|wij|we)[ ]+(?:uw|de)[ ]+Kamer|(?:wordt|worden)[ ]+(?:u|de[ ]+Kamer|uw[ ]+Kamer)"
-                 r"[ ]+(?:\w+[ ]+){0,3}(?:geïnformeerd|op[ ]+de[ ]+hoogte[ ]+gehouden)|"
-                 r"(?:u|de[ ]+Kamer)[ ]+wordt[ ]+(?:\w+[ ]+){0,3}(?:geïnformeerd|op[ ]+de[ ]+hoogte[ ]+gehouden)|"
-                 r"aangeboden[ ]+aan[ ]+de[ ]+(?:Tweede[ ]+)?Kamer|met[ ]+(?:uw|de)[ ]+Kamer[ ]+(?:worden[ ]+)?(?:gedeeld|delen))"
-                 r"(?!\w)")
-PREDICTION = re.compile(r"(?i)(?<!\w)(?:zal|zullen)[ ]+(?:zeker[ ]+|zich[ ]+|vervolgens[ ]+groeien|"
-                        r"(?:\w+[ ]+){0,3}(?:bijdragen|plaatsvinden|groeien))")
+FUTURE_CUE = re.compile(
+    r"(?i)(?<!\w)(?:zal|zullen|verwacht\w*|streven|streeft|beoog\w*|gaat|gaan|wordt|worden)(?!\w)"
+)
+CUE = re.compile(
+    r"(?i)(?<!\w)(?:zal|zullen|informeer|informeren|zeg(?:gen)?[ ]+(?:ik|wij|we)[ ]+toe|"
+    r"houd(?:en)?[ ]+(?:ik|wij|we)[ ]+(?:uw|de)[ ]+Kamer|(?:wordt|worden)[ ]+(?:u|de[ ]+Kamer|uw[ ]+Kamer)"
+    r"[ ]+(?:\w+[ ]+){0,3}(?:geïnformeerd|op[ ]+de[ ]+hoogte[ ]+gehouden)|"
+    r"(?:u|de[ ]+Kamer)[ ]+wordt[ ]+(?:\w+[ ]+){0,3}(?:geïnformeerd|op[ ]+de[ ]+hoogte[ ]+gehouden)|"
+    r"aangeboden[ ]+aan[ ]+de[ ]+(?:Tweede[ ]+)?Kamer|"
+    r"met[ ]+(?:uw|de)[ ]+Kamer[ ]+(?:worden[ ]+)?(?:gedeeld|delen))"
+    r"(?!\w)"
+)
+PREDICTION = re.compile(
+    r"(?i)(?<!\w)(?:zal|zullen)[ ]+(?:zeker[ ]+|zich[ ]+|vervolgens[ ]+groeien|"
+    r"(?:\w+[ ]+){0,3}(?:bijdragen|plaatsvinden|groeien))"
+)
 RELATIVE_CUE = re.compile(r"(?i)(?<!\w)(?:die|dat|welke)[ ]+(?:[\w(),-]+[ ]+){0,25}(?:zal|zullen)(?!\w)")
 FIRST_PERSON = re.compile(r"(?<![\w'])(?:[Ii]k|[Ww]ij|[Ww]e)(?![\w'])")
-HEDGE = re.compile(r"(?i)(?<!\w)(?:naar[ ]+verwachting|verwacht\w*|het[ ]+streven|streven|beoog\w*|voorzien|"
-                   r"mogelijk|waarschijnlijk|indien|zo[ ]+mogelijk|ambitie)(?!\w)")
-FINITE = re.compile(r"(?i)(?<!\w)(?:zal|zullen|wordt|worden|brengt|brengen|gaat|gaan|komt|komen|levert|leveren|stelt|"
-                    r"stellen|publiceert|publiceren|presenteert|presenteren|start|starten|is|zijn|heeft|hebben)(?!\w)")
-AGENT_NOUNS = ("kabinet", "programma", "ministerie", "minister", "staatssecretaris", "raad", "commissie", "forum",
-               "aanjaagteam", "werkgroep", "projectteam", "uitvoeringsorganisatie", "programmaorganisatie")
-THIRD_PARTY = re.compile(r"[ ]+(?:(?P<desc>onderzoeksorganisatie|organisatie|instituut|toezichthouder)[ ]+)?"
-                         r"(?P<np>(?:het|de)[ ]+(?:" + "|".join(AGENT_NOUNS) + r")(?!\w)|"
-                         r"(?-i:[A-Z][\w&.-]*(?:[ ][A-Z][\w&.-]*){0,3}))")
-NOT_ACTORS = {"Kamer", "U", "Uw", "In", "De", "Het", "Dit", "Dat", "Deze", "Er", "Daarnaast", "Ook", "Nederland"}
+HEDGE = re.compile(
+    r"(?i)(?<!\w)(?:naar[ ]+verwachting|verwacht\w*|het[ ]+streven|streven|beoog\w*|voorzien|"
+    r"mogelijk|waarschijnlijk|indien|zo[ ]+mogelijk|ambitie)(?!\w)"
+)
+FINITE = re.compile(
+    r"(?i)(?<!\w)(?:zal|zullen|wordt|worden|brengt|brengen|gaat|gaan|komt|komen|levert|leveren|stelt|"
+    r"stellen|publiceert|publiceren|presenteert|presenteren|start|starten|is|zijn|heeft|hebben)(?!\w)"
+)
+AGENT_NOUNS = (
+    "kabinet",
+    "programma",
+    "ministerie",
+    "minister",
+    "staatssecretaris",
+    "raad",
+    "commissie",
+    "forum",
+    "aanjaagteam",
+    "werkgroep",
+    "projectteam",
+    "uitvoeringsorganisatie",
+    "programmaorganisatie",
+)
+THIRD_PARTY = re.compile(
+    r"[ ]+(?:(?P<desc>onderzoeksorganisatie|organisatie|instituut|toezichthouder)[ ]+)?"
+    r"(?P<np>(?:het|de)[ ]+(?:" + "|".join(AGENT_NOUNS) + r")(?!\w)|"
+    r"(?-i:[A-Z][\w&.-]*(?:[ ][A-Z][\w&.-]*){0,3}))"
+)
+NOT_ACTORS = {
+    "Kamer",
+    "U",
+    "Uw",
+    "In",
+    "De",
+    "Het",
+    "Dit",
+    "Dat",
+    "Deze",
+    "Er",
+    "Daarnaast",
+    "Ook",
+    "Nederland",
+}
 BOUNDARY = re.compile(r",[ ]+(?:waarna|waarbij|terwijl|en|maar)[ ]+|;[ ]+|,[ ]+|[ ]+en[ ]+")
 
 
@@ -67,7 +111,7 @@ def sentences(norm: str, start: int, end: int) -> list[tuple[int, int]]:
 def _is_past(norm: str, s: int, e: int, tx: TimeExpr) -> bool:
     # "In de zomer zijn ... gedaan": the finite verb right after a fronted time phrase is past/perfect
     if tx.span[0] - s <= 2:
-        rest = norm[tx.span[1]:e].lstrip(" ,")
+        rest = norm[tx.span[1] : e].lstrip(" ,")
         if PAST_AUX.match(rest) and PARTICIPLE.search(norm, tx.span[1], e):
             return True
     clause = norm[s:e]
@@ -78,7 +122,7 @@ def _negated(norm: str, s: int, e: int, tx: TimeExpr | None) -> bool:
     if NEGATED_VERB.search(norm, s, e):
         return True
     if tx is not None:
-        before = norm[max(s, tx.span[0] - 25):tx.span[0]].split()[-3:]
+        before = norm[max(s, tx.span[0] - 25) : tx.span[0]].split()[-3:]
         return any(w.lower() in ("niet", "geen", "nooit") for w in before)
     return False
 
@@ -88,7 +132,7 @@ def actor_of(norm: str, s: int, e: int, indiener: str) -> tuple[str, str]:
     if FIRST_PERSON.search(clause):
         return indiener, "indiener"
     fin = FINITE.search(clause)
-    if fin and not re.search(r"(?i)(?<!\w)(?:wordt|worden)(?!\w)", clause[fin.start():]):
+    if fin and not re.search(r"(?i)(?<!\w)(?:wordt|worden)(?!\w)", clause[fin.start() :]):
         m = THIRD_PARTY.match(clause, fin.end())
         if m:
             np = m.group("np")
@@ -134,9 +178,20 @@ def extract(raw: str, norm: str, pairs: list[Pair], anchor: date, indiener: str)
                     if _negated(norm, cs, ce, tx) or _is_past(norm, cs, ce, tx):
                         continue
                     actor, source = actor_of(norm, cs, ce, indiener)
-                    found.append(Commitment(p.number, raw[cs:ce].strip(), (cs, ce), raw[tx.span[0]:tx.span[1]],
-                                            tx.span, actor, source, tx.interval, False,
-                                            bool(HEDGE.search(norm, cs, ce))))
+                    found.append(
+                        Commitment(
+                            p.number,
+                            raw[cs:ce].strip(),
+                            (cs, ce),
+                            raw[tx.span[0] : tx.span[1]],
+                            tx.span,
+                            actor,
+                            source,
+                            tx.interval,
+                            False,
+                            bool(HEDGE.search(norm, cs, ce)),
+                        )
+                    )
                 continue
             if dated:
                 continue
@@ -147,8 +202,19 @@ def extract(raw: str, norm: str, pairs: list[Pair], anchor: date, indiener: str)
                 continue
             actor, source = actor_of(norm, s, e, indiener)
             phrase_tx = vague[0] if vague else None
-            phrase = raw[phrase_tx.span[0]:phrase_tx.span[1]] if phrase_tx else raw[cue.start():cue.end()]
-            found.append(Commitment(p.number, raw[s:e].strip(), (s, e), phrase,
-                                    phrase_tx.span if phrase_tx else (cue.start(), cue.end()), actor, source, None,
-                                    bool(vague), bool(HEDGE.search(norm, s, e))))
+            phrase = raw[phrase_tx.span[0] : phrase_tx.span[1]] if phrase_tx else raw[cue.start() : cue.end()]
+            found.append(
+                Commitment(
+                    p.number,
+                    raw[s:e].strip(),
+                    (s, e),
+                    phrase,
+                    phrase_tx.span if phrase_tx else (cue.start(), cue.end()),
+                    actor,
+                    source,
+                    None,
+                    bool(vague),
+                    bool(HEDGE.search(norm, s, e)),
+                )
+            )
     return found

@@ -11,17 +11,82 @@ are reported, never silently linked.
 
 from __future__ import annotations
 
+import itertools
 import re
 
 from nds.programme.model import Footnote, Marker, Pair, Warning_
 
-_STANDALONE_BLOCK = {"vraag", "vragen", "nr", "nummer", "artikel", "bijlage", "paragraaf", "hoofdstuk", "punt",
-                     "lid", "schaal", "schalen", "versie", "jaar", "tot", "en", "met", "van", "de", "het", "op"}
+_STANDALONE_BLOCK = {
+    "vraag",
+    "vragen",
+    "nr",
+    "nummer",
+    "artikel",
+    "bijlage",
+    "paragraaf",
+    "hoofdstuk",
+    "punt",
+    "lid",
+    "schaal",
+    "schalen",
+    "versie",
+    "jaar",
+    "tot",
+    "en",
+    "met",
+    "van",
+    "de",
+    "het",
+    "op",
+}
 _GLUE_BEFORE = set(".)'\"]")
-_STOP = {"de", "het", "een", "van", "voor", "en", "in", "op", "met", "aan", "over", "naar", "die", "dat", "is",
-         "zijn", "wordt", "worden", "als", "ook", "bij", "door", "om", "nl", "www", "https", "http", "html",
-         "rijksoverheid", "documenten", "publicaties", "rapporten", "kamerstuk", "kamerstukken", "motie",
-         "leden", "lid", "nr", "ii", "the", "of", "and", "to", "com", "org"}
+_STOP = {
+    "de",
+    "het",
+    "een",
+    "van",
+    "voor",
+    "en",
+    "in",
+    "op",
+    "met",
+    "aan",
+    "over",
+    "naar",
+    "die",
+    "dat",
+    "is",
+    "zijn",
+    "wordt",
+    "worden",
+    "als",
+    "ook",
+    "bij",
+    "door",
+    "om",
+    "nl",
+    "www",
+    "https",
+    "http",
+    "html",
+    "rijksoverheid",
+    "documenten",
+    "publicaties",
+    "rapporten",
+    "kamerstuk",
+    "kamerstukken",
+    "motie",
+    "leden",
+    "lid",
+    "nr",
+    "ii",
+    "the",
+    "of",
+    "and",
+    "to",
+    "com",
+    "org",
+}
 MAX_MARKERS = 2000
 MAX_LINK_CELLS = 250_000  # markers x entries compared by content; beyond this only counts are reported
 
@@ -37,9 +102,11 @@ def _candidate(norm: str, m: re.Match[str], k: int) -> bool:
     if prefix:
         return len(prefix) == 4 and prefix[:2] in ("19", "20") and not before.isdigit() and after not in "%,"
     if before.isalpha() or before in _GLUE_BEFORE:
-        return after in " \n.,;:)'\"" and not (before == "." and m.start() > 1 and norm[m.start() - 2].isdigit())
+        return after in " \n.,;:)'\"" and not (
+            before == "." and m.start() > 1 and norm[m.start() - 2].isdigit()
+        )
     if before == " " and after in ".," and (m.end() + 1 >= len(norm) or norm[m.end() + 1] in " \n"):
-        w = re.search(r"([\w.]+)[ ]$", norm[max(0, m.start() - 40): m.start()])
+        w = re.search(r"([\w.]+)[ ]$", norm[max(0, m.start() - 40) : m.start()])
         return bool(w) and w.group(1).lower().strip(".") not in _STANDALONE_BLOCK and w.group(1)[-1].isalpha()
     return False
 
@@ -93,8 +160,12 @@ def _tokens(s: str) -> set[str]:
     return {w for w in re.split(r"[^0-9a-zà-ÿ]+", s.lower()) if len(w) >= 4 and w not in _STOP}
 
 
-def agreement(context: str, entry: str, tied: dict[tuple[str | None, str | None, int], set[str]],
-              entry_refs: list[tuple[str | None, str | None, int]]) -> int:
+def agreement(
+    context: str,
+    entry: str,
+    tied: dict[tuple[str | None, str | None, int], set[str]],
+    entry_refs: list[tuple[str | None, str | None, int]],
+) -> int:
     """How strongly the text before a marker and a footnote entry agree (0 = not at all)."""
     a, b = _tokens(context), _tokens(entry)
     score = 0
@@ -119,20 +190,25 @@ def _similar(a: str, b: str) -> bool:
     i = 0
     while i < min(len(a), len(b)) and a[i] == b[i]:
         i += 1
-    return a[i + 1:] == b[i + 1:] or a[i:] == b[i + 1:] or a[i + 1:] == b[i:]
+    return a[i + 1 :] == b[i + 1 :] or a[i:] == b[i + 1 :] or a[i + 1 :] == b[i:]
 
 
 def link(markers: list[Marker], entries: list[Footnote], scores: list[list[int]]) -> list[Warning_]:
     """Monotonic one-to-one alignment maximising agreement; only agreeing pairs are linked."""
     n, m = len(markers), len(entries)
     if n * m > MAX_LINK_CELLS:
-        return [Warning_("footnote_too_many", f"{n} markeringen en {m} voetnoten: te veel om op inhoud te "
-                         "koppelen; niets gekoppeld")]
+        return [
+            Warning_(
+                "footnote_too_many",
+                f"{n} markeringen en {m} voetnoten: te veel om op inhoud te koppelen; niets gekoppeld",
+            )
+        ]
     best = [[0] * (m + 1) for _ in range(n + 1)]
     for i in range(n - 1, -1, -1):
         for j in range(m - 1, -1, -1):
-            best[i][j] = max(best[i + 1][j], best[i][j + 1],
-                             best[i + 1][j + 1] + scores[i][j] if scores[i][j] else 0)
+            best[i][j] = max(
+                best[i + 1][j], best[i][j + 1], best[i + 1][j + 1] + scores[i][j] if scores[i][j] else 0
+            )
     i = j = 0
     while i < n and j < m:
         if scores[i][j] and best[i][j] == best[i + 1][j + 1] + scores[i][j]:
@@ -144,25 +220,43 @@ def link(markers: list[Marker], entries: list[Footnote], scores: list[list[int]]
             j += 1
     # positional candidates between confirmed anchors where the counts match
     anchors = [(-1, 0)] + [(idx, mk.entry) for idx, mk in enumerate(markers) if mk.entry] + [(n, m + 1)]
-    for (i0, e0), (i1, e1) in zip(anchors, anchors[1:]):
+    for (i0, e0), (i1, e1) in itertools.pairwise(anchors):
         gap_markers = list(range(i0 + 1, i1))
         gap_entries = list(range((e0 or 0) + 1, e1))
         if gap_markers and len(gap_markers) == len(gap_entries):
-            for idx, en in zip(gap_markers, gap_entries):
+            for idx, en in zip(gap_markers, gap_entries, strict=True):
                 markers[idx].candidate = en
     warnings: list[Warning_] = []
     if markers and len(markers) != len(entries):
-        warnings.append(Warning_("footnote_count", f"{len(markers)} voetnootmarkeringen in de tekst maar "
-                                 f"{len(entries)} voetnoten in de lijst; markeringen en lijst lopen niet gelijk"))
+        warnings.append(
+            Warning_(
+                "footnote_count",
+                f"{len(markers)} voetnootmarkeringen in de tekst maar "
+                f"{len(entries)} voetnoten in de lijst; markeringen en lijst lopen niet gelijk",
+            )
+        )
     for mk in markers:
         if mk.entry is None:
-            extra = (f" (op volgorde zou het voetnoot {mk.candidate} zijn, maar de inhoud bevestigt dat niet)"
-                     if mk.candidate else "")
-            warnings.append(Warning_("footnote_unlinked", f"voetnootmarkering {mk.number} bij '{mk.context[-60:]}' "
-                                     f"is niet aan een voetnoot gekoppeld{extra}", mk.question))
+            extra = (
+                f" (op volgorde zou het voetnoot {mk.candidate} zijn, maar de inhoud bevestigt dat niet)"
+                if mk.candidate
+                else ""
+            )
+            warnings.append(
+                Warning_(
+                    "footnote_unlinked",
+                    f"voetnootmarkering {mk.number} bij '{mk.context[-60:]}' "
+                    f"is niet aan een voetnoot gekoppeld{extra}",
+                    mk.question,
+                )
+            )
     linked = {mk.entry for mk in markers if mk.entry}
     for e in entries:
         if e.number not in linked:
-            warnings.append(Warning_("footnote_entry_unlinked",
-                                     f"voetnoot {e.number} ('{e.text[:60]}') heeft geen bevestigde markering"))
+            warnings.append(
+                Warning_(
+                    "footnote_entry_unlinked",
+                    f"voetnoot {e.number} ('{e.text[:60]}') heeft geen bevestigde markering",
+                )
+            )
     return warnings

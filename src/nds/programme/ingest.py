@@ -16,17 +16,48 @@ from typing import Any
 
 MAX_BYTES = 5 * 1024 * 1024  # a Lijst van vragen en antwoorden is ~100 kB; 5 MB is generous
 
-MONTHS = {"januari": 1, "februari": 2, "maart": 3, "april": 4, "mei": 5, "juni": 6, "juli": 7,
-          "augustus": 8, "september": 9, "oktober": 10, "november": 11, "december": 12}
+MONTHS = {
+    "januari": 1,
+    "februari": 2,
+    "maart": 3,
+    "april": 4,
+    "mei": 5,
+    "juni": 6,
+    "juli": 7,
+    "augustus": 8,
+    "september": 9,
+    "oktober": 10,
+    "november": 11,
+    "december": 12,
+}
 
-_SAME_LENGTH = str.maketrans({
-    "\u00a0": " ", "\u2007": " ", "\u202f": " ", "\u2009": " ", "\u200a": " ", "\t": " ",
-    "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
-    "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"',
-    "\u2013": "-", "\u2014": "-", "\u2011": "-", "\u2010": "-",
-    "\u00ad": " ",  # soft hyphen
-    "\ufe0e": " ", "\ufeff": " ",
-})
+_SAME_LENGTH = str.maketrans(
+    {
+        "\u00a0": " ",
+        "\u2007": " ",
+        "\u202f": " ",
+        "\u2009": " ",
+        "\u200a": " ",
+        "\t": " ",
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201a": "'",
+        "\u201b": "'",
+        "\u2032": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u201e": '"',
+        "\u201f": '"',
+        "\u2033": '"',
+        "\u2013": "-",
+        "\u2014": "-",
+        "\u2011": "-",
+        "\u2010": "-",
+        "\u00ad": " ",  # soft hyphen
+        "\ufe0e": " ",
+        "\ufeff": " ",
+    }
+)
 
 
 class InputError(ValueError):
@@ -130,7 +161,7 @@ def _subject_before(text: str, at: int) -> str | None:
     """The noun phrase right before ``at`` on its line, e.g. "staatssecretaris van BZK" from
     "De staatssecretaris van BZK heeft ..." or "de Algemene Rekenkamer" after a semicolon."""
     line_start = text.rfind("\n", max(0, at - 300), at) + 1
-    piece = re.split(r"[.;,:]", text[max(line_start, at - 300):at])[-1].strip()
+    piece = re.split(r"[.;,:]", text[max(line_start, at - 300) : at])[-1].strip()
     piece = re.sub(r"^(?:[Dd]e|[Hh]et)\s+", "", piece)
     return piece or None
 
@@ -142,16 +173,20 @@ def parse_header(norm: str, body_start: int) -> Header:
     first = head.split("\n", 1)[0].strip()
     if first:
         h.title = first[:500]
-    m = re.search(r"(?m)^Nummer: (\d{4}D\d{4,6}), datum: (\d{4}-\d{2}-\d{2})(?:, bijgewerkt: ([\d: -]{10,16}))?"
-                  r"(?:, versie: (\d+))?", head)
+    m = re.search(
+        r"(?m)^Nummer: (\d{4}D\d{4,6}), datum: (\d{4}-\d{2}-\d{2})(?:, bijgewerkt: ([\d: -]{10,16}))?"
+        r"(?:, versie: (\d+))?",
+        head,
+    )
     if m:
         h.nummer, h.datum, h.bijgewerkt = m.group(1), m.group(2), (m.group(3) or "").strip() or None
         h.versie = int(m.group(4)) if m.group(4) else None
         lines = head[: m.start()].rstrip("\n").split("\n")
         if len(lines) >= 2:
             h.soort = lines[-1].strip() or None
-    for pm in re.finditer(r"(?m)(?:^|:)- ([A-Z][a-z]+(?: [a-z]+)?): ([^\n,]{1,200}?)\s*,\s*(" + _LINE + r")$",
-                          head):
+    for pm in re.finditer(
+        r"(?m)(?:^|:)- ([A-Z][a-z]+(?: [a-z]+)?): ([^\n,]{1,200}?)\s*,\s*(" + _LINE + r")$", head
+    ):
         role, name, rest = pm.group(1), pm.group(2).strip(), pm.group(3).strip()
         if role == "Indiener":
             h.indiener, h.indiener_function = name, rest
@@ -162,8 +197,12 @@ def parse_header(norm: str, body_start: int) -> Header:
         h.voortouwcommissie = m.group(1).strip()
     m = re.search(r"kamerstukdossier (\d{5}) ?-? ?(?:([A-Z]{1,5})-)?(\d{1,5})\s+(" + _LINE + r")", head)
     if m:
-        h.dossier = {"dossier": m.group(1), "toevoeging": m.group(2), "number": int(m.group(3)),
-                     "title": m.group(4).strip().rstrip(".")}
+        h.dossier = {
+            "dossier": m.group(1),
+            "toevoeging": m.group(2),
+            "number": int(m.group(3)),
+            "title": m.group(4).strip().rstrip("."),
+        }
     m = re.search(r"zaak (\d{4}Z\d{4,6})", head)
     if m:
         h.zaak = m.group(1)
@@ -172,9 +211,12 @@ def parse_header(norm: str, body_start: int) -> Header:
     m = re.search(r"Vastgesteld (\d{1,2} [a-z]+ \d{4})", head)
     if m and (d := parse_dutch_date(m.group(1))):
         h.vastgesteld = d.isoformat()
-    m = re.search(r"(?:De|de) (" + r"[^\n.]{1,200}?" + r") heeft een aantal vragen voorgelegd aan (?:de |het )?"
-                  r"([^\n]{1,200}?) over de brief van (\d{1,2} [a-z]+ \d{4})(?: inzake ([^\n]{1,300}?))?"
-                  r"(?: \(|\.|\n)", head)
+    m = re.search(
+        r"(?:De|de) (" + r"[^\n.]{1,200}?" + r") heeft een aantal vragen voorgelegd aan (?:de |het )?"
+        r"([^\n]{1,200}?) over de brief van (\d{1,2} [a-z]+ \d{4})(?: inzake ([^\n]{1,300}?))?"
+        r"(?: \(|\.|\n)",
+        head,
+    )
     if m:
         h.committee, h.asked_to = m.group(1).strip(), m.group(2).strip()
         d = parse_dutch_date(m.group(3))

@@ -69,11 +69,18 @@ class Commitment:
     hedged: bool
 
     def to_json(self) -> dict[str, Any]:
-        return {"question": self.question, "text": self.text, "phrase": self.phrase, "span": list(self.span),
-                "actor": self.actor, "actor_source": self.actor_source,
-                "deadline": self.deadline.to_json() if self.deadline else None,
-                "deadline_rule": self.deadline.rule if self.deadline else None,
-                "vague": self.vague, "hedged": self.hedged}
+        return {
+            "question": self.question,
+            "text": self.text,
+            "phrase": self.phrase,
+            "span": list(self.span),
+            "actor": self.actor,
+            "actor_source": self.actor_source,
+            "deadline": self.deadline.to_json() if self.deadline else None,
+            "deadline_rule": self.deadline.rule if self.deadline else None,
+            "vague": self.vague,
+            "hedged": self.hedged,
+        }
 
 
 @dataclass

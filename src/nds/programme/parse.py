@@ -35,37 +35,99 @@ class ParseResult:
         return any(w.code in PARTIAL_CODES for w in self.warnings)
 
     def text_of(self, span: tuple[int, int] | None) -> str:
-        return self.raw[span[0]:span[1]] if span else ""
+        return self.raw[span[0] : span[1]] if span else ""
 
     def to_json(self) -> dict[str, Any]:
         h = self.header
-        doc = {"nummer": h.nummer, "title": h.title, "soort": h.soort, "datum": h.datum,
-               "bijgewerkt": h.bijgewerkt, "versie": h.versie, "kamerstuk": h.dossier, "zaak": h.zaak,
-               "indiener": h.indiener, "indiener_function": h.indiener_function,
-               "voortouwcommissie": h.voortouwcommissie, "persons": h.persons, "activities": h.activities,
-               "vastgesteld": h.vastgesteld, "letter_date": h.letter_date, "letter_subject": h.letter_subject,
-               "answer_date": h.answer_date, "answered_by": h.answered_by, "committee": h.committee,
-               "layout": self.layout, "anchor": self.anchor.isoformat() if self.anchor else None,
-               "sha256": self.sha256, "partial": self.partial}
-        pairs = [{"number": p.number, "question": self.text_of(p.question_span),
-                  "answer": self.text_of(p.answer_span) if p.answer_span else None,
-                  "split": p.split, "question_span": list(p.question_span),
-                  "answer_span": list(p.answer_span) if p.answer_span else None,
-                  "see": p.see, "delegates_to": p.delegates_to, "resolved_to": p.resolved_to}
-                 for p in self.pairs]
-        refs = [{"kind": r.kind, "text": r.text, "dossier": r.dossier, "toevoeging": r.toevoeging,
-                 "number": r.number, "members": r.members, "occurrences": r.occurrences, "flags": r.flags}
-                for r in self.references]
+        doc = {
+            "nummer": h.nummer,
+            "title": h.title,
+            "soort": h.soort,
+            "datum": h.datum,
+            "bijgewerkt": h.bijgewerkt,
+            "versie": h.versie,
+            "kamerstuk": h.dossier,
+            "zaak": h.zaak,
+            "indiener": h.indiener,
+            "indiener_function": h.indiener_function,
+            "voortouwcommissie": h.voortouwcommissie,
+            "persons": h.persons,
+            "activities": h.activities,
+            "vastgesteld": h.vastgesteld,
+            "letter_date": h.letter_date,
+            "letter_subject": h.letter_subject,
+            "answer_date": h.answer_date,
+            "answered_by": h.answered_by,
+            "committee": h.committee,
+            "layout": self.layout,
+            "anchor": self.anchor.isoformat() if self.anchor else None,
+            "sha256": self.sha256,
+            "partial": self.partial,
+        }
+        pairs = [
+            {
+                "number": p.number,
+                "question": self.text_of(p.question_span),
+                "answer": self.text_of(p.answer_span) if p.answer_span else None,
+                "split": p.split,
+                "question_span": list(p.question_span),
+                "answer_span": list(p.answer_span) if p.answer_span else None,
+                "see": p.see,
+                "delegates_to": p.delegates_to,
+                "resolved_to": p.resolved_to,
+            }
+            for p in self.pairs
+        ]
+        refs = [
+            {
+                "kind": r.kind,
+                "text": r.text,
+                "dossier": r.dossier,
+                "toevoeging": r.toevoeging,
+                "number": r.number,
+                "members": r.members,
+                "occurrences": r.occurrences,
+                "flags": r.flags,
+            }
+            for r in self.references
+        ]
         notes = [{"number": f.number, "text": f.text, "span": list(f.span)} for f in self.footnotes]
-        marks = [{"number": m.number, "offset": m.offset, "question": m.question, "context": m.context,
-                  "entry": m.entry, "candidate": m.candidate} for m in self.markers]
-        return {"document": doc, "pairs": pairs, "commitments": [c.to_json() for c in self.commitments],
-                "references": refs, "footnotes": notes, "footnote_markers": marks,
-                "warnings": [w.to_json() for w in self.warnings]}
+        marks = [
+            {
+                "number": m.number,
+                "offset": m.offset,
+                "question": m.question,
+                "context": m.context,
+                "entry": m.entry,
+                "candidate": m.candidate,
+            }
+            for m in self.markers
+        ]
+        return {
+            "document": doc,
+            "pairs": pairs,
+            "commitments": [c.to_json() for c in self.commitments],
+            "references": refs,
+            "footnotes": notes,
+            "footnote_markers": marks,
+            "warnings": [w.to_json() for w in self.warnings],
+        }
 
 
-PARTIAL_CODES = {"footnote_too_many", "not_a_qa_list", "no_answer", "gap", "duplicate", "out_of_order", "row_not_closed",
-                 "no_question_mark", "lost_list", "empty", "no_anchor", "answer_number_mismatch"}
+PARTIAL_CODES = {
+    "footnote_too_many",
+    "not_a_qa_list",
+    "no_answer",
+    "gap",
+    "duplicate",
+    "out_of_order",
+    "row_not_closed",
+    "no_question_mark",
+    "lost_list",
+    "empty",
+    "no_anchor",
+    "answer_number_mismatch",
+}
 
 
 def _question_of(pairs: list[Pair], pos: int) -> tuple[str, int | None]:
@@ -81,8 +143,9 @@ def parse_text(raw: str, anchor: date | None = None, today: date | None = None) 
     raw = raw.replace("\r\n", "\n").replace("\r", "\n")
     text = Text(raw, normalise(raw))
     if not raw.strip():
-        return ParseResult(raw, "none", Header(), anchor, [], [], [], [], [],
-                           [Warning_("empty", "het document is leeg")])
+        return ParseResult(
+            raw, "none", Header(), anchor, [], [], [], [], [], [Warning_("empty", "het document is leeg")]
+        )
     sp = split.split(text.norm)
     warnings = list(sp.warnings)
     header = parse_header(text.norm, sp.body_start)
@@ -93,8 +156,13 @@ def parse_text(raw: str, anchor: date | None = None, today: date | None = None) 
                 break
     if anchor is None:
         anchor = today or date.today()
-        warnings.append(Warning_("no_anchor", "geen datum van de antwoordbrief gevonden; relatieve termijnen zijn "
-                                 f"berekend vanaf {anchor.isoformat()}"))
+        warnings.append(
+            Warning_(
+                "no_anchor",
+                "geen datum van de antwoordbrief gevonden; relatieve termijnen zijn "
+                f"berekend vanaf {anchor.isoformat()}",
+            )
+        )
     pairs = sp.pairs
     markers = footnotes.find_markers(text.norm, pairs)
     # glued footnote digits must not read as numbers or years later on
@@ -118,10 +186,26 @@ def parse_text(raw: str, anchor: date | None = None, today: date | None = None) 
         if ref.kind == "motie" and ref.number is not None:
             tied.setdefault((ref.dossier, ref.toevoeging, ref.number), set()).update(ref.members)
     big = len(markers) * len(entries) > footnotes.MAX_LINK_CELLS
-    scores = [] if big else [[footnotes.agreement(m.context, e.text, tied,
-                                   [(r.dossier, r.toevoeging, r.number) for r in entry_refs.get(e.number, [])
-                                    if r.number is not None])
-               for e in entries] for m in markers]
+    scores = (
+        []
+        if big
+        else [
+            [
+                footnotes.agreement(
+                    m.context,
+                    e.text,
+                    tied,
+                    [
+                        (r.dossier, r.toevoeging, r.number)
+                        for r in entry_refs.get(e.number, [])
+                        if r.number is not None
+                    ],
+                )
+                for e in entries
+            ]
+            for m in markers
+        ]
+    )
     warnings += footnotes.link(markers, entries, scores)
     # a motion named right before a confirmed marker takes the Kamerstuk of its footnote
     by_offset = {m.offset: m for m in markers}
@@ -135,8 +219,10 @@ def parse_text(raw: str, anchor: date | None = None, today: date | None = None) 
         if mk.entry and kst:
             ref.dossier, ref.toevoeging, ref.number = kst[0].dossier, kst[0].toevoeging, kst[0].number
         elif not mk.entry:
-            ref.flags.append(f"voetnoot {mk.number} niet bevestigd" +
-                             (f" (op volgorde: voetnoot {mk.candidate})" if mk.candidate else ""))
+            ref.flags.append(
+                f"voetnoot {mk.number} niet bevestigd"
+                + (f" (op volgorde: voetnoot {mk.candidate})" if mk.candidate else "")
+            )
     refs = references.merge(found)
     indiener = header.indiener or "onbekend (Indiener niet gevonden)"
     if header.indiener is None and pairs:

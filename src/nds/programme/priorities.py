@@ -19,8 +19,10 @@ def table() -> dict[str, Any]:
 
 @lru_cache(maxsize=1)
 def _compiled() -> list[tuple[str, list[tuple[str, re.Pattern[str]]]]]:
-    return [(p["id"], [(k, re.compile(r"(?<![\w-])" + re.escape(k), re.IGNORECASE)) for k in p["keywords"]])
-            for p in table()["priority"]]
+    return [
+        (p["id"], [(k, re.compile(r"(?<![\w-])" + re.escape(k), re.IGNORECASE)) for k in p["keywords"]])
+        for p in table()["priority"]
+    ]
 
 
 def labels() -> dict[str, str]:

@@ -19,20 +19,49 @@ from nds.programme.split import next_terminator
 _D = r"(?<![\d/])\d{2}[ ]?\d{3}(?!\d)"
 _T = r"(?:[IVXL]{1,6}|[A-Z]{1,2})(?![\w])"
 _KW = r"(?:[Kk]amerstuk(?:ken)?(?:[ ]+I{1,2})?(?:[ ]+\d{4}/\d{2,4})?,?[ ]+)"
-NR_FORM = re.compile(r"(?P<kw>" + _KW + r")?(?P<ds>" + _D + r"(?:[ ]?[- ][ ]?" + _T + r")?(?:[ ]+en[ ]+" + _D
-                     + r"(?:[ ]?[- ][ ]?" + _T + r")?){0,3})[ ]?,?[ ]+nr\.?[ ]?(?P<n>\d{1,5})(?!\d)")
-DASH_FORM = re.compile(r"(?P<kw>[Kk]amerstuk(?:ken)?[ ]+)?(?<![\d-])(?P<d>\d{5})-(?:(?P<t>[IVXL]{1,6}|[A-Z]{1,2})-)?"
-                       r"(?P<n>\d{1,5})(?![\d-])")
-AANHANGSEL = re.compile(r"Aanhangsel(?:[ ]+(?:van[ ]+de[ ]+)?Handelingen)?(?:[ ]+I{1,2})?(?:[ ]+(?P<vj>\d{4}/\d{2,4}))?"
-                        r",?[ ]+nr\.?[ ]?(?P<n>\d{1,5})")
-HANDELINGEN = re.compile(r"(?<!Aanhangsel )Handelingen[ ]+I{1,2}[ ]+(?P<vj>\d{4}/\d{2,4}),?[ ]+nr\.?[ ]?(?P<n>\d{1,4})"
-                         r"(?:,[ ]+item[ ]+(?P<item>\d{1,3}))?")
+NR_FORM = re.compile(
+    r"(?P<kw>"
+    + _KW
+    + r")?(?P<ds>"
+    + _D
+    + r"(?:[ ]?[- ][ ]?"
+    + _T
+    + r")?(?:[ ]+en[ ]+"
+    + _D
+    + r"(?:[ ]?[- ][ ]?"
+    + _T
+    + r")?){0,3})[ ]?,?[ ]+nr\.?[ ]?(?P<n>\d{1,5})(?!\d)"
+)
+DASH_FORM = re.compile(
+    r"(?P<kw>[Kk]amerstuk(?:ken)?[ ]+)?(?<![\d-])(?P<d>\d{5})-(?:(?P<t>[IVXL]{1,6}|[A-Z]{1,2})-)?"
+    r"(?P<n>\d{1,5})(?![\d-])"
+)
+AANHANGSEL = re.compile(
+    r"Aanhangsel(?:[ ]+(?:van[ ]+de[ ]+)?Handelingen)?(?:[ ]+I{1,2})?(?:[ ]+(?P<vj>\d{4}/\d{2,4}))?"
+    r",?[ ]+nr\.?[ ]?(?P<n>\d{1,5})"
+)
+HANDELINGEN = re.compile(
+    r"(?<!Aanhangsel )Handelingen[ ]+I{1,2}[ ]+(?P<vj>\d{4}/\d{2,4}),?[ ]+nr\.?[ ]?(?P<n>\d{1,4})"
+    r"(?:,[ ]+item[ ]+(?P<item>\d{1,3}))?"
+)
 _NAME = r"(?:(?:[Vv]an|[Dd]e|[Dd]er|[Dd]en|[Tt]er|[Tt]en)[ ]){0,2}[A-Z][\w'-]{1,40}(?:[ ][A-Z][\w'-]{1,40})?"
 _WHO = r"(?:(?:van[ ]+)?(?:het[ ]+lid|de[ ]+leden)[ ]+)"
-MOTION = re.compile(r"(?<![\w])[Mm]oties?[ ]+" + _WHO + r"?(?P<names>" + _NAME + r"(?:(?:[ ]*,[ ]*|[ ]+en[ ]+)"
-                    + _NAME + r"){0,6})(?P<cs>[ ]+c\.s\.)?")
-MORE_MOVERS = re.compile(r"[ ]+en[ ]+(?:van[ ]+)?(?:het[ ]+lid|de[ ]+leden)[ ]+(?P<names>" + _NAME
-                         + r"(?:(?:[ ]*,[ ]*|[ ]+en[ ]+)" + _NAME + r"){0,6})")
+MOTION = re.compile(
+    r"(?<![\w])[Mm]oties?[ ]+"
+    + _WHO
+    + r"?(?P<names>"
+    + _NAME
+    + r"(?:(?:[ ]*,[ ]*|[ ]+en[ ]+)"
+    + _NAME
+    + r"){0,6})(?P<cs>[ ]+c\.s\.)?"
+)
+MORE_MOVERS = re.compile(
+    r"[ ]+en[ ]+(?:van[ ]+)?(?:het[ ]+lid|de[ ]+leden)[ ]+(?P<names>"
+    + _NAME
+    + r"(?:(?:[ ]*,[ ]*|[ ]+en[ ]+)"
+    + _NAME
+    + r"){0,6})"
+)
 NOT_A_NAME = {"kamer", "tweede", "eerste", "nds", "regering", "staten", "generaal", "over", "om"}
 
 
@@ -59,23 +88,39 @@ def find_references(norm: str, start: int, end: int) -> list[tuple[Reference, tu
         ds = re.split(r"[ ]+en[ ]+", m.group("ds"))
         for d in ds:
             dossier, toev = _dossier(d)
-            out.append((Reference("kamerstuk", norm[m.start():m.end()], dossier, toev, int(m.group("n"))),
-                        (m.start(), m.end())))
+            out.append(
+                (
+                    Reference("kamerstuk", norm[m.start() : m.end()], dossier, toev, int(m.group("n"))),
+                    (m.start(), m.end()),
+                )
+            )
         taken.append((m.start(), m.end()))
     for m in DASH_FORM.finditer(norm, start, end):
         if free(m.start(), m.end()):
-            out.append((Reference("kamerstuk", m.group(0), m.group("d"), m.group("t"), int(m.group("n"))),
-                        (m.start(), m.end())))
+            out.append(
+                (
+                    Reference("kamerstuk", m.group(0), m.group("d"), m.group("t"), int(m.group("n"))),
+                    (m.start(), m.end()),
+                )
+            )
             taken.append((m.start(), m.end()))
     for m in AANHANGSEL.finditer(norm, start, end):
         if free(m.start(), m.end()):
-            out.append((Reference("aanhangsel", m.group(0), None, m.group("vj"), int(m.group("n"))),
-                        (m.start(), m.end())))
+            out.append(
+                (
+                    Reference("aanhangsel", m.group(0), None, m.group("vj"), int(m.group("n"))),
+                    (m.start(), m.end()),
+                )
+            )
             taken.append((m.start(), m.end()))
     for m in HANDELINGEN.finditer(norm, start, end):
         if free(m.start(), m.end()):
-            out.append((Reference("handelingen", m.group(0), None, m.group("vj"), int(m.group("n"))),
-                        (m.start(), m.end())))
+            out.append(
+                (
+                    Reference("handelingen", m.group(0), None, m.group("vj"), int(m.group("n"))),
+                    (m.start(), m.end()),
+                )
+            )
     kst = sorted(((span, ref) for ref, span in out if ref.kind == "kamerstuk"), key=lambda x: x[0])
     motions: list[tuple[Reference, tuple[int, int]]] = []
     for m in MOTION.finditer(norm, start, end):
@@ -89,7 +134,7 @@ def find_references(norm: str, start: int, end: int) -> list[tuple[Reference, tu
             if members:
                 motions.append((Reference("motie", norm[s:e].strip(), None, None, None, members), (s, e)))
     # attach the first Kamerstuk in the same sentence, before the next motion
-    for i, (ref, (s, e)) in enumerate(motions):
+    for i, (ref, (_s, e)) in enumerate(motions):
         nxt = motions[i + 1][1][0] if i + 1 < len(motions) else end
         term = next_terminator(norm, e, end)
         limit = min(nxt, term[0] if term else end, e + 400)
@@ -115,8 +160,16 @@ def merge(found: list[tuple[Reference, tuple[int, int], str, int | None]]) -> li
         key = ref.key()
         have = by_key.get(key)
         if have is None:
-            have = Reference(ref.kind, ref.text, ref.dossier, ref.toevoeging, ref.number, list(ref.members), [],
-                             list(ref.flags))
+            have = Reference(
+                ref.kind,
+                ref.text,
+                ref.dossier,
+                ref.toevoeging,
+                ref.number,
+                list(ref.members),
+                [],
+                list(ref.flags),
+            )
             by_key[key] = have
         if ref.kind == "motie" and have.kind != "motie":
             have.kind, have.text = "motie", ref.text

@@ -22,10 +22,19 @@ from sqlalchemy.engine import Engine
 from nds.programme.priorities import labels
 from nds.programme.store import audit, commitments, documents
 
-STATUSES = {"openstaand": "Openstaand", "deels_afgedaan": "Deels afgedaan", "afgedaan": "Afgedaan",
-            "vervallen": "Vervallen"}
-SIGNALS = {"te_laat": "Te laat", "binnenkort": "Binnenkort", "op_schema": "Op schema",
-           "zonder_termijn": "Zonder termijn", "afgerond": "Afgerond"}
+STATUSES = {
+    "openstaand": "Openstaand",
+    "deels_afgedaan": "Deels afgedaan",
+    "afgedaan": "Afgedaan",
+    "vervallen": "Vervallen",
+}
+SIGNALS = {
+    "te_laat": "Te laat",
+    "binnenkort": "Binnenkort",
+    "op_schema": "Op schema",
+    "zonder_termijn": "Zonder termijn",
+    "afgerond": "Afgerond",
+}
 EDITABLE = ("status", "due", "evidence", "note", "actor", "priority")
 DEFAULT_SOON_DAYS = 30
 
@@ -60,10 +69,12 @@ class Register:
             return "binnenkort"
         return "op_schema"
 
-    def items(self, priority: str | None = None, status: str | None = None,
-              signal: str | None = None) -> list[dict[str, Any]]:
-        q = (sa.select(commitments, documents.c.nummer, documents.c.title.label("document_title"))
-             .join(documents, documents.c.id == commitments.c.document_id))
+    def items(
+        self, priority: str | None = None, status: str | None = None, signal: str | None = None
+    ) -> list[dict[str, Any]]:
+        q = sa.select(commitments, documents.c.nummer, documents.c.title.label("document_title")).join(
+            documents, documents.c.id == commitments.c.document_id
+        )
         if priority:
             q = q.where(commitments.c.priority == priority)
         if status:
@@ -79,24 +90,43 @@ class Register:
             r["priority_keywords"] = json.loads(r["priority_keywords"])
         if signal:
             rows = [r for r in rows if r["signal"] == signal]
-        rows.sort(key=lambda r: (r["due"] is None, r["due"] or dt.date.max, r["nummer"] or "", r["question"],
-                                 r["span_start"]))
+        rows.sort(
+            key=lambda r: (
+                r["due"] is None,
+                r["due"] or dt.date.max,
+                r["nummer"] or "",
+                r["question"],
+                r["span_start"],
+            )
+        )
         return rows
 
     def get(self, commitment_id: int) -> dict[str, Any]:
         with self.engine.connect() as conn:
-            row = conn.execute(sa.select(commitments).where(commitments.c.id == commitment_id)).mappings().first()
+            row = (
+                conn.execute(sa.select(commitments).where(commitments.c.id == commitment_id))
+                .mappings()
+                .first()
+            )
         if row is None:
             raise RegisterError(f"toezegging {commitment_id} bestaat niet")
         return dict(row)
 
     def history(self, commitment_id: int) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(sa.select(audit).where(audit.c.commitment_id == commitment_id)
-                                                  .order_by(audit.c.id)).mappings().all()]
+            return [
+                dict(r)
+                for r in conn.execute(
+                    sa.select(audit).where(audit.c.commitment_id == commitment_id).order_by(audit.c.id)
+                )
+                .mappings()
+                .all()
+            ]
 
-    def edit(self, commitment_id: int, officer: str, reason: str | None = None, **changes: Any) -> dict[str, Any]:
-        """Change register fields; every changed field is written to the audit trail in the same transaction."""
+    def edit(
+        self, commitment_id: int, officer: str, reason: str | None = None, **changes: Any
+    ) -> dict[str, Any]:
+        """Change register fields; each changed field goes to the audit trail in the same transaction."""
         if not officer or not officer.strip():
             raise RegisterError("een wijziging vraagt de naam van de medewerker")
         unknown = set(changes) - set(EDITABLE)
@@ -116,21 +146,44 @@ class Register:
             elif isinstance(v, str):
                 v = v.strip()[:500] or None
             values[k] = v
-        if values.get("status") == "afgedaan" and not (values.get("evidence") or self.get(commitment_id)["evidence"]):
-            raise RegisterError("'Afgedaan' vraagt een bewijsstuk (de brief of het Kamerstuk waarmee is voldaan)")
+        if values.get("status") == "afgedaan" and not (
+            values.get("evidence") or self.get(commitment_id)["evidence"]
+        ):
+            raise RegisterError(
+                "'Afgedaan' vraagt een bewijsstuk (de brief of het Kamerstuk waarmee is voldaan)"
+            )
         now = dt.datetime.now(dt.UTC)
         with self.engine.begin() as conn:
-            row = conn.execute(sa.select(commitments).where(commitments.c.id == commitment_id)
-                               .with_for_update()).mappings().first()
+            row = (
+                conn.execute(
+                    sa.select(commitments).where(commitments.c.id == commitment_id).with_for_update()
+                )
+                .mappings()
+                .first()
+            )
             if row is None:
                 raise RegisterError(f"toezegging {commitment_id} bestaat niet")
             changed = {k: v for k, v in values.items() if row[k] != v}
             if not changed:
                 return dict(row)
-            conn.execute(commitments.update().where(commitments.c.id == commitment_id)
-                         .values(**changed, updated_at=now))
-            conn.execute(audit.insert(), [
-                {"commitment_id": commitment_id, "at": now, "officer": officer.strip()[:200], "field": k,
-                 "old": None if row[k] is None else str(row[k]), "new": None if v is None else str(v),
-                 "reason": reason} for k, v in changed.items()])
+            conn.execute(
+                commitments.update()
+                .where(commitments.c.id == commitment_id)
+                .values(**changed, updated_at=now)
+            )
+            conn.execute(
+                audit.insert(),
+                [
+                    {
+                        "commitment_id": commitment_id,
+                        "at": now,
+                        "officer": officer.strip()[:200],
+                        "field": k,
+                        "old": None if row[k] is None else str(row[k]),
+                        "new": None if v is None else str(v),
+                        "reason": reason,
+                    }
+                    for k, v in changed.items()
+                ],
+            )
         return self.get(commitment_id)

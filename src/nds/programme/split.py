@@ -21,11 +21,40 @@ from dataclasses import dataclass, field
 from nds.programme.model import Pair, Warning_
 
 ROW = re.compile(r"(?m)^(\d{1,4}) \| ")
-VRAAG = re.compile(r"(?m)^[ ]{0,8}Vra(?:ag|gen)[ ]+(\d{1,4})((?:[ ]*(?:,|en|t/m|-)[ ]*\d{1,4}){0,20})[ ]*[:.]?[ ]*")
+VRAAG = re.compile(
+    r"(?m)^[ ]{0,8}Vra(?:ag|gen)[ ]+(\d{1,4})((?:[ ]*(?:,|en|t/m|-)[ ]*\d{1,4}){0,20})[ ]*[:.]?[ ]*"
+)
 BARE = re.compile(r"(?m)^[ ]{0,8}(\d{1,4})[.)]?[ ]*$")
 ANTWOORD = re.compile(r"(?m)^[ ]{0,8}Antwoord(?:[ ]+(?:op[ ]+)?(?:vraag[ ]+)?(\d{1,4}))?[ ]*[:.]?[ ]*")
-ABBREVIATIONS = {"bijv", "o.a", "nr", "c.s", "e.d", "m.b.t", "t.a.v", "i.p.v", "d.w.z", "z.s.m", "ca", "art",
-                 "blz", "p", "jl", "mr", "dr", "drs", "ir", "prof", "e.a", "etc", "vs", "resp", "incl", "excl"}
+ABBREVIATIONS = {
+    "bijv",
+    "o.a",
+    "nr",
+    "c.s",
+    "e.d",
+    "m.b.t",
+    "t.a.v",
+    "i.p.v",
+    "d.w.z",
+    "z.s.m",
+    "ca",
+    "art",
+    "blz",
+    "p",
+    "jl",
+    "mr",
+    "dr",
+    "drs",
+    "ir",
+    "prof",
+    "e.a",
+    "etc",
+    "vs",
+    "resp",
+    "incl",
+    "excl",
+}
+LOST_LIST = re.compile(r":[ ]*\n(?![ ]{0,8}(?:[-*\u2022\u25cf\u2013]|\d{1,2}[.)]|[a-z][.)]))")
 _TERM = re.compile(r"[.?!][\"')\]]*(?=\s|$)")
 
 
@@ -86,13 +115,19 @@ def _strip(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
-def _split_block(norm: str, number: int, start: int, q_start: int, end: int,
-                 warnings: list[Warning_]) -> Pair:
+def _split_block(
+    norm: str, number: int, start: int, q_start: int, end: int, warnings: list[Warning_]
+) -> Pair:
     q_start, end = _strip(norm, q_start, end)
     qe = question_end(norm, q_start, end)
     if qe is None:
-        warnings.append(Warning_("no_question_mark", f"vraag {number}: geen vraagteken gevonden; "
-                                 "de hele tekst is als vraag genomen", number))
+        warnings.append(
+            Warning_(
+                "no_question_mark",
+                f"vraag {number}: geen vraagteken gevonden; de hele tekst is als vraag genomen",
+                number,
+            )
+        )
         return Pair(number, start, (q_start, end), None)
     a_start, a_end = _strip(norm, qe, end)
     if a_start >= a_end:
@@ -117,8 +152,9 @@ def _split_opentk(norm: str, rows: list[re.Match[str]]) -> SplitResult:
         close = re.compile(r"\|[ ]*(?:\n|$)")
         c = close.search(norm, m.end(), limit)
         if c is None:
-            warnings.append(Warning_("row_not_closed", f"rij {m.group(1)} is niet afgesloten met '|'",
-                                     int(m.group(1))))
+            warnings.append(
+                Warning_("row_not_closed", f"rij {m.group(1)} is niet afgesloten met '|'", int(m.group(1)))
+            )
             body_end = _tail_start(norm, m.end()) if i + 1 == len(rows) else limit
         else:
             body_end = c.start()
@@ -137,8 +173,13 @@ def _split_headed(norm: str, layout: str, heads: list[tuple[int, int, list[int]]
         end = heads[i + 1][0] if i + 1 < len(heads) else body_end
         a = ANTWOORD.search(norm, t_start, end)
         if a is not None and a.group(1) and int(a.group(1)) not in numbers:
-            warnings.append(Warning_("answer_number_mismatch",
-                                     f"antwoord {a.group(1)} staat onder vraag {numbers[0]}", numbers[0]))
+            warnings.append(
+                Warning_(
+                    "answer_number_mismatch",
+                    f"antwoord {a.group(1)} staat onder vraag {numbers[0]}",
+                    numbers[0],
+                )
+            )
         if a is not None:
             q = _strip(norm, t_start, a.start())
             ans = _strip(norm, a.end(), end)
@@ -149,8 +190,16 @@ def _split_headed(norm: str, layout: str, heads: list[tuple[int, int, list[int]]
             first = _split_block(norm, numbers[0], h_start, t_start, end, warnings)
         pairs.append(first)
         for n in numbers[1:]:  # "Vraag 2 en 3": one text for several numbers
-            pairs.append(Pair(n, h_start, first.question_span, first.answer_span, see=[numbers[0]],
-                              delegates_to=numbers[0]))
+            pairs.append(
+                Pair(
+                    n,
+                    h_start,
+                    first.question_span,
+                    first.answer_span,
+                    see=[numbers[0]],
+                    delegates_to=numbers[0],
+                )
+            )
     return SplitResult(layout, pairs, heads[0][0], body_end, warnings)
 
 
@@ -176,8 +225,18 @@ def split(norm: str) -> SplitResult:
             heads = [(m.start(), m.end(), [int(m.group(1))]) for m in BARE.finditer(norm)]
             layout = "number"
         if not heads:
-            return SplitResult("none", [], len(norm), len(norm), [Warning_(
-                "not_a_qa_list", "geen genummerde vragen gevonden: dit lijkt geen lijst van vragen en antwoorden")])
+            return SplitResult(
+                "none",
+                [],
+                len(norm),
+                len(norm),
+                [
+                    Warning_(
+                        "not_a_qa_list",
+                        "geen genummerde vragen gevonden: dit lijkt geen lijst van vragen en antwoorden",
+                    )
+                ],
+            )
         result = _split_headed(norm, layout, heads)
     check_numbering(result)
     check_lost_lists(norm, result)
@@ -189,16 +248,24 @@ def check_numbering(result: SplitResult) -> None:
     expected = 1
     for p in result.pairs:
         if p.number in seen:
-            result.warnings.append(Warning_("duplicate", f"vraag {p.number} komt meer dan eens voor", p.number))
+            result.warnings.append(
+                Warning_("duplicate", f"vraag {p.number} komt meer dan eens voor", p.number)
+            )
             continue
         if p.number > expected:
             missing = list(range(expected, p.number))
             shown = ", ".join(map(str, missing[:10])) + (" …" if len(missing) > 10 else "")
-            result.warnings.append(Warning_("gap", f"nummering springt van {expected - 1} naar {p.number} "
-                                            f"(ontbreekt: {shown})", p.number))
+            result.warnings.append(
+                Warning_(
+                    "gap",
+                    f"nummering springt van {expected - 1} naar {p.number} (ontbreekt: {shown})",
+                    p.number,
+                )
+            )
         elif p.number < expected:
-            result.warnings.append(Warning_("out_of_order", f"vraag {p.number} staat na vraag {expected - 1}",
-                                            p.number))
+            result.warnings.append(
+                Warning_("out_of_order", f"vraag {p.number} staat na vraag {expected - 1}", p.number)
+            )
         seen.add(p.number)
         expected = max(expected, p.number + 1)
 
@@ -209,7 +276,11 @@ def check_lost_lists(norm: str, result: SplitResult) -> None:
         if not p.answer_span:
             continue
         a, b = p.answer_span
-        for m in re.finditer(r":[ ]*\n(?![ ]{0,8}(?:[-*\u2022\u25cf\u2013]|\d{1,2}[.)]|[a-z][.)]))", norm[a:b]):
-            result.warnings.append(Warning_("lost_list", f"vraag {p.number}: het antwoord kondigt een opsomming "
-                                            "aan die in de tekst ontbreekt", p.number))
-            break
+        if LOST_LIST.search(norm, a, b):
+            result.warnings.append(
+                Warning_(
+                    "lost_list",
+                    f"vraag {p.number}: het antwoord kondigt een opsomming aan die in de tekst ontbreekt",
+                    p.number,
+                )
+            )

@@ -28,7 +28,8 @@ metadata = component_metadata()
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 documents = sa.Table(
-    "programme_documents", metadata,
+    "programme_documents",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("sha256", sa.String(64), nullable=False, unique=True),
     sa.Column("nummer", sa.String(40)),
@@ -47,10 +48,16 @@ documents = sa.Table(
     sa.Column("ingested_at", sa.DateTime(timezone=True), nullable=False),
 )
 pairs = sa.Table(
-    "programme_pairs", metadata,
+    "programme_pairs",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("document_id", sa.Integer, sa.ForeignKey("programme_documents.id", ondelete="CASCADE"),
-              nullable=False, index=True),
+    sa.Column(
+        "document_id",
+        sa.Integer,
+        sa.ForeignKey("programme_documents.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
     sa.Column("ordinal", sa.Integer, nullable=False),
     sa.Column("number", sa.Integer, nullable=False),
     sa.Column("question", sa.Text, nullable=False),
@@ -65,10 +72,16 @@ pairs = sa.Table(
     sa.UniqueConstraint("document_id", "ordinal", name="uq_programme_pairs_doc_ordinal"),
 )
 references = sa.Table(
-    "programme_references", metadata,
+    "programme_references",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("document_id", sa.Integer, sa.ForeignKey("programme_documents.id", ondelete="CASCADE"),
-              nullable=False, index=True),
+    sa.Column(
+        "document_id",
+        sa.Integer,
+        sa.ForeignKey("programme_documents.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
     sa.Column("kind", sa.String(20), nullable=False),
     sa.Column("text", sa.String(1000), nullable=False),
     sa.Column("dossier", sa.String(10)),
@@ -79,11 +92,17 @@ references = sa.Table(
     sa.Column("flags", sa.Text, nullable=False),
 )
 commitments = sa.Table(
-    "programme_commitments", metadata,
+    "programme_commitments",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("uid", sa.String(100), nullable=False, unique=True),  # sha256[:16]:start-end
-    sa.Column("document_id", sa.Integer, sa.ForeignKey("programme_documents.id", ondelete="CASCADE"),
-              nullable=False, index=True),
+    sa.Column(
+        "document_id",
+        sa.Integer,
+        sa.ForeignKey("programme_documents.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
     sa.Column("question", sa.Integer, nullable=False),
     sa.Column("text", sa.Text, nullable=False),
     sa.Column("phrase", sa.String(300), nullable=False),
@@ -105,10 +124,16 @@ commitments = sa.Table(
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
 )
 audit = sa.Table(
-    "programme_audit", metadata,
+    "programme_audit",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("commitment_id", sa.Integer, sa.ForeignKey("programme_commitments.id", ondelete="CASCADE"),
-              nullable=False, index=True),
+    sa.Column(
+        "commitment_id",
+        sa.Integer,
+        sa.ForeignKey("programme_commitments.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
     sa.Column("at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("officer", sa.String(200), nullable=False),
     sa.Column("field", sa.String(40), nullable=False),
@@ -134,42 +159,91 @@ def store_result(engine: Engine, result: ParseResult, source_name: str | None = 
         if existing is not None:
             return int(existing), False
         h = result.header
-        doc_id = conn.execute(documents.insert().values(
-            sha256=result.sha256, nummer=h.nummer, title=(h.title or "")[:1000] or None, soort=h.soort,
-            datum=h.datum, anchor=result.anchor, indiener=h.indiener, zaak=h.zaak, layout=result.layout,
-            source_name=(source_name or "")[:500] or None, raw=result.raw,
-            meta=json.dumps(doc["document"], ensure_ascii=False), warnings=json.dumps(doc["warnings"],
-                                                                                      ensure_ascii=False),
-            partial=result.partial, ingested_at=_now())).inserted_primary_key[0]
+        doc_id = conn.execute(
+            documents.insert().values(
+                sha256=result.sha256,
+                nummer=h.nummer,
+                title=(h.title or "")[:1000] or None,
+                soort=h.soort,
+                datum=h.datum,
+                anchor=result.anchor,
+                indiener=h.indiener,
+                zaak=h.zaak,
+                layout=result.layout,
+                source_name=(source_name or "")[:500] or None,
+                raw=result.raw,
+                meta=json.dumps(doc["document"], ensure_ascii=False),
+                warnings=json.dumps(doc["warnings"], ensure_ascii=False),
+                partial=result.partial,
+                ingested_at=_now(),
+            )
+        ).inserted_primary_key[0]
         if result.pairs:
-            conn.execute(pairs.insert(), [
-                {"document_id": doc_id, "ordinal": i, "number": p.number, "question": result.text_of(p.question_span),
-                 "answer": result.text_of(p.answer_span) if p.answer_span else None,
-                 "q_start": p.question_span[0], "q_end": p.question_span[1],
-                 "a_start": p.answer_span[0] if p.answer_span else None,
-                 "a_end": p.answer_span[1] if p.answer_span else None, "see": json.dumps(p.see),
-                 "delegates_to": p.delegates_to, "resolved_to": p.resolved_to}
-                for i, p in enumerate(result.pairs)])
+            conn.execute(
+                pairs.insert(),
+                [
+                    {
+                        "document_id": doc_id,
+                        "ordinal": i,
+                        "number": p.number,
+                        "question": result.text_of(p.question_span),
+                        "answer": result.text_of(p.answer_span) if p.answer_span else None,
+                        "q_start": p.question_span[0],
+                        "q_end": p.question_span[1],
+                        "a_start": p.answer_span[0] if p.answer_span else None,
+                        "a_end": p.answer_span[1] if p.answer_span else None,
+                        "see": json.dumps(p.see),
+                        "delegates_to": p.delegates_to,
+                        "resolved_to": p.resolved_to,
+                    }
+                    for i, p in enumerate(result.pairs)
+                ],
+            )
         if result.references:
-            conn.execute(references.insert(), [
-                {"document_id": doc_id, "kind": r.kind, "text": r.text[:1000], "dossier": r.dossier,
-                 "toevoeging": r.toevoeging, "number": r.number, "members": json.dumps(r.members, ensure_ascii=False),
-                 "occurrences": json.dumps(r.occurrences, ensure_ascii=False), "flags": json.dumps(r.flags,
-                                                                                                   ensure_ascii=False)}
-                for r in result.references])
+            conn.execute(
+                references.insert(),
+                [
+                    {
+                        "document_id": doc_id,
+                        "kind": r.kind,
+                        "text": r.text[:1000],
+                        "dossier": r.dossier,
+                        "toevoeging": r.toevoeging,
+                        "number": r.number,
+                        "members": json.dumps(r.members, ensure_ascii=False),
+                        "occurrences": json.dumps(r.occurrences, ensure_ascii=False),
+                        "flags": json.dumps(r.flags, ensure_ascii=False),
+                    }
+                    for r in result.references
+                ],
+            )
         questions = {p.number: result.text_of(p.question_span) for p in result.pairs}
         rows = []
         for c in result.commitments:
             prio, keywords = classify(c.text + " " + questions.get(c.question, ""))
-            rows.append({
-                "uid": f"{result.sha256[:16]}:{c.span[0]}-{c.span[1]}", "document_id": doc_id,
-                "question": c.question, "text": c.text, "phrase": c.phrase[:300], "span_start": c.span[0],
-                "span_end": c.span[1], "actor": c.actor[:300], "actor_source": c.actor_source,
-                "deadline_start": c.deadline.start if c.deadline else None,
-                "deadline_end": c.deadline.end if c.deadline else None,
-                "deadline_rule": c.deadline.rule if c.deadline else None, "vague": c.vague, "hedged": c.hedged,
-                "priority": prio, "priority_keywords": json.dumps(keywords, ensure_ascii=False),
-                "status": "openstaand", "due": c.deadline.end if c.deadline else None, "updated_at": _now()})
+            rows.append(
+                {
+                    "uid": f"{result.sha256[:16]}:{c.span[0]}-{c.span[1]}",
+                    "document_id": doc_id,
+                    "question": c.question,
+                    "text": c.text,
+                    "phrase": c.phrase[:300],
+                    "span_start": c.span[0],
+                    "span_end": c.span[1],
+                    "actor": c.actor[:300],
+                    "actor_source": c.actor_source,
+                    "deadline_start": c.deadline.start if c.deadline else None,
+                    "deadline_end": c.deadline.end if c.deadline else None,
+                    "deadline_rule": c.deadline.rule if c.deadline else None,
+                    "vague": c.vague,
+                    "hedged": c.hedged,
+                    "priority": prio,
+                    "priority_keywords": json.dumps(keywords, ensure_ascii=False),
+                    "status": "openstaand",
+                    "due": c.deadline.end if c.deadline else None,
+                    "updated_at": _now(),
+                }
+            )
         if rows:
             conn.execute(commitments.insert(), rows)
     return int(doc_id), True
@@ -177,11 +251,27 @@ def store_result(engine: Engine, result: ParseResult, source_name: str | None = 
 
 def list_documents(engine: Engine) -> list[dict[str, Any]]:
     with engine.connect() as conn:
-        rows = conn.execute(sa.select(documents.c.id, documents.c.nummer, documents.c.title, documents.c.datum,
-                                      documents.c.partial, documents.c.layout, documents.c.ingested_at)
-                            .order_by(documents.c.id)).mappings().all()
-        counts = {r[0]: r[1] for r in conn.execute(sa.select(commitments.c.document_id, sa.func.count())
-                                                   .group_by(commitments.c.document_id)).all()}
+        rows = (
+            conn.execute(
+                sa.select(
+                    documents.c.id,
+                    documents.c.nummer,
+                    documents.c.title,
+                    documents.c.datum,
+                    documents.c.partial,
+                    documents.c.layout,
+                    documents.c.ingested_at,
+                ).order_by(documents.c.id)
+            )
+            .mappings()
+            .all()
+        )
+        counts = {
+            r[0]: r[1]
+            for r in conn.execute(
+                sa.select(commitments.c.document_id, sa.func.count()).group_by(commitments.c.document_id)
+            ).all()
+        }
     return [{**dict(r), "commitments": int(counts.get(r["id"], 0))} for r in rows]
 
 
@@ -190,17 +280,39 @@ def get_document(engine: Engine, doc_id: int) -> dict[str, Any] | None:
         d = conn.execute(sa.select(documents).where(documents.c.id == doc_id)).mappings().first()
         if d is None:
             return None
-        ps = conn.execute(sa.select(pairs).where(pairs.c.document_id == doc_id).order_by(pairs.c.ordinal)
-                          ).mappings().all()
-        rs = conn.execute(sa.select(references).where(references.c.document_id == doc_id)
-                          .order_by(references.c.id)).mappings().all()
-        cs = conn.execute(sa.select(commitments).where(commitments.c.document_id == doc_id)
-                          .order_by(commitments.c.span_start)).mappings().all()
+        ps = (
+            conn.execute(sa.select(pairs).where(pairs.c.document_id == doc_id).order_by(pairs.c.ordinal))
+            .mappings()
+            .all()
+        )
+        rs = (
+            conn.execute(
+                sa.select(references).where(references.c.document_id == doc_id).order_by(references.c.id)
+            )
+            .mappings()
+            .all()
+        )
+        cs = (
+            conn.execute(
+                sa.select(commitments)
+                .where(commitments.c.document_id == doc_id)
+                .order_by(commitments.c.span_start)
+            )
+            .mappings()
+            .all()
+        )
     out = dict(d)
     out["meta"] = json.loads(d["meta"])
     out["warnings"] = json.loads(d["warnings"])
     out["pairs"] = [{**dict(p), "see": json.loads(p["see"])} for p in ps]
-    out["references"] = [{**dict(r), "members": json.loads(r["members"]), "occurrences": json.loads(r["occurrences"]),
-                          "flags": json.loads(r["flags"])} for r in rs]
+    out["references"] = [
+        {
+            **dict(r),
+            "members": json.loads(r["members"]),
+            "occurrences": json.loads(r["occurrences"]),
+            "flags": json.loads(r["flags"]),
+        }
+        for r in rs
+    ]
     out["commitments"] = [dict(c) for c in cs]
     return out

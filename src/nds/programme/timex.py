@@ -34,8 +34,10 @@ def table() -> dict[str, Any]:
 def recess_calendar() -> dict[str, dict[int, tuple[date, date]]]:
     with open(DATA / "calendar.toml", "rb") as fh:
         raw = tomllib.load(fh)
-    return {name: {int(y): (date.fromisoformat(v[0]), date.fromisoformat(v[1])) for y, v in years.items()}
-            for name, years in raw.items()}
+    return {
+        name: {int(y): (date.fromisoformat(v[0]), date.fromisoformat(v[1])) for y, v in years.items()}
+        for name, years in raw.items()
+    }
 
 
 def prinsjesdag(year: int) -> date:
@@ -66,8 +68,21 @@ def _md(year: int, md: str) -> date:
 
 
 _YEAR = r"(?:(?P<y>(?:19|20)\d\d)(?!\d|[ ]?-[ ]?\d)|(?P<rel>dit|volgend|komend|het komende|vorig)[ ]jaar)"
-_NUM = {"een": 1, "één": 1, "twee": 2, "drie": 3, "vier": 4, "vijf": 5, "zes": 6, "zeven": 7, "acht": 8,
-        "negen": 9, "tien": 10, "twaalf": 12, "achttien": 18}
+_NUM = {
+    "een": 1,
+    "één": 1,
+    "twee": 2,
+    "drie": 3,
+    "vier": 4,
+    "vijf": 5,
+    "zes": 6,
+    "zeven": 7,
+    "acht": 8,
+    "negen": 9,
+    "tien": 10,
+    "twaalf": 12,
+    "achttien": 18,
+}
 
 
 def _alts(words: Any) -> str:
@@ -84,30 +99,67 @@ def _patterns() -> list[tuple[str, re.Pattern[str]]]:
     pats = [
         ("vague", r"(?<!\w)(?:" + _alts(t["vague"]["phrases"]) + r")(?!\w)"),
         ("past", r"(?<!\w)(?:" + _alts(t["past"]["phrases"]) + r")(?!\w)"),
-        ("quarter", r"(?<!\w)(?:in[ ])?(?:(?:het|de)[ ])?(?P<ord>" + _alts(t["quarters"]) + r")[ ]kwartaal"
-                    r"(?:[ ](?:van[ ])?(?:het[ ]jaar[ ])?" + _YEAR + r")?"),
+        (
+            "quarter",
+            r"(?<!\w)(?:in[ ])?(?:(?:het|de)[ ])?(?P<ord>" + _alts(t["quarters"]) + r")[ ]kwartaal"
+            r"(?:[ ](?:van[ ])?(?:het[ ]jaar[ ])?" + _YEAR + r")?",
+        ),
         ("quarter_q", r"(?<!\w)Q(?P<qn>[1-4])(?:[ ]?-?[ ]?(?P<y>20\d\d))?(?!\w)"),
-        ("half", r"(?<!\w)(?:in[ ])?(?:de[ ])?(?P<ord>eerste|tweede)[ ](?:jaar)?helft"
-                 r"(?:[ ](?:van[ ])?(?:het[ ]jaar[ ])?" + _YEAR + r")?"),
-        ("recess", r"(?<!\w)(?P<pre>v[oó][oó]r|voor|na|rond|tijdens|in|direct[ ]na)[ ](?:het|de)[ ]"
-                   r"(?P<recess>zomerreces|zomer|kerstreces|kerst|jaarwisseling)(?![\w-])"
-                   r"(?:[ ](?:van[ ])?" + _YEAR + r")?"),
-        ("prinsjesdag", r"(?<!\w)(?P<pre>op|v[oó][oó]r|voor|na|rond|met|bij)[ ]Prinsjesdag(?:[ ](?:van[ ])?"
-                        + _YEAR + r")?"),
-        ("season", r"(?<!\w)(?:in[ ])?(?:(?:het|de|dit|komend|komende|volgend|volgende)[ ])?(?P<season>" + seasons
-                   + r")(?![\w-])(?:[ ](?:van[ ])?(?:het[ ]jaar[ ])?" + _YEAR + r")?"),
-        ("part", r"(?<!\w)(?:in[ ])?(?:(?:het|de)[ ])?(?P<part>" + parts + r")[ ](?:van[ ])?(?:het[ ]jaar[ ])?"
-                 + _YEAR),
-        ("date", r"(?<!\w)(?:" + before + r"[ ])?(?P<d>\d{1,2})[ ](?P<month>" + months + r")(?:[ ](?P<y>20\d\d))?"
-                 r"(?!\w)"),
-        ("month", r"(?<!\w)(?:" + before + r"[ ])?(?:(?:de[ ]maand[ ])|(?P<mpart>begin|medio|midden|eind)[ ])?"
-                  r"(?P<month>" + months + r")(?:[ ](?P<y>20\d\d))?(?!\w)"),
+        (
+            "half",
+            r"(?<!\w)(?:in[ ])?(?:de[ ])?(?P<ord>eerste|tweede)[ ](?:jaar)?helft"
+            r"(?:[ ](?:van[ ])?(?:het[ ]jaar[ ])?" + _YEAR + r")?",
+        ),
+        (
+            "recess",
+            r"(?<!\w)(?P<pre>v[oó][oó]r|voor|na|rond|tijdens|in|direct[ ]na)[ ](?:het|de)[ ]"
+            r"(?P<recess>zomerreces|zomer|kerstreces|kerst|jaarwisseling)(?![\w-])"
+            r"(?:[ ](?:van[ ])?" + _YEAR + r")?",
+        ),
+        (
+            "prinsjesdag",
+            r"(?<!\w)(?P<pre>op|v[oó][oó]r|voor|na|rond|met|bij)[ ]Prinsjesdag(?:[ ](?:van[ ])?"
+            + _YEAR
+            + r")?",
+        ),
+        (
+            "season",
+            r"(?<!\w)(?:in[ ])?(?:(?:het|de|dit|komend|komende|volgend|volgende)[ ])?(?P<season>"
+            + seasons
+            + r")(?![\w-])(?:[ ](?:van[ ])?(?:het[ ]jaar[ ])?"
+            + _YEAR
+            + r")?",
+        ),
+        (
+            "part",
+            r"(?<!\w)(?:in[ ])?(?:(?:het|de)[ ])?(?P<part>"
+            + parts
+            + r")[ ](?:van[ ])?(?:het[ ]jaar[ ])?"
+            + _YEAR,
+        ),
+        (
+            "date",
+            r"(?<!\w)(?:" + before + r"[ ])?(?P<d>\d{1,2})[ ](?P<month>" + months + r")(?:[ ](?P<y>20\d\d))?"
+            r"(?!\w)",
+        ),
+        (
+            "month",
+            r"(?<!\w)(?:" + before + r"[ ])?(?:(?:de[ ]maand[ ])|(?P<mpart>begin|medio|midden|eind)[ ])?"
+            r"(?P<month>" + months + r")(?:[ ](?P<y>20\d\d))?(?!\w)",
+        ),
         ("loop", r"(?<!\w)in[ ]de[ ]loop[ ]van[ ]" + _YEAR),
-        ("year", r"(?<!\w)(?P<pre>uiterlijk[ ]in|uiterlijk|v[oó][oó]r|in|per|gedurende|vanaf)[ ](?P<y>(?:19|20)\d\d)"
-                 r"(?![\d/]|[ ]?-[ ]?\d)"),
+        (
+            "year",
+            r"(?<!\w)(?P<pre>uiterlijk[ ]in|uiterlijk|v[oó][oó]r|in|per|gedurende|vanaf)[ ]"
+            r"(?P<y>(?:19|20)\d\d)"
+            r"(?![\d/]|[ ]?-[ ]?\d)",
+        ),
         ("relyear", r"(?<!\w)(?:in[ ])?(?:het[ ])?(?P<rel>dit|volgend|komend|het komende)[ ]jaar(?!\w)"),
-        ("within", r"(?<!\w)(?P<pre>binnen|over)[ ](?P<n>\d{1,3}|" + _alts(_NUM) + r")[ ]"
-                   r"(?P<unit>dagen|dag|weken|week|maanden|maand|jaar)(?!\w)"),
+        (
+            "within",
+            r"(?<!\w)(?P<pre>binnen|over)[ ](?P<n>\d{1,3}|" + _alts(_NUM) + r")[ ]"
+            r"(?P<unit>dagen|dag|weken|week|maanden|maand|jaar)(?!\w)",
+        ),
     ]
     return [(name, re.compile(p, re.IGNORECASE)) for name, p in pats]
 
@@ -145,17 +197,22 @@ def _interval(name: str, m: re.Match[str], anchor: date) -> Interval | None:
         def make(y: int) -> Interval:
             start = date(y, 3 * q - 2, 1)
             return Interval(start, _md(y, f"{3 * q:02d}-31"), f"kwartaal Q{q}")
+
         return make(year) if year else _next(anchor, make)
     if name == "half":
         lo, hi = t["halves"][gd["ord"].lower()]
-        return (lambda y: Interval(_md(y, lo), _md(y, hi), f"helft {gd['ord'].lower()}"))(year) if year else \
-            _next(anchor, lambda y: Interval(_md(y, lo), _md(y, hi), f"helft {gd['ord'].lower()}"))
+        return (
+            (lambda y: Interval(_md(y, lo), _md(y, hi), f"helft {gd['ord'].lower()}"))(year)
+            if year
+            else _next(anchor, lambda y: Interval(_md(y, lo), _md(y, hi), f"helft {gd['ord'].lower()}"))
+        )
     if name in ("season", "part"):
         word = (gd.get("season") or gd.get("part") or "").lower()
         lo, hi = t["parts"][word]
 
         def mk(y: int) -> Interval:
             return Interval(_md(y, lo), _md(y, hi), word)
+
         return mk(year) if year else _next(anchor, mk)
     if name == "loop":
         if year is None:
@@ -166,7 +223,9 @@ def _interval(name: str, m: re.Match[str], anchor: date) -> Interval | None:
         pre = gd["pre"].lower()
         y = int(gd["y"])
         if pre.startswith("v") and pre != "vanaf":  # vóór 2027 = by the end of 2026
-            return Interval(anchor, date(y - 1, 12, 31), "vóór jaar") if date(y - 1, 12, 31) >= anchor else None
+            return (
+                Interval(anchor, date(y - 1, 12, 31), "vóór jaar") if date(y - 1, 12, 31) >= anchor else None
+            )
         if pre == "per":
             return Interval(date(y, 1, 1), date(y, 1, 1), "per jaar")
         if pre == "vanaf":
@@ -185,6 +244,7 @@ def _interval(name: str, m: re.Match[str], anchor: date) -> Interval | None:
             def mkd(y: int) -> Interval:
                 d = date(y, mon, min(day, calendar.monthrange(y, mon)[1]))
                 return Interval(d, d, "datum")
+
             iv = mkd(year) if year else _next(anchor, mkd)
         else:
             mp = (gd.get("mpart") or "").lower()
@@ -193,12 +253,16 @@ def _interval(name: str, m: re.Match[str], anchor: date) -> Interval | None:
             def mkm(y: int) -> Interval:
                 lst = calendar.monthrange(y, mon)[1]
                 return Interval(date(y, mon, min(lo, lst)), date(y, mon, min(hi, lst)), f"maand {mp}".strip())
+
             iv = mkm(year) if year else _next(anchor, mkm)
         del last
         pre = (gd.get("pre") or "").lower()
         if pre in ("uiterlijk", "uiterlijk in", "tot", "voor", "vóór", "voór", "vóor"):
-            end = iv.end if pre.startswith("uiterlijk") or (iv.start == iv.end and pre == "tot") else \
-                iv.start - timedelta(days=1)
+            end = (
+                iv.end
+                if pre.startswith("uiterlijk") or (iv.start == iv.end and pre == "tot")
+                else iv.start - timedelta(days=1)
+            )
             if pre.startswith("uiterlijk"):
                 end = iv.end
             return Interval(min(anchor, end), end, f"{pre} {iv.rule}")
@@ -232,6 +296,7 @@ def _interval(name: str, m: re.Match[str], anchor: date) -> Interval | None:
             if pre == "na":
                 return Interval(p + timedelta(days=1), date(y, 12, 31), "na Prinsjesdag")
             return Interval(p, p, "op Prinsjesdag")
+
         return mkp(year) if year else _next(anchor, mkp)
     return None
 
@@ -242,19 +307,29 @@ def _recess_interval(gd: dict[str, Any], year: int | None, anchor: date) -> Inte
     word = gd["recess"].lower()
     if word == "jaarwisseling":
         lo, hi = t["parliament"]["jaarwisseling"]
-        return (lambda y: Interval(_md(y, lo), _md(y + 1, hi), "rond de jaarwisseling"))(year) if year else \
-            _next(anchor, lambda y: Interval(_md(y, lo), _md(y + 1, hi), "rond de jaarwisseling"))
+        return (
+            (lambda y: Interval(_md(y, lo), _md(y + 1, hi), "rond de jaarwisseling"))(year)
+            if year
+            else _next(anchor, lambda y: Interval(_md(y, lo), _md(y + 1, hi), "rond de jaarwisseling"))
+        )
     name = "zomerreces" if word.startswith("zomer") else "kerstreces"
 
     def mk(y: int) -> Interval:
         first, last, est = recess(name, y)
         if pre.startswith("v"):
             start = anchor if (year is None or anchor.year == y) else date(y, 1, 1)
-            return Interval(min(start, first - timedelta(days=1)), first - timedelta(days=1), f"voor {name}", est)
+            return Interval(
+                min(start, first - timedelta(days=1)), first - timedelta(days=1), f"voor {name}", est
+            )
         if "na" in pre:
-            end = _md(y, t["parliament"]["na_de_zomer_end"]) if name == "zomerreces" else last + timedelta(days=31)
+            end = (
+                _md(y, t["parliament"]["na_de_zomer_end"])
+                if name == "zomerreces"
+                else last + timedelta(days=31)
+            )
             return Interval(last + timedelta(days=1), end, f"na {name}", est)
         return Interval(first, last, f"{pre} {name}", est)
+
     return mk(year) if year else _next(anchor, mk)
 
 
@@ -262,8 +337,21 @@ def _recess_interval(gd: dict[str, Any], year: int | None, anchor: date) -> Inte
 def _trigger() -> re.Pattern[str]:
     """Cheap pre-filter: a stretch without any of these words or a number holds no time phrase."""
     t = table()
-    words = ["kwartaal", "helft", "zomer", "kerst", "jaarwisseling", "prinsjesdag", "jaar", "binnen", "over",
-             *t["parts"], *MONTHS, *t["vague"]["phrases"], *t["past"]["phrases"]]
+    words = [
+        "kwartaal",
+        "helft",
+        "zomer",
+        "kerst",
+        "jaarwisseling",
+        "prinsjesdag",
+        "jaar",
+        "binnen",
+        "over",
+        *t["parts"],
+        *MONTHS,
+        *t["vague"]["phrases"],
+        *t["past"]["phrases"],
+    ]
     return re.compile(r"\d|(?<!\w)(?:" + _alts(words) + r"|q[1-4])", re.IGNORECASE)
 
 

@@ -28,8 +28,10 @@ from nds.programme.priorities import labels
 from nds.programme.register import SIGNALS, STATUSES, Register, RegisterError
 from nds.programme.store import get_document, init_db, list_documents
 
-XREF = re.compile(r"(?i)(?:antwoord(?:en)?|beantwoording)[ \u00a0]+(?:op[ \u00a0]+|van[ \u00a0]+|bij[ \u00a0]+)?"
-                  r"(?:de[ \u00a0]+)?vra(?:ag|gen)[ \u00a0]+(\d{1,4})")
+XREF = re.compile(
+    r"(?i)(?:antwoord(?:en)?|beantwoording)[ \u00a0]+(?:op[ \u00a0]+|van[ \u00a0]+|bij[ \u00a0]+)?"
+    r"(?:de[ \u00a0]+)?vra(?:ag|gen)[ \u00a0]+(\d{1,4})"
+)
 
 
 def _engine(request_app: FastAPI) -> Engine:
@@ -55,8 +57,11 @@ def _clock(request_app: FastAPI, today: str | None) -> Any:
 
 def segments(text: str, offset: int, commitments: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Split an answer into plain, commitment and cross-reference segments (rendered escaped)."""
-    marks = sorted((c["span_start"] - offset, c["span_end"] - offset, c) for c in commitments
-                   if c["span_start"] >= offset and c["span_end"] <= offset + len(text))
+    marks = sorted(
+        (c["span_start"] - offset, c["span_end"] - offset, c)
+        for c in commitments
+        if c["span_start"] >= offset and c["span_end"] <= offset + len(text)
+    )
     out: list[dict[str, Any]] = []
     pos = 0
     for s, e, c in marks:
@@ -73,7 +78,7 @@ def _xref_segments(text: str) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     pos = 0
     for m in XREF.finditer(text):
-        out.append({"kind": "text", "text": text[pos:m.start()]})
+        out.append({"kind": "text", "text": text[pos : m.start()]})
         out.append({"kind": "xref", "text": m.group(0), "target": int(m.group(1))})
         pos = m.end()
     out.append({"kind": "text", "text": text[pos:]})
@@ -84,8 +89,11 @@ def register(app: FastAPI) -> None:
     from nds.web.app import add_nav, render
 
     add_nav(app, "/programma", "Programma")
-    app.mount("/programma/static", StaticFiles(directory=str(Path(__file__).parent / "static")),
-              name="programme-static")
+    app.mount(
+        "/programma/static",
+        StaticFiles(directory=str(Path(__file__).parent / "static")),
+        name="programme-static",
+    )
 
     @app.get("/programma", response_class=HTMLResponse, include_in_schema=False)
     async def documents_page(request: Request) -> HTMLResponse:
@@ -101,27 +109,44 @@ def register(app: FastAPI) -> None:
         for c in doc["commitments"]:
             by_q.setdefault(c["question"], []).append(c)
         for p in doc["pairs"]:
-            p["segments"] = segments(p["answer"], p["a_start"], by_q.get(p["number"], [])) if p["answer"] else []
+            p["segments"] = (
+                segments(p["answer"], p["a_start"], by_q.get(p["number"], [])) if p["answer"] else []
+            )
             p["commitments"] = by_q.get(p["number"], [])
         return render(request, "programme/document.html", {"doc": doc, "meta": doc["meta"]})
 
     @app.get("/programma/register", response_class=HTMLResponse, include_in_schema=False)
-    async def register_page(request: Request, prioriteit: str | None = None, status: str | None = None,
-                            signaal: str | None = None, vandaag: str | None = None,
-                            binnenkort: int = Query(30, ge=0, le=3650)) -> HTMLResponse:
+    async def register_page(
+        request: Request,
+        prioriteit: str | None = None,
+        status: str | None = None,
+        signaal: str | None = None,
+        vandaag: str | None = None,
+        binnenkort: int = Query(30, ge=0, le=3650),
+    ) -> HTMLResponse:
         reg = Register(_engine(request.app), clock=_clock(request.app, vandaag), soon_days=binnenkort)
         try:
             items = reg.items(priority=prioriteit or None, status=status or None, signal=signaal or None)
         except RegisterError as exc:
             return render(request, "programme/notfound.html", {"what": str(exc)}, status_code=400)
-        return render(request, "programme/register.html", {
-            "items": items, "priorities": labels(), "statuses": STATUSES, "signals": SIGNALS,
-            "f": {"prioriteit": prioriteit or "", "status": status or "", "signaal": signaal or ""},
-            "today": reg.clock().isoformat(), "soon": binnenkort})
+        return render(
+            request,
+            "programme/register.html",
+            {
+                "items": items,
+                "priorities": labels(),
+                "statuses": STATUSES,
+                "signals": SIGNALS,
+                "f": {"prioriteit": prioriteit or "", "status": status or "", "signaal": signaal or ""},
+                "today": reg.clock().isoformat(),
+                "soon": binnenkort,
+            },
+        )
 
     @app.get("/programma/tijdlijn", response_class=HTMLResponse, include_in_schema=False)
-    async def timeline_page(request: Request, vandaag: str | None = None,
-                            binnenkort: int = Query(30, ge=0, le=3650)) -> HTMLResponse:
+    async def timeline_page(
+        request: Request, vandaag: str | None = None, binnenkort: int = Query(30, ge=0, le=3650)
+    ) -> HTMLResponse:
         reg = Register(_engine(request.app), clock=_clock(request.app, vandaag), soon_days=binnenkort)
         return render(request, "programme/timeline.html", {"rep": report_mod.build(reg)})
 
@@ -132,16 +157,27 @@ def register(app: FastAPI) -> None:
             row = reg.get(cid)
         except RegisterError:
             return render(request, "programme/notfound.html", {"what": f"toezegging {cid}"}, status_code=404)
-        return render(request, "programme/commitment.html", {
-            "c": row, "history": reg.history(cid), "status_label": STATUSES[row["status"]],
-            "signal": SIGNALS[reg.signal(row)], "priority_label": labels().get(row["priority"], row["priority"])})
+        return render(
+            request,
+            "programme/commitment.html",
+            {
+                "c": row,
+                "history": reg.history(cid),
+                "status_label": STATUSES[row["status"]],
+                "signal": SIGNALS[reg.signal(row)],
+                "priority_label": labels().get(row["priority"], row["priority"]),
+            },
+        )
 
     app.mount("/programme/v1", _api(app))
 
 
 def _api(web: FastAPI) -> FastAPI:
-    api = make_api("nds programmamonitor", "1.0.0",
-                   "Kamerstukken naar vragen, antwoorden, toezeggingen met termijnen en verwijzingen.")
+    api = make_api(
+        "nds programmamonitor",
+        "1.0.0",
+        "Kamerstukken naar vragen, antwoorden, toezeggingen met termijnen en verwijzingen.",
+    )
 
     @api.get("/documenten", summary="Opgeslagen documenten")
     async def api_documents() -> list[dict[str, Any]]:
@@ -156,9 +192,13 @@ def _api(web: FastAPI) -> FastAPI:
         return doc
 
     @api.get("/toezeggingen", summary="Het toezeggingenregister")
-    async def api_commitments(prioriteit: str | None = None, status: str | None = None,
-                              signaal: str | None = None, vandaag: str | None = None,
-                              binnenkort: int = Query(30, ge=0, le=3650)) -> list[dict[str, Any]]:
+    async def api_commitments(
+        prioriteit: str | None = None,
+        status: str | None = None,
+        signaal: str | None = None,
+        vandaag: str | None = None,
+        binnenkort: int = Query(30, ge=0, le=3650),
+    ) -> list[dict[str, Any]]:
         reg = Register(_engine(web), clock=_clock(web, vandaag), soon_days=binnenkort)
         try:
             return reg.items(priority=prioriteit, status=status, signal=signaal)
@@ -175,8 +215,9 @@ def _api(web: FastAPI) -> FastAPI:
         return {**row, "signaal": reg.signal(row), "historie": reg.history(cid)}
 
     @api.get("/rapport", summary="Voortgang per NDS-prioriteit")
-    async def api_report(prioriteit: str | None = None, vandaag: str | None = None,
-                         binnenkort: int = Query(30, ge=0, le=3650)) -> dict[str, Any]:
+    async def api_report(
+        prioriteit: str | None = None, vandaag: str | None = None, binnenkort: int = Query(30, ge=0, le=3650)
+    ) -> dict[str, Any]:
         if prioriteit and prioriteit not in labels():
             raise Problem(400, "Ongeldige invoer", f"onbekende prioriteit {prioriteit!r}")
         reg = Register(_engine(web), clock=_clock(web, vandaag), soon_days=binnenkort)

@@ -13,14 +13,20 @@ import re
 from nds.programme.model import Pair, Warning_
 
 _NUMS = r"(?P<nums>\d{1,4}(?:[ ]*(?:,|en|t/m|-)[ ]*\d{1,4}){0,20})"
-MENTION = re.compile(r"(?i)(?<!\w)(?:antwoord(?:en)?|beantwoording)[ ]+(?:op[ ]+|van[ ]+|bij[ ]+)?(?:de[ ]+)?"
-                     r"vra(?:ag|gen)[ ]+" + _NUMS)
-WHOLE = re.compile(r"(?i)^[ (]*(?:zie[ ]+(?:ook[ ]+)?|voor[ ]+het[ ]+antwoord[ ]+)?(?:hiervoor[ ]+)?"
-                   r"(?:verwijs[ ]+ik[ ]+(?:u[ ]+)?naar[ ]+)?(?:het[ ]+|de[ ]+)?(?:antwoord(?:en)?|beantwoording)"
-                   r"[ ]+(?:op[ ]+|van[ ]+|bij[ ]+)?(?:de[ ]+)?vra(?:ag|gen)[ ]+" + _NUMS + r"[ .)]*$")
-REFERRAL_VERB = re.compile(r"(?i)(?:verwijs[ ]+ik[ ]+(?:u[ ]+)?|ik[ ]+verwijs[ ]+(?:u[ ]+)?|wordt[ ]+verwezen[ ]+)"
-                           r"(?:hiervoor[ ]+)?naar[ ]+(?:het[ ]+|de[ ]+)?(?:antwoord(?:en)?|beantwoording)[ ]+"
-                           r"(?:op[ ]+|van[ ]+|bij[ ]+)?(?:de[ ]+)?vra(?:ag|gen)[ ]+" + _NUMS)
+MENTION = re.compile(
+    r"(?i)(?<!\w)(?:antwoord(?:en)?|beantwoording)[ ]+(?:op[ ]+|van[ ]+|bij[ ]+)?(?:de[ ]+)?"
+    r"vra(?:ag|gen)[ ]+" + _NUMS
+)
+WHOLE = re.compile(
+    r"(?i)^[ (]*(?:zie[ ]+(?:ook[ ]+)?|voor[ ]+het[ ]+antwoord[ ]+)?(?:hiervoor[ ]+)?"
+    r"(?:verwijs[ ]+ik[ ]+(?:u[ ]+)?naar[ ]+)?(?:het[ ]+|de[ ]+)?(?:antwoord(?:en)?|beantwoording)"
+    r"[ ]+(?:op[ ]+|van[ ]+|bij[ ]+)?(?:de[ ]+)?vra(?:ag|gen)[ ]+" + _NUMS + r"[ .)]*$"
+)
+REFERRAL_VERB = re.compile(
+    r"(?i)(?:verwijs[ ]+ik[ ]+(?:u[ ]+)?|ik[ ]+verwijs[ ]+(?:u[ ]+)?|wordt[ ]+verwezen[ ]+)"
+    r"(?:hiervoor[ ]+)?naar[ ]+(?:het[ ]+|de[ ]+)?(?:antwoord(?:en)?|beantwoording)[ ]+"
+    r"(?:op[ ]+|van[ ]+|bij[ ]+)?(?:de[ ]+)?vra(?:ag|gen)[ ]+" + _NUMS
+)
 
 
 def _numbers(s: str) -> list[int]:
@@ -56,8 +62,13 @@ def resolve(norm: str, pairs: list[Pair]) -> list[Warning_]:
         p.see = sorted(see)
         for n in p.see:
             if n not in numbers:
-                warnings.append(Warning_("xref_missing", f"vraag {p.number} verwijst naar vraag {n}, "
-                                         "die niet in het document staat", p.number))
+                warnings.append(
+                    Warning_(
+                        "xref_missing",
+                        f"vraag {p.number} verwijst naar vraag {n}, die niet in het document staat",
+                        p.number,
+                    )
+                )
     by_number = {p.number: p for p in pairs}
     reported: set[frozenset[int]] = set()
     for p in pairs:
@@ -66,12 +77,17 @@ def resolve(norm: str, pairs: list[Pair]) -> list[Warning_]:
         while cur.delegates_to is not None and cur.delegates_to in by_number:
             nxt = cur.delegates_to
             if nxt in chain:
-                cycle = chain[chain.index(nxt):]
+                cycle = chain[chain.index(nxt) :]
                 key = frozenset(cycle)
                 if key not in reported:
                     reported.add(key)
-                    warnings.append(Warning_("xref_cycle", "kringverwijzing: " + " → ".join(
-                        f"vraag {n}" for n in cycle + [nxt]), p.number))
+                    warnings.append(
+                        Warning_(
+                            "xref_cycle",
+                            "kringverwijzing: " + " → ".join(f"vraag {n}" for n in [*cycle, nxt]),
+                            p.number,
+                        )
+                    )
                 cur = None  # type: ignore[assignment]
                 break
             chain.append(nxt)

@@ -13,8 +13,13 @@ down_revision = None
 branch_labels = None
 depends_on = None
 
-_TABLES = ("programme_documents", "programme_pairs", "programme_references", "programme_commitments",
-           "programme_audit")
+_TABLES = (
+    "programme_documents",
+    "programme_pairs",
+    "programme_references",
+    "programme_commitments",
+    "programme_audit",
+)
 
 
 def upgrade() -> None:
