@@ -9,8 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 from joserfc.jwk import ECKey
 
+from nds.digilab.orgapp import DIGID_ISSUER, create_org_app, open_org
 from nds.digilab.registers.data import generate, is_valid_bsn, synthetic_bsns
-from nds.digilab.registers.orgapp import DIGID_ISSUER, create_org_app, open_org
 from nds.logboek.auth import issue_citizen_assertion
 from nds.logboek.model import DataSubject
 from nds.logboek.query import Query, find

@@ -1,5 +1,5 @@
 """One DigiLab organisation's application process: its logboek (with read API and register) and,
-for a register, its source API. Run as ``python -m nds.digilab.registers.orgapp``.
+for a register, its source API. Run as ``python -m nds.digilab.orgapp``.
 
 Layout of the process's HTTP paths (all behind the organisation's Inway):
 - ``/v1/...``: the source API (BRP/BAG/HR-like), with ``/v1/openapi.json``;
@@ -14,11 +14,13 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 from joserfc.jwk import ECKey
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
 from nds.db import make_engine
+from nds.digilab.apps.consumer import ConsumerConfig, create_consumer_api
 from nds.digilab.registers import catalog
 from nds.digilab.registers.data import generate
 from nds.digilab.registers.source_app import create_source_api
@@ -70,7 +72,17 @@ def load_digid_key(path: Path) -> ECKey:
     return ECKey.import_key(json.loads(path.read_text(encoding="utf-8")))
 
 
-def create_org_app(ctx: OrgContext, digid_public: ECKey, n_persons: int = 5000) -> Starlette:
+CONSUMER_KINDS = ("gemeente", "uitkering", "saas")
+
+
+def create_org_app(
+    ctx: OrgContext,
+    digid_public: ECKey,
+    n_persons: int = 5000,
+    consumer: ConsumerConfig | None = None,
+    client: httpx.AsyncClient | None = None,
+) -> Starlette:
+    """The organisation's process: source API or consumer application at ``/v1``, logboek beside it."""
     logboek_app = create_logboek_app(
         logboek=ctx.logboek,
         keyring=ctx.keyring,
@@ -85,6 +97,11 @@ def create_org_app(ctx: OrgContext, digid_public: ECKey, n_persons: int = 5000) 
             ctx.kind, generate(n_persons), ctx.logboek, ctx.activities.get("verstrekking")
         )
         routes.append(Mount("/v1", app=api))
+    elif ctx.kind in CONSUMER_KINDS:
+        if consumer is None:
+            raise ValueError(f"a {ctx.kind} application needs its consumer configuration")
+        http = client or httpx.AsyncClient()
+        routes.append(Mount("/v1", app=create_consumer_api(consumer, ctx.logboek, ctx.activities, http)))
     routes.append(Mount("/", app=logboek_app))  # /ldv/v1/... and /register/...
     return Starlette(routes=routes)
 
@@ -99,11 +116,13 @@ def main() -> None:
     ap.add_argument("--state", required=True, type=Path)
     ap.add_argument("--digid-key", required=True, type=Path, help="public JWK of the simulated DigiD")
     ap.add_argument("--persons", type=int, default=5000)
+    ap.add_argument("--consumer-config", type=Path, help="JSON: outway URL, grant hashes, read APIs")
     args = ap.parse_args()
     import uvicorn
 
     ctx = open_org(args.kind, args.name, args.peer_id, args.public_base, args.state)
-    app = create_org_app(ctx, load_digid_key(args.digid_key), args.persons)
+    consumer = ConsumerConfig.load(args.consumer_config) if args.consumer_config else None
+    app = create_org_app(ctx, load_digid_key(args.digid_key), args.persons, consumer)
     host, _, port = args.listen.rpartition(":")
     uvicorn.run(app, host=host, port=int(port), log_level="warning", access_log=False)
 
