@@ -115,8 +115,8 @@ def free_port(host: str) -> int:
 def _toml(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
+    if isinstance(value, int | float):
+        return repr(value)
     if isinstance(value, str | Path):
         s = str(value).replace("\\", "\\\\").replace('"', '\\"')
         return f'"{s}"'

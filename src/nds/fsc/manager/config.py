@@ -78,6 +78,9 @@ class ManagerConfig(BaseModel):
     membership_administrator_address: str = Field(
         default="", description="Manager address of the Membership Administrator used to check members."
     )
+    membership_cache_seconds: float = Field(
+        default=10.0, ge=0, description="How long a membership answer of the Membership Administrator is reused."
+    )
     extra_jwks_certificates: list[Path] = Field(
         default_factory=list,
         description="Further certificate chains published in the JWKS (previous certificates during a renewal).",

@@ -30,7 +30,6 @@ from nds.fsc.manager.peerclient import PeerCallError
 if TYPE_CHECKING:
     from nds.fsc.manager.core import Manager
 
-CACHE_SECONDS = 10.0
 DEFAULT_AREA = "default"
 
 
@@ -102,7 +101,7 @@ async def is_member(m: Manager, peer_id: str) -> bool:
     if members is None:
         raise MembershipUnavailable(f"membership administrator answered HTTP {resp.status_code}")
     result = any(isinstance(x, dict) and x.get("peer", {}).get("id") == peer_id for x in members)
-    _cache[key] = (time.monotonic() + CACHE_SECONDS, result)
+    _cache[key] = (time.monotonic() + m.cfg.membership_cache_seconds, result)
     return result
 
 
