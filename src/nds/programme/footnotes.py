@@ -107,7 +107,9 @@ def _candidate(norm: str, m: re.Match[str], k: int) -> bool:
         )
     if before == " " and after in ".," and (m.end() + 1 >= len(norm) or norm[m.end() + 1] in " \n"):
         w = re.search(r"([\w.]+)[ ]$", norm[max(0, m.start() - 40) : m.start()])
-        return bool(w) and w.group(1).lower().strip(".") not in _STANDALONE_BLOCK and w.group(1)[-1].isalpha()
+        if w is None:
+            return False
+        return w.group(1).lower().strip(".") not in _STANDALONE_BLOCK and w.group(1)[-1].isalpha()
     return False
 
 
@@ -148,7 +150,7 @@ def find_markers(norm: str, pairs: list[Pair]) -> list[Marker]:
 
 
 def find_entries(norm: str, tail_start: int) -> list[Footnote]:
-    out = []
+    out: list[Footnote] = []
     for m in re.finditer(r"(?m)^([^\n]{1,4000}?)[ ]*\u21a9[ ]*$", norm[tail_start:]):
         s = tail_start + m.start(1)
         text = m.group(1).strip()

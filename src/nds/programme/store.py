@@ -159,7 +159,7 @@ def store_result(engine: Engine, result: ParseResult, source_name: str | None = 
         if existing is not None:
             return int(existing), False
         h = result.header
-        doc_id = conn.execute(
+        inserted = conn.execute(
             documents.insert().values(
                 sha256=result.sha256,
                 nummer=h.nummer,
@@ -177,7 +177,9 @@ def store_result(engine: Engine, result: ParseResult, source_name: str | None = 
                 partial=result.partial,
                 ingested_at=_now(),
             )
-        ).inserted_primary_key[0]
+        ).inserted_primary_key
+        assert inserted is not None
+        doc_id = inserted[0]
         if result.pairs:
             conn.execute(
                 pairs.insert(),
