@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tls"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # dnsinfra (the DNS family's lab)
 
 from nds_tls_helpers import TestCA  # noqa: E402
 

@@ -31,6 +31,25 @@ def _valid_host(host: str) -> str:
     return h
 
 
+def _rpki(vrps: Path | None, routes: Path | None, routinator: str | None, timeout: float) -> object | None:
+    """An RPKI data source from the options (not_tested without one)."""
+    if not (vrps or routes or routinator):
+        return None
+    from nds.standards.checks.rpki.sources import FileSource, RoutinatorSource, SourceError
+
+    if not routes or bool(vrps) == bool(routinator):
+        raise _fail("RPKI needs --rpki-routes with either --rpki-vrps or --rpki-routinator")
+    try:
+        if routinator:
+            if not routinator.startswith(("http://", "https://")):
+                raise SourceError("--rpki-routinator must be an http(s) URL")
+            return RoutinatorSource(routinator, FileSource.load_routes(routes), timeout)
+        assert vrps is not None
+        return FileSource.load(vrps, routes)
+    except SourceError as exc:
+        raise _fail(str(exc)) from None
+
+
 def register(app: typer.Typer) -> None:
     @app.command("web")
     def web(
@@ -49,6 +68,13 @@ def register(app: typer.Typer) -> None:
                            ] = 10.0,
         no_dns: Annotated[bool, typer.Option(
             "--no-dns", help="Skip the DNS-based subtests (DNSSEC, IPv6, RPKI, CAA).")] = False,
+        rpki_vrps: Annotated[Path | None, typer.Option(
+            "--rpki-vrps", help="RPKI VRPs as JSON (Routinator/rpki-client 'roas' export).")] = None,
+        rpki_routinator: Annotated[str | None, typer.Option(
+            "--rpki-routinator", help="Routinator base URL (with --rpki-routes), e.g. http://127.0.0.1:8323.")
+        ] = None,
+        rpki_routes: Annotated[Path | None, typer.Option(
+            "--rpki-routes", help="Announced routes, one 'PREFIX ASN' per line (RISwhois dump).")] = None,
     ) -> None:
         """Test a website as internet.nl does, with a separate legal verdict (Wdo, Stb. 2023, 179)."""
         if fmt not in ("text", "json"):
@@ -65,10 +91,11 @@ def register(app: typer.Typer) -> None:
             raise _fail(f"--ca-file {ca_file} does not exist")
         if timeout <= 0:
             raise _fail("--timeout must be positive")
+        source = _rpki(rpki_vrps, rpki_routes, rpki_routinator, timeout)
         net = NetworkConfig(connect_to=routes, resolver=res, ca_file=ca_file, timeout=timeout)
         from nds.standards.checks.web.run import check_web
 
-        report = asyncio.run(check_web(name, net, profile, dns_checks=not no_dns))
+        report = asyncio.run(check_web(name, net, profile, dns_checks=not no_dns, rpki_source=source))
         if fmt == "json":
             render_json(report, sys.stdout)
         else:

@@ -79,9 +79,20 @@ async def _caa(host: str, net: NetworkConfig) -> TestResult:
     return web_eval.caa([], None)
 
 
-async def _dns_families(host: str, net: NetworkConfig, addresses: list[tuple[str, int]]) -> list[TestResult]:
-    """DNSSEC, IPv6 and RPKI from the DNS family (imported lazily), and CAA."""
-    out: list[TestResult] = []
+async def _ns_addresses(host: str, client: Any) -> dict[str, list[str]]:
+    from nds.standards.checks.ipv6.check import find_ns
+
+    _, names, _ = await find_ns(host, client)
+    out: dict[str, list[str]] = {}
+    for ns in names:
+        v4, v6 = await client.addresses(ns)
+        out[ns] = v4 + v6
+    return out
+
+
+async def _dns_families(host: str, net: NetworkConfig, addresses: list[tuple[str, int]],
+                        rpki_source: Any) -> list[TestResult]:
+    """DNSSEC, IPv6 and RPKI from the DNS family (imported lazily), and CAA — concurrently."""
 
     async def guarded(coro: Any, ids: list[str]) -> list[TestResult]:
         try:
@@ -92,24 +103,32 @@ async def _dns_families(host: str, net: NetworkConfig, addresses: list[tuple[str
     jobs = []
     try:
         from nds.standards.checks.dns.dnssec import dnssec_subtests
+        from nds.standards.checks.dns.resolver import DnsClient
 
-        jobs.append(guarded(dnssec_subtests(host, net), ["dnssec.exists", "dnssec.valid"]))
+        client = DnsClient(net)
+        jobs.append(guarded(dnssec_subtests(host, net, client=client), ["dnssec.exists", "dnssec.valid"]))
     except ImportError:
-        pass
+        client = None
     try:
         from nds.standards.checks.ipv6.check import web_ipv6_subtests
 
-        jobs.append(guarded(web_ipv6_subtests(host, net), ["ipv6.web_reachable"]))
+        jobs.append(guarded(web_ipv6_subtests(host, net, client), ["ipv6.web"]))
     except ImportError:
         pass
     try:
         from nds.standards.checks.rpki.check import rpki_subtests
 
-        jobs.append(guarded(rpki_subtests([a for a, _ in addresses], net, _rpki_source(net), role="web"),
-                            ["rpki.web_exists"]))
+        async def rpki() -> list[TestResult]:
+            out = await rpki_subtests({host: [a for a, _ in addresses]}, net, rpki_source, role="web")
+            if rpki_source is not None and client is not None:
+                out += await rpki_subtests(await _ns_addresses(host, client), net, rpki_source, role="ns")
+            return out
+
+        jobs.append(guarded(rpki(), ["rpki.web_exists"]))
     except ImportError:
         pass
     jobs.append(guarded(_single(_caa(host, net)), ["cert.caa"]))
+    out: list[TestResult] = []
     for part in await asyncio.gather(*jobs):
         out += part
     return out
@@ -120,6 +139,7 @@ async def _single(coro: Any) -> list[TestResult]:
 
 
 def _rpki_source(net: NetworkConfig) -> Any:
+    """The default RPKI source: the files named in ``net.extra`` (``rpki_vrps``/``rpki_routes``)."""
     vrps, routes = net.extra.get("rpki_vrps"), net.extra.get("rpki_routes")
     if not (vrps and routes):
         return None
@@ -140,11 +160,12 @@ async def _one_address(host: str, addr: str, port: int, net: NetworkConfig,
 
 
 async def retrieve_web(host: str, net: NetworkConfig, counter: HandshakeCounter, *,
-                       dns_checks: bool = True) -> WebFacts:
+                       dns_checks: bool = True, rpki_source: Any = None) -> WebFacts:
     facts = WebFacts(host=host)
     facts.addresses, facts.resolve_error = await _addresses(host, net)
     per_address = [_one_address(host, a, p, net, counter) for a, p in facts.addresses]
-    dns_job = _dns_families(host, net, facts.addresses) if dns_checks else None
+    source = rpki_source if rpki_source is not None else _rpki_source(net)
+    dns_job = _dns_families(host, net, facts.addresses, source) if dns_checks else None
     results = await asyncio.gather(*per_address, *([dns_job] if dns_job else []))
     for item in results[: len(per_address)]:
         tls, http = item  # type: ignore[misc]
@@ -207,13 +228,15 @@ def report_from_facts(facts: WebFacts, profile: str) -> Report:
 
 
 async def check_web(host: str, net: NetworkConfig, profile: str, counter: HandshakeCounter | None = None,
-                    *, dns_checks: bool = True) -> Report:
+                    *, dns_checks: bool = True, rpki_source: Any = None) -> Report:
     """Run the website test for ``host`` under TLS ``profile``; ``counter`` accumulates TLS handshakes.
 
-    Raises ValueError for an unknown profile; network trouble becomes statuses, never exceptions.
+    ``dns_checks=False`` skips DNSSEC/IPv6/RPKI/CAA; ``rpki_source`` defaults to the files named in
+    ``net.extra`` (``rpki_vrps``/``rpki_routes``), else RPKI is not_tested. Raises ValueError for an
+    unknown profile; network trouble becomes statuses, never exceptions.
     """
     get_profile(profile)
     host = host.strip().lower().rstrip(".")
     counter = counter if counter is not None else HandshakeCounter()
-    facts = await retrieve_web(host, net, counter, dns_checks=dns_checks)
+    facts = await retrieve_web(host, net, counter, dns_checks=dns_checks, rpki_source=rpki_source)
     return report_from_facts(facts, profile)
