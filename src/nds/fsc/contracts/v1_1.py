@@ -59,45 +59,68 @@ def utf8(value: str) -> bytes:
     return value.encode("utf-8")
 
 
-def _connection_service(service: Service) -> bytes:
-    out = int32(SERVICE_TYPE_CODES[service.type]) + utf8(service.peer_id) + utf8(service.name)
+Segment = tuple[str, bytes]  # (field path, its bytes) — the hash input, labelled for debugging
+
+
+def _connection_service(service: Service) -> list[Segment]:
+    out = [("data.service.type (int32)", int32(SERVICE_TYPE_CODES[service.type])),
+           ("data.service.peer_id", utf8(service.peer_id)),
+           ("data.service.name", utf8(service.name))]
     if service.delegator is not None:
-        out += utf8(service.delegator.peer_id)
+        out.append(("data.service.delegator.peer_id", utf8(service.delegator.peer_id)))
     return out
 
 
-def _published_service(service: PublishedService) -> bytes:
-    return utf8(service.peer_id) + utf8(service.name) + utf8(service.protocol.value)
+def _published_service(service: PublishedService) -> list[Segment]:
+    return [("data.service.peer_id", utf8(service.peer_id)), ("data.service.name", utf8(service.name)),
+            ("data.service.protocol", utf8(service.protocol.value))]
 
 
-def grant_field_bytes(grant: Grant) -> bytes:
+def grant_field_segments(grant: Grant) -> list[Segment]:
     """The grant's own fields in manager.yaml order (without group_id and iv)."""
     if grant.properties is not None:
         raise ContractFormatError(CONTENT_INVALID, "grant properties cannot be hashed in FSC 1.1")
-    out = int32(GRANT_TYPE_CODES[grant.grant_type])
+    out: list[Segment] = [("data.type (int32)", int32(GRANT_TYPE_CODES[grant.grant_type]))]
     if isinstance(grant, ServicePublicationGrant | DelegatedServicePublicationGrant):
-        out += utf8(grant.directory.peer_id) + _published_service(grant.service)
+        out.append(("data.directory.peer_id", utf8(grant.directory.peer_id)))
+        out += _published_service(grant.service)
     elif isinstance(grant, ServiceConnectionGrant | DelegatedServiceConnectionGrant):
-        out += utf8(grant.outway.peer_id) + utf8(grant.outway.public_key_thumbprint)
+        out.append(("data.outway.peer_id", utf8(grant.outway.peer_id)))
+        out.append(("data.outway.public_key_thumbprint", utf8(grant.outway.public_key_thumbprint)))
         out += _connection_service(grant.service)
     elif isinstance(grant, PeerRegistrationGrant):
-        out += utf8(grant.membership_administrator.peer_id)
-        out += utf8(grant.membership_administrator.regulated_area_name)
-        out += utf8(grant.member.peer_id) + utf8(grant.member.role.value)
+        admin = grant.membership_administrator
+        out += [("data.membership_administrator.peer_id", utf8(admin.peer_id)),
+                ("data.membership_administrator.regulated_area_name", utf8(admin.regulated_area_name)),
+                ("data.member.peer_id", utf8(grant.member.peer_id)),
+                ("data.member.role", utf8(grant.member.role.value))]
     if isinstance(grant, DelegatedServiceConnectionGrant | DelegatedServicePublicationGrant):
-        out += utf8(grant.delegator.peer_id)
+        out.append(("data.delegator.peer_id", utf8(grant.delegator.peer_id)))
     return out
+
+
+def grant_segments(content: ContractContent, grant: Grant) -> list[Segment]:
+    return [("group_id", utf8(content.group_id)), ("iv", content.iv.bytes), *grant_field_segments(grant)]
+
+
+def content_segments(content: ContractContent) -> list[Segment]:
+    hashes = sorted(utf8(V11Scheme().grant_hash(content, grant)) for grant in content.grants)
+    return [
+        ("group_id", utf8(content.group_id)),
+        ("iv", content.iv.bytes),
+        ("validity.not_before (int64)", int64(content.validity.not_before)),
+        ("validity.not_after (int64)", int64(content.validity.not_after)),
+        ("created_at (int64)", int64(content.created_at)),
+        *((f"grant hash, sorted #{i + 1}", h) for i, h in enumerate(hashes)),
+    ]
 
 
 def grant_bytes(content: ContractContent, grant: Grant) -> bytes:
-    return utf8(content.group_id) + content.iv.bytes + grant_field_bytes(grant)
+    return b"".join(data for _, data in grant_segments(content, grant))
 
 
 def content_bytes(content: ContractContent) -> bytes:
-    out = utf8(content.group_id) + content.iv.bytes
-    out += int64(content.validity.not_before) + int64(content.validity.not_after) + int64(content.created_at)
-    out += b"".join(sorted(utf8(V11Scheme().grant_hash(content, grant)) for grant in content.grants))
-    return out
+    return b"".join(data for _, data in content_segments(content))
 
 
 class V11Scheme:
