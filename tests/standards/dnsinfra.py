@@ -288,8 +288,9 @@ class SmtpLab:
     """Minimal SMTP servers (RFC 5321 subset + RFC 3207 STARTTLS) in a background event loop.
 
     ``add(addr, mode, cert_chain)`` with mode ``starttls`` (offers STARTTLS), ``plain`` (does not),
-    ``greylist`` (421 to the first ``greylist`` connections, then ``starttls``) or ``refuse`` (421
-    always). Returns the port. ``connections`` counts accepted connections per (addr, port)."""
+    ``greylist`` (421 to the first ``greylist`` connections, then ``starttls``), ``ratelimit`` (421
+    after the first ``greylist`` connections) or ``refuse`` (421 always). Returns the port.
+    ``connections`` counts accepted connections per (addr, port)."""
 
     def __init__(self) -> None:
         import asyncio
@@ -325,7 +326,8 @@ class SmtpLab:
             self._open[key] += 1
             self.max_parallel[key] = max(self.max_parallel[key], self._open[key])
             try:
-                if mode == "refuse" or (mode == "greylist" and self.connections[key] <= greylist):
+                limited = mode == "ratelimit" and self.connections[key] > greylist
+                if mode == "refuse" or limited or (mode == "greylist" and self.connections[key] <= greylist):
                     writer.write(b"421 4.7.0 try again later\r\n")
                     await writer.drain()
                     return

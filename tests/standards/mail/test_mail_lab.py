@@ -25,7 +25,7 @@ pytestmark = [
 ]
 
 GOOD, PLAIN, INSEC, GREY, GREYONCE = "127.0.54.1", "127.0.54.2", "127.0.54.3", "127.0.54.4", "127.0.54.5"
-TA = "127.0.54.6"
+TA, LIMITED = "127.0.54.6", "127.0.54.7"
 AUTH_OK = [
     '@ TXT "v=spf1 mx -all"',
     '_dmarc TXT "v=DMARC1; p=reject"',
@@ -60,6 +60,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MailLab]:
             GREY: smtp.add(GREY, "refuse"),
             GREYONCE: smtp.add(GREYONCE, "greylist", [leaf, ca], greylist=1),
             TA: smtp.add(TA, "starttls", [make_cert(["mx.ta.test"], ca), ca]),
+            LIMITED: smtp.add(LIMITED, "ratelimit", [leaf, ca], greylist=4),
         }
         tlsa_ca = f"_25._tcp.mx TLSA 2 1 1 {ca.spki_sha256()}"
         tlsa_good = f"_25._tcp.mx TLSA 3 1 1 {leaf.spki_sha256()}"
@@ -90,6 +91,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MailLab]:
                 ["@ MX 10 mx", f"mx A {GOOD}", f"_25._tcp.mx TLSA 3 1 1 {other.spki_sha256()}", *AUTH_OK],
             ),
             ZoneSpec("ta.test.", ["@ MX 10 mx", f"mx A {TA}", tlsa_ca, *AUTH_OK]),
+            ZoneSpec("limited.test.", ["@ MX 10 mx", f"mx A {LIMITED}", *AUTH_OK]),
             ZoneSpec("tabad.test.", ["@ MX 10 mx", f"mx A {TA}", tlsa_ca, *AUTH_OK]),
             ZoneSpec("nullmx.test.", ["@ MX 0 .", '@ TXT "v=spf1 -all"', '_dmarc TXT "v=DMARC1; p=reject"']),
             ZoneSpec("nomx.test.", ["@ A 127.0.0.1", *AUTH_OK]),
@@ -365,3 +367,12 @@ def test_dane_ta_over_starttls(lab: MailLab) -> None:
 def test_tls_handshake_budget(lab: MailLab) -> None:
     st = one(check(lab, "good.test"), "mail.starttls", f"mx.good.test {GOOD}")
     assert 0 < st.facts["tls_handshakes"] <= 40  # internet.nl #2031: ~214 per server after 1.11
+
+
+def test_rate_limit_during_tls_scan_gives_not_tested(lab: MailLab) -> None:
+    r = check(lab, "limited.test")  # the server answers 421 after four sessions
+    tls = [t for t in r.tests if t.id.startswith("mail.tls.") or t.id.startswith("mail.cert.")]
+    assert tls and all(t.status is Status.NOT_TESTED for t in tls)
+    assert "refused" in tls[0].detail
+    assert one(r, "mail.starttls").status is Status.PASSED  # STARTTLS itself worked
+    assert r.standards()["starttls_ncsc"] is Status.NOT_TESTED  # never a false failure
