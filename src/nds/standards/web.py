@@ -12,11 +12,13 @@ from __future__ import annotations
 import ipaddress
 import time
 from collections import defaultdict, deque
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
+from nds.standards.net import ConnectTo, NetworkConfig
 from nds.web.app import add_nav, render
 
 RATE_LIMIT = 5  # self-checks per client per window
@@ -53,6 +55,60 @@ def public_only(host: str, addr: str) -> None:
         raise TargetRefused(
             f"{host} wijst naar {ip}, een niet-publiek adres (loopback, privé, link-local of metadata)"
         )
+
+
+class RefusedTarget(ConnectionRefusedError):
+    """Raised instead of connecting to a non-public address; checks treat it as a refused connection."""
+
+
+@dataclass(frozen=True)
+class GuardedNet(NetworkConfig):
+    """Network settings for web/mail self-checks: every address literal a check is about to connect to
+    passes ``route`` first (the checks route each connection through it), and non-public ones are refused
+    before any packet is sent. ``connect_to`` pins hold the addresses vetted up front."""
+
+    guard: Any = None
+
+    def route(self, host: str, port: int) -> tuple[str, int] | None:
+        pinned = super().route(host, port)
+        if pinned is not None:
+            return pinned
+        try:
+            ipaddress.ip_address(host.strip("[]").split("%", 1)[0])
+        except ValueError:
+            return None
+        if self.guard is not None:
+            from nds.standards.checks.api.retrieve import TargetRefused
+
+            try:
+                self.guard(host, host.strip("[]"))
+            except TargetRefused as exc:
+                raise RefusedTarget(str(exc)) from None
+        return None
+
+
+async def vetted_addresses(host: str, guard: Any) -> list[str]:
+    """Resolve ``host`` and vet every address; raises ``TargetRefused`` if any is not public."""
+    import asyncio
+    import socket
+
+    from nds.standards.checks.api.retrieve import TargetRefused
+
+    guard(host, "")
+    try:
+        ipaddress.ip_address(host)
+        guard(host, host)
+        return [host]
+    except ValueError:
+        pass
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, 443, type=socket.SOCK_STREAM)
+    except OSError:
+        raise TargetRefused(f"{host} heeft geen adres (A/AAAA)") from None
+    addrs = sorted({str(i[4][0]) for i in infos}, key=lambda a: (":" in a, a))
+    for a in addrs:
+        guard(host, a)
+    return addrs
 
 
 class RateLimiter:
@@ -189,32 +245,56 @@ def register(app: FastAPI) -> None:
         return render(request, "standards/selfcheck.html", {"url": "", "report": None, "error": None})
 
     @app.post("/standaarden/zelftest", response_class=HTMLResponse, include_in_schema=False)
-    async def selfcheck(request: Request, url: str = Form(""), versie: str = Form("2.1.0")) -> HTMLResponse:
+    async def selfcheck(
+        request: Request, url: str = Form(""), soort: str = Form("api"), versie: str = Form("2.1.0")
+    ) -> HTMLResponse:
         from nds.standards.checks.api.retrieve import TargetRefused
-        from nds.standards.checks.api.rules.catalog import parse_version
-        from nds.standards.checks.api.run import check_api
-        from nds.standards.net import NetworkConfig
 
         client = request.client.host if request.client else "onbekend"
-        ctx: dict[str, Any] = {"url": url, "report": None, "error": None}
+        ctx: dict[str, Any] = {"url": url, "soort": soort, "report": None, "error": None}
         if not app.state.standards_limiter.allow(client):
             ctx["error"] = "Te veel zelftests vanaf uw adres. Probeer het over een minuut opnieuw."
             return render(request, "standards/selfcheck.html", ctx, 429)
         url = url.strip()
-        if not url.startswith(("http://", "https://")) or len(url) > 2000:
-            ctx["error"] = "Geef een volledige URL die begint met https:// (of http://)."
+        if soort not in ("api", "web", "mail") or not url or len(url) > 2000:
+            ctx["error"] = "Kies wat u wilt testen en geef een URL of domeinnaam."
             return render(request, "standards/selfcheck.html", ctx, 400)
+        guard = app.state.standards_guard
         try:
-            version = parse_version(versie)
-            rep = await check_api(
-                url, NetworkConfig(timeout=8.0, retries=0), version, guard=app.state.standards_guard
-            )
+            rep = await _run_selfcheck(soort, url, versie, guard)
         except ValueError as exc:
             ctx["error"] = str(exc)
             return render(request, "standards/selfcheck.html", ctx, 400)
-        except TargetRefused as exc:
+        except (TargetRefused, RefusedTarget) as exc:
             ctx["error"] = f"Dit doel testen we niet: {exc}."
             return render(request, "standards/selfcheck.html", ctx, 400)
         ctx["report"] = rep
         ctx["standards"] = rep.standards()
         return render(request, "standards/selfcheck.html", ctx)
+
+
+async def _run_selfcheck(kind: str, target: str, version: str, guard: Any) -> Any:
+    """One self-check with the guard applied to names, DNS answers, redirects and every connection."""
+    import importlib
+
+    from nds.standards.checks.api.rules.catalog import parse_version
+    from nds.standards.checks.api.run import check_api
+    from nds.standards.rounds import normalise_domain
+
+    if kind == "api":
+        if not target.startswith(("http://", "https://")):
+            raise ValueError("Geef een volledige URL die begint met https:// (of http://).")
+        return await check_api(
+            target, NetworkConfig(timeout=8.0, retries=0), parse_version(version), guard=guard
+        )
+    name = normalise_domain(target)
+    if kind == "web":
+        addrs = await vetted_addresses(name, guard)
+        pins = (ConnectTo(name, 443, addrs[0], 443), ConnectTo(name, 80, addrs[0], 80))
+        net = GuardedNet(connect_to=pins, timeout=8.0, retries=0, guard=guard)
+        mod = importlib.import_module("nds.standards.checks.web.run")
+        return await mod.check_web(name, net, "ncsc-2025-05")
+    guard(name, "")
+    net = GuardedNet(timeout=8.0, retries=0, guard=guard)
+    mod = importlib.import_module("nds.standards.checks.mail.run")
+    return await mod.check_mail(name, net, "ncsc-2025-05")

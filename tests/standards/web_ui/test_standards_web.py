@@ -196,3 +196,37 @@ def test_accessibility_page(client: TestClient, sqlite_url: str) -> None:
     r = client.get("/standaarden/toegankelijkheid")
     assert r.status_code == 200
     assert "4 sites, 50% voldoet, 25% toegankelijk" in r.text and "<svg" in r.text
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(
+    ("soort", "target"),
+    [
+        ("web", "localhost"),
+        ("web", "127.0.0.1"),
+        ("web", "10.1.1.1"),
+        ("web", "[::1]"),
+        ("mail", "localhost"),
+        ("mail", "printer.local"),
+        ("web", "metadata.google.internal"),
+    ],
+)
+def test_web_and_mail_selfcheck_refuse_internal(client: TestClient, soort: str, target: str) -> None:
+    r = client.post("/standaarden/zelftest", data={"url": target, "soort": soort})
+    assert r.status_code == 400, r.text
+    assert "Dit doel testen we niet" in r.text
+
+
+@pytest.mark.unit
+def test_guarded_net_refuses_connections_to_internal_literals() -> None:
+    from nds.standards.net import ConnectTo
+    from nds.standards.web import GuardedNet, RefusedTarget
+
+    net = GuardedNet(connect_to=(ConnectTo("www.example.nl", 443, "93.184.216.34", 443),), guard=public_only)
+    assert net.route("www.example.nl", 443) == ("93.184.216.34", 443)
+    assert net.route("mx.example.nl", 25) is None  # names resolve later; their addresses come back here
+    assert net.route("93.184.216.34", 25) is None
+    for literal in ("10.0.0.5", "127.0.0.1", "169.254.169.254", "::1", "fd00::1"):
+        with pytest.raises(RefusedTarget):
+            net.route(literal, 25)
+    assert issubclass(RefusedTarget, ConnectionRefusedError)  # checks treat it as a refused connection
