@@ -13,7 +13,7 @@ import signal
 import sys
 import time
 import tomllib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -173,6 +173,25 @@ def load_toml_model(path: str | os.PathLike[str], model: type[BaseModel], path_k
     except ValidationError as e:
         lines = [f"{'.'.join(str(x) for x in err['loc']) or '(file)'}: {err['msg']}" for err in e.errors()]
         raise ConfigError(f"invalid config {p}:\n  " + "\n  ".join(lines)) from None
+
+
+@contextlib.contextmanager
+def profiled(component: str) -> Iterator[None]:
+    """With ``NDS_FSC_PROFILE_DIR`` set, run under cProfile and write ``<component>-<pid>.prof`` there
+    on shutdown (used by benchmarks/fsc_datapath.py --profile)."""
+    target = os.environ.get("NDS_FSC_PROFILE_DIR")
+    if not target:
+        yield
+        return
+    import cProfile
+
+    prof = cProfile.Profile()
+    prof.enable()
+    try:
+        yield
+    finally:
+        prof.disable()
+        prof.dump_stats(str(Path(target) / f"{component}-{os.getpid()}.prof"))
 
 
 def install_uvloop() -> None:

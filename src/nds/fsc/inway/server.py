@@ -33,6 +33,7 @@ from nds.fsc.inway.common import (
     forward_headers,
     fsc_error,
     install_uvloop,
+    profiled,
     relay_response,
     split_hostport,
 )
@@ -245,4 +246,5 @@ async def serve_async(config: InwayConfig, *, ready: asyncio.Event | None = None
 
 def serve(config: InwayConfig) -> None:
     install_uvloop()
-    asyncio.run(serve_async(config))
+    with profiled("inway"):
+        asyncio.run(serve_async(config))

@@ -33,6 +33,7 @@ from nds.fsc.inway.common import (
     forward_headers,
     fsc_error,
     install_uvloop,
+    profiled,
     relay_response,
     split_hostport,
 )
@@ -250,4 +251,5 @@ async def serve_async(config: OutwayConfig, *, ready: asyncio.Event | None = Non
 
 def serve(config: OutwayConfig) -> None:
     install_uvloop()
-    asyncio.run(serve_async(config))
+    with profiled("outway"):
+        asyncio.run(serve_async(config))
