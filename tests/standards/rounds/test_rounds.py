@@ -181,3 +181,73 @@ def test_cli_round_and_report(tmp_path: Path, sqlite_url: str) -> None:
     assert bad.exit_code == 2 and "does not exist" in bad.stderr
     bad = runner.invoke(app, ["standards", "explain", "Gemeente Alfa", "HSTS", "--db", sqlite_url])
     assert bad.exit_code == 2 and "--reason" in bad.stderr
+
+
+class CountingSite:
+    """Counts concurrent requests at the server (politeness is observed where it matters)."""
+
+    def __init__(self, delay: float) -> None:
+        self.delay, self.now, self.peak, self.total = delay, 0, 0, 0
+
+    def app(self) -> sup.web.Application:
+        async def index(_r: sup.web.Request) -> sup.web.Response:
+            self.now += 1
+            self.total += 1
+            self.peak = max(self.peak, self.now)
+            try:
+                await asyncio.sleep(self.delay)
+            finally:
+                self.now -= 1
+            return sup.web.Response(text="ok", headers={"Strict-Transport-Security": "max-age=31536000"})
+
+        app = sup.web.Application()
+        app.router.add_get("/", index)
+        return app
+
+
+@pytest.mark.integration
+def test_politeness_per_ip_and_deadline(sqlite_url: str) -> None:
+    engine = store.open_store(sqlite_url)
+    shared, slow = CountingSite(0.2), CountingSite(3.0)
+    with (
+        sup.serve_aiohttp(shared.app(), "127.0.0.71") as p1,
+        sup.serve_aiohttp(slow.app(), "127.0.0.72") as p2,
+    ):
+        routes = [ConnectTo(f"s{i}.test", port, "127.0.0.71", p1) for i in range(8) for port in (80, 443)]
+        routes += [ConnectTo("traag.test", port, "127.0.0.72", p2) for port in (80, 443)]
+        net = NetworkConfig(connect_to=tuple(routes), timeout=5)
+        csv_text = "organisatie,domein,web,mail\n" + "".join(f"Org {i},s{i}.test,ja,nee\n" for i in range(8))
+        csv_text += "Org traag,traag.test,ja,nee\n"
+        rid = store.create_round(engine, "beleefd", "ncsc-2025-05", "t.csv", rounds.parse_targets(csv_text))
+        stats = asyncio.run(
+            rounds.run_round(
+                engine,
+                rid,
+                net,
+                rounds.Checkers(web=sup.WebCheck(), mail=None),
+                concurrency=16,
+                per_ip=2,
+                deadline=1.0,
+            )
+        )
+    assert shared.total == 8 and shared.peak == 2  # eight domains on one IP: never more than 2 at once
+    assert stats.deadline == 1
+    s = report.summarise(engine, rid)
+    assert s.overall["HSTS (rondetest)"].not_measured == 1  # over the deadline: not measured, not failed
+    assert s.overall["HSTS (rondetest)"].passed == 8
+
+
+@pytest.mark.unit
+def test_mail_check_gets_round_context() -> None:
+    seen = {}
+
+    async def check_mail(
+        domain: str, net: NetworkConfig, profile: str, *, context: object = None
+    ) -> sup.Report:
+        seen["context"] = context
+        return await sup.mail_check(domain, net, profile)
+
+    ctx = rounds.RoundContext()
+    asyncio.run(rounds._call_mail(check_mail, "a.test", NetworkConfig(), "ncsc-2025-05", ctx))
+    assert seen["context"] is ctx
+    assert ctx.mx_lock("192.0.2.1") is ctx.mx_lock("192.0.2.1")  # one lock per MX address for the round
