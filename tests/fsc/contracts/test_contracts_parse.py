@@ -272,3 +272,11 @@ def test_properties_equality_follows_json_not_python() -> None:
     assert grant_props({"a": 1}) == grant_props({"a": 1.0})  # JCS: both "1"
     assert grant_props({"a": 1, "b": [1]}) == grant_props({"b": [1], "a": 1})
     assert len({grant_props({"a": True}), grant_props({"a": 1})}) == 2
+
+
+def test_error_messages_do_not_echo_huge_input() -> None:
+    for raw in (dict(f.content(), **{"k" * 100_000: 1}),
+                f.content(dict(f.scg(), type="GRANT_TYPE_" + "X" * 100_000))):
+        with pytest.raises(ContractFormatError) as err:
+            parse_contract_content(raw, "draft")
+        assert len(err.value.message) < 400

@@ -79,6 +79,12 @@ CONTENT_INVALID = ErrorCode.SIGNATURE_VERIFICATION_FAILED
 GRANT_INVALID = ErrorCode.GRANT_COMBINATION_NOT_ALLOWED
 
 
+def brief(value: object, limit: int = 64) -> str:
+    """``repr(value)`` cut to ``limit`` characters, for echoing client input in error messages."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 class FscError(ValueError):
     """An FSC error with a managerErrorCode ``code`` and a user-facing ``message``."""
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import rfc8785
 
-from nds.fsc.contracts.errors import CONTENT_INVALID, ContractFormatError
+from nds.fsc.contracts.errors import CONTENT_INVALID, ContractFormatError, brief
 
 # The largest integer an IEEE 754 double represents exactly (RFC 7493 §2.2, RFC 8785 §3.2.2.3).
 MAX_SAFE_INTEGER = 2**53 - 1
@@ -119,7 +119,7 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in pairs:
         if key in out:
-            raise ContractFormatError(CONTENT_INVALID, f"duplicate member name {key!r} in a JSON object")
+            raise ContractFormatError(CONTENT_INVALID, f"duplicate member name {brief(key)} in a JSON object")
         out[key] = value
     return out
 

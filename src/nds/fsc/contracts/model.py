@@ -24,6 +24,7 @@ from nds.fsc.contracts.errors import (
     GRANT_INVALID,
     ContractFormatError,
     ErrorCode,
+    brief,
 )
 from nds.fsc.contracts.jsonvalues import (
     MAX_SAFE_INTEGER,
@@ -243,7 +244,7 @@ def _object(value: Any, path: str, required: tuple[str, ...], optional: tuple[st
         raise _fail(path, f"must be a JSON object, not {_json_type(value)}")
     for key in value:
         if not isinstance(key, str) or (key not in required and key not in optional):
-            raise _fail(path, f"unknown field {key!r}")
+            raise _fail(path, f"unknown field {brief(key)}")
     for key in required:
         if key not in value:
             raise _fail(path, f"required field {key!r} is missing")
@@ -294,7 +295,7 @@ def _enum(enum_cls: Any, value: Any, path: str, code: ErrorCode = CONTENT_INVALI
         return enum_cls(value)
     except ValueError:
         allowed = ", ".join(member.value for member in enum_cls)
-        raise _fail(path, f"unknown value {value!r} (allowed: {allowed})", code) from None
+        raise _fail(path, f"unknown value {brief(value)} (allowed: {allowed})", code) from None
 
 
 def _service_name(value: Any, path: str) -> str:

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from nds.fsc.contracts.errors import ErrorCode, HashFormatError, SignaturePayloadError
+from nds.fsc.contracts.errors import ErrorCode, HashFormatError, SignaturePayloadError, brief
 from nds.fsc.contracts.hashes import parse_hash
 from nds.fsc.contracts.jsonvalues import MAX_SAFE_INTEGER
 from nds.fsc.contracts.kinds import HashType, SignatureType
@@ -57,7 +57,7 @@ def parse_signature_payload(payload: Any) -> SignaturePayload:
         sig_type = SignatureType(raw_type)
     except ValueError:
         raise SignaturePayloadError(
-            failed, f"signature type {raw_type!r} is not one of accept, reject, revoke"
+            failed, f"signature type {brief(raw_type)} is not one of accept, reject, revoke"
         ) from None
     signed_at = payload["signed_at"]
     if not _is_timestamp(signed_at):
@@ -95,7 +95,7 @@ def check_signature_payload(
     if parsed.contract_content_hash != expected_hash:
         raise SignaturePayloadError(
             ErrorCode.SIGNATURE_CONTRACT_CONTENT_HASH_MISMATCH,
-            f"signature contract content hash {parsed.contract_content_hash!r} does not match the "
+            f"signature contract content hash {brief(parsed.contract_content_hash, 200)} does not match the "
             f"contract content hash {expected_hash!r}",
         )
     expected = SignatureType(expected_type)
