@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from nds.fsc.contracts.errors import CONTENT_INVALID, GRANT_INVALID, ErrorCode, FscError
+from nds.fsc.contracts.errors import CONTENT_INVALID, GRANT_INVALID, ErrorCode, FscError, brief
 from nds.fsc.contracts.kinds import FscVersion
 from nds.fsc.contracts.model import (
     CONNECTION_GRANTS,
@@ -197,13 +197,13 @@ def _grant_rules(index: int, grant: Grant, ctx: ValidationContext, out: _Collect
                     f"{where}: this Peer is named as directory but is not a Directory")
     if (isinstance(grant, CONNECTION_GRANTS) and grant.service.peer_id == ctx.own_peer_id
             and ctx.offers_service is not None and not ctx.offers_service(grant.service.name)):
-            out.add(GRANT_INVALID, "service_offered",
-                    f"{where}: service {grant.service.name!r} is not offered by peer {ctx.own_peer_id!r}")
+        out.add(GRANT_INVALID, "service_offered",
+                f"{where}: service {grant.service.name!r} is not offered by peer {ctx.own_peer_id!r}")
     if ctx.allowed_property_keys is not None and grant.properties is not None:
         unknown = sorted(set(grant.properties) - ctx.allowed_property_keys)
         if unknown:
             out.add(GRANT_INVALID, "properties_allowed",
-                    f"{where}: properties {', '.join(map(repr, unknown))} are not defined by an extension "
+                    f"{where}: properties {', '.join(map(brief, unknown))} are not defined by an extension "
                     "this Group supports")
     if isinstance(grant, PeerRegistrationGrant):
         admin = grant.membership_administrator
