@@ -2,7 +2,8 @@
 
 *Besluit beveiligde verbinding met overheidswebsites en -webapplicaties* (Stb. 2023, 179), art. 2:
 bestuursorganen secure their publicly accessible websites and web applications with HTTPS and HSTS, where
-(a) the standards are configured with settings that the TLS guidelines **v2.1.1** rate "voldoende" (sufficient)
+(a) the standards are configured with settings that the TLS guidelines **v2.1.1** rate "voldoende"
+(sufficient)
 or "goed" (good), and (b) a visitor is redirected to the HTTPS version on the visited domain name before being
 sent to other domain names.
 
@@ -29,9 +30,21 @@ ART2B = f"{INSTRUMENT}, art. 2, onderdeel b (eerst naar HTTPS op de bezochte dom
 
 # The TLS-guideline settings art. 2(a) covers. cert.trust / cert.hostname are part of HTTPS itself (RFC 9110
 # §4.3.4: the certificate must be valid for the host) and therefore of the art. 2 aanhef.
-TLS_SUBTESTS = ("tls.version", "tls.ciphers", "tls.cipher_order", "tls.key_exchange", "tls.kex_hash",
-                "tls.compression", "tls.renegotiation", "tls.client_renegotiation", "tls.zero_rtt", "tls.ems",
-                "tls.ocsp_stapling", "cert.pubkey", "cert.signature")
+TLS_SUBTESTS = (
+    "tls.version",
+    "tls.ciphers",
+    "tls.cipher_order",
+    "tls.key_exchange",
+    "tls.kex_hash",
+    "tls.compression",
+    "tls.renegotiation",
+    "tls.client_renegotiation",
+    "tls.zero_rtt",
+    "tls.ems",
+    "tls.ocsp_stapling",
+    "cert.pubkey",
+    "cert.signature",
+)
 HTTPS_SUBTESTS = ("https.available", "cert.trust", "cert.hostname")
 NOT_SUFFICIENT = {"phase_out", "insufficient"}
 
@@ -65,8 +78,13 @@ def https_verdict(results_2_1_1: Iterable[TestResult], hsts_headers: dict[str, s
         elif r.id in TLS_SUBTESTS:
             levels = _levels(r)
             if any(lv in NOT_SUFFICIENT for lv in levels):
-                reasons.append({"clause": ART2A, "detail": f"{r.id}{where}: {r.detail}",
-                                "items": ", ".join(_bad_items(r))})
+                reasons.append(
+                    {
+                        "clause": ART2A,
+                        "detail": f"{r.id}{where}: {r.detail}",
+                        "items": ", ".join(_bad_items(r)),
+                    }
+                )
             elif r.status in (Status.ERROR, Status.NOT_TESTED) and r.id != "tls.client_renegotiation":
                 undetermined.append(f"{r.id}{where}")
         elif r.id == "https.redirect" and r.status is Status.FAILED:
@@ -85,10 +103,14 @@ def https_verdict(results_2_1_1: Iterable[TestResult], hsts_headers: dict[str, s
         verdict = "undetermined"
     else:
         verdict = "compliant"
-    out: dict[str, Any] = {"instrument": INSTRUMENT, "profile": LEGAL_PROFILE, "verdict": verdict,
-                           "reasons": reasons,
-                           "applies_to": "publicly accessible websites and web applications of bestuursorganen "
-                                         "(Awb art. 1:1 lid 1 onder a)"}
+    out: dict[str, Any] = {
+        "instrument": INSTRUMENT,
+        "profile": LEGAL_PROFILE,
+        "verdict": verdict,
+        "reasons": reasons,
+        "applies_to": "publicly accessible websites and web applications of bestuursorganen "
+        "(Awb art. 1:1 lid 1 onder a)",
+    }
     if undetermined:
         out["undetermined"] = undetermined
     return out

@@ -38,43 +38,81 @@ class TestCA:
         self.dir = directory
         self.key = ec.generate_private_key(ec.SECP256R1())
         self.cert = (
-            x509.CertificateBuilder().subject_name(_name("nds test root")).issuer_name(_name("nds test root"))
-            .public_key(self.key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(NOW - dt.timedelta(days=1)).not_valid_after(NOW + dt.timedelta(days=3650))
+            x509.CertificateBuilder()
+            .subject_name(_name("nds test root"))
+            .issuer_name(_name("nds test root"))
+            .public_key(self.key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(NOW - dt.timedelta(days=1))
+            .not_valid_after(NOW + dt.timedelta(days=3650))
             .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
-                                         content_commitment=False, key_encipherment=False,
-                                         data_encipherment=False, key_agreement=False, encipher_only=False,
-                                         decipher_only=False), critical=True)
+            .add_extension(
+                x509.KeyUsage(
+                    digital_signature=True,
+                    key_cert_sign=True,
+                    crl_sign=True,
+                    content_commitment=False,
+                    key_encipherment=False,
+                    data_encipherment=False,
+                    key_agreement=False,
+                    encipher_only=False,
+                    decipher_only=False,
+                ),
+                critical=True,
+            )
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(self.key.public_key()), critical=False)
             .sign(self.key, hashes.SHA256())
         )
         self.pem = directory / "ca.pem"
         self.pem.write_bytes(self.cert.public_bytes(serialization.Encoding.PEM))
 
-    def issue(self, name: str, *, names: list[str] | None = None, rsa_bits: int | None = 2048,
-              curve: ec.EllipticCurve | None = None, expired: bool = False,
-              sig_hash: hashes.HashAlgorithm | None = None, label: str | None = None) -> Issued:
-        key = ec.generate_private_key(curve) if curve is not None else rsa.generate_private_key(65537, rsa_bits or 2048)
-        start, end = (NOW - dt.timedelta(days=60), NOW - dt.timedelta(days=1)) if expired else (
-            NOW - dt.timedelta(days=1), NOW + dt.timedelta(days=90))
+    def issue(
+        self,
+        name: str,
+        *,
+        names: list[str] | None = None,
+        rsa_bits: int | None = 2048,
+        curve: ec.EllipticCurve | None = None,
+        expired: bool = False,
+        sig_hash: hashes.HashAlgorithm | None = None,
+        label: str | None = None,
+    ) -> Issued:
+        key = (
+            ec.generate_private_key(curve)
+            if curve is not None
+            else rsa.generate_private_key(65537, rsa_bits or 2048)
+        )
+        start, end = (
+            (NOW - dt.timedelta(days=60), NOW - dt.timedelta(days=1))
+            if expired
+            else (NOW - dt.timedelta(days=1), NOW + dt.timedelta(days=90))
+        )
         cert = (
-            x509.CertificateBuilder().subject_name(_name(name)).issuer_name(self.cert.subject)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(start).not_valid_after(end)
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in (names or [name])]),
-                           critical=False)
+            x509.CertificateBuilder()
+            .subject_name(_name(name))
+            .issuer_name(self.cert.subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(start)
+            .not_valid_after(end)
+            .add_extension(
+                x509.SubjectAlternativeName([x509.DNSName(n) for n in (names or [name])]), critical=False
+            )
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(self.key.public_key()),
-                           critical=False)
+            .add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(self.key.public_key()), critical=False
+            )
             .sign(self.key, sig_hash or hashes.SHA256())
         )
         base = self.dir / (label or name)
         cert_path, key_path = base.with_suffix(".crt"), base.with_suffix(".key")
         cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-        key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                               serialization.NoEncryption()))
+        key_path.write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+        )
         return Issued(cert_path, key_path, cert_path)
 
 
@@ -97,8 +135,19 @@ def wait_port(host: str, port: int, timeout: float = 10.0) -> None:
 def s_server(addr: str, issued: Issued, *args: str) -> Iterator[int]:
     """``openssl s_server -www`` on ``addr``; yields its port; always terminated."""
     port = free_port(addr)
-    cmd = ["openssl", "s_server", "-accept", f"{addr}:{port}", "-cert", str(issued.cert), "-key",
-           str(issued.key), "-www", "-quiet", *args]
+    cmd = [
+        "openssl",
+        "s_server",
+        "-accept",
+        f"{addr}:{port}",
+        "-cert",
+        str(issued.cert),
+        "-key",
+        str(issued.key),
+        "-www",
+        "-quiet",
+        *args,
+    ]
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         try:

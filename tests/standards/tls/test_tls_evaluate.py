@@ -22,26 +22,45 @@ OLD = get_profile("ncsc-2.1.1")
 NEW = get_profile("ncsc-2025-05")
 
 
-def facts(**kw) -> TlsFacts:  # noqa: ANN003
-    base = dict(address="192.0.2.1", port=443, versions=["TLSv1.3", "TLSv1.2"],
-                suites={"TLSv1.3": ["TLS_AES_256_GCM_SHA384"], "TLSv1.2": ["TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"]},
-                server_order={"TLSv1.2": None}, groups=["x25519"], kex_hash="sha2", secure_renegotiation=True,
-                ems=True, client_renegotiation="off", zero_rtt=False, ocsp_stapled=False, negotiated="TLSv1.3")
+def facts(**kw) -> TlsFacts:
+    base = dict(
+        address="192.0.2.1",
+        port=443,
+        versions=["TLSv1.3", "TLSv1.2"],
+        suites={"TLSv1.3": ["TLS_AES_256_GCM_SHA384"], "TLSv1.2": ["TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"]},
+        server_order={"TLSv1.2": None},
+        groups=["x25519"],
+        kex_hash="sha2",
+        secure_renegotiation=True,
+        ems=True,
+        client_renegotiation="off",
+        zero_rtt=False,
+        ocsp_stapled=False,
+        negotiated="TLSv1.3",
+    )
     base.update(kw)
     return TlsFacts(**base)
 
 
-def statuses(f: TlsFacts, rule) -> tuple[Status, Status]:  # noqa: ANN001
+def statuses(f: TlsFacts, rule) -> tuple[Status, Status]:
     return rule(f, OLD).status, rule(f, NEW).status
 
 
 def test_baseline_passes_everything_in_both() -> None:
     for p in (OLD, NEW):
         assert {r.id: r.status for r in ev.evaluate_tls(facts(), p)} == {
-            "tls.version": Status.PASSED, "tls.ciphers": Status.PASSED, "tls.cipher_order": Status.PASSED,
-            "tls.key_exchange": Status.PASSED, "tls.kex_hash": Status.PASSED, "tls.compression": Status.PASSED,
-            "tls.renegotiation": Status.PASSED, "tls.client_renegotiation": Status.PASSED,
-            "tls.zero_rtt": Status.PASSED, "tls.ems": Status.PASSED, "tls.ocsp_stapling": Status.PASSED}
+            "tls.version": Status.PASSED,
+            "tls.ciphers": Status.PASSED,
+            "tls.cipher_order": Status.PASSED,
+            "tls.key_exchange": Status.PASSED,
+            "tls.kex_hash": Status.PASSED,
+            "tls.compression": Status.PASSED,
+            "tls.renegotiation": Status.PASSED,
+            "tls.client_renegotiation": Status.PASSED,
+            "tls.zero_rtt": Status.PASSED,
+            "tls.ems": Status.PASSED,
+            "tls.ocsp_stapling": Status.PASSED,
+        }
 
 
 def test_sslv3_is_insufficient_in_both() -> None:
@@ -63,7 +82,9 @@ def test_tls_compression_recorded() -> None:
 
 def test_insecure_renegotiation_recorded() -> None:
     assert statuses(facts(secure_renegotiation=False), ev.renegotiation) == (Status.FAILED, Status.FAILED)
-    assert ev.renegotiation(facts(versions=["TLSv1.3"], secure_renegotiation=None), NEW).status is Status.PASSED
+    assert (
+        ev.renegotiation(facts(versions=["TLSv1.3"], secure_renegotiation=None), NEW).status is Status.PASSED
+    )
 
 
 def test_ems_only_required_in_2025() -> None:
@@ -72,7 +93,10 @@ def test_ems_only_required_in_2025() -> None:
 
 
 def test_client_renegotiation_levels() -> None:
-    assert statuses(facts(client_renegotiation="limited"), ev.client_renegotiation) == (Status.INFO, Status.INFO)
+    assert statuses(facts(client_renegotiation="limited"), ev.client_renegotiation) == (
+        Status.INFO,
+        Status.INFO,
+    )
     r = ev.client_renegotiation(facts(client_renegotiation="unlimited"), NEW)
     assert r.status is Status.INFO and r.facts["level"] == "phase_out"  # capped at the subtest's worst (info)
     assert SUBTESTS.get("tls.client_renegotiation").worst_status is Status.INFO
@@ -97,16 +121,30 @@ def test_kex_hash_without_sha2_is_phase_out() -> None:
 def test_hybrid_and_classic_groups() -> None:
     f = facts(groups=["X25519MLKEM768", "x25519", "secp256r1"])
     assert statuses(f, ev.key_exchange) == (Status.PASSED, Status.PASSED)
-    assert ev.key_exchange(f, NEW).facts["levels"] == {"X25519MLKEM768": "good", "x25519": "sufficient",
-                                                       "secp256r1": "sufficient"}
+    assert ev.key_exchange(f, NEW).facts["levels"] == {
+        "X25519MLKEM768": "good",
+        "x25519": "sufficient",
+        "secp256r1": "sufficient",
+    }
     assert statuses(facts(groups=["sect163k1"]), ev.key_exchange) == (Status.FAILED, Status.FAILED)
-    assert statuses(facts(groups=[], dh_groups=["ffdhe3072"]), ev.key_exchange) == (Status.PASSED, Status.WARNING)
-    assert statuses(facts(groups=[], dh_groups=["custom-4096"]), ev.key_exchange) == (Status.FAILED, Status.FAILED)
+    assert statuses(facts(groups=[], dh_groups=["ffdhe3072"]), ev.key_exchange) == (
+        Status.PASSED,
+        Status.WARNING,
+    )
+    assert statuses(facts(groups=[], dh_groups=["custom-4096"]), ev.key_exchange) == (
+        Status.FAILED,
+        Status.FAILED,
+    )
 
 
 def test_cipher_order_rules() -> None:
-    mixed = {"TLSv1.2": ["TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA",
-                         "TLS_RSA_WITH_AES_128_GCM_SHA256"]}
+    mixed = {
+        "TLSv1.2": [
+            "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+            "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA",
+            "TLS_RSA_WITH_AES_128_GCM_SHA256",
+        ]
+    }
     # server order good > sufficient > phase out: passes in 2.1
     ok = facts(suites=mixed, server_order={"TLSv1.2": True})
     assert ev.cipher_order(ok, OLD).status is Status.PASSED
@@ -114,16 +152,24 @@ def test_cipher_order_rules() -> None:
     client = facts(suites=mixed, server_order={"TLSv1.2": False})
     assert statuses(client, ev.cipher_order) == (Status.FAILED, Status.FAILED)
     # server order but a phase-out suite preferred over a sufficient one
-    wrong = facts(suites={"TLSv1.2": [mixed["TLSv1.2"][2], mixed["TLSv1.2"][0]]}, server_order={"TLSv1.2": True})
+    wrong = facts(
+        suites={"TLSv1.2": [mixed["TLSv1.2"][2], mixed["TLSv1.2"][0]]}, server_order={"TLSv1.2": True}
+    )
     r = ev.cipher_order(wrong, OLD)
     assert r.status is Status.FAILED and "prefers TLS_RSA_WITH_AES_128_GCM_SHA256" in r.detail
     # only good suites: no order prescribed even when the client's order is followed
-    good = facts(suites={"TLSv1.3": ["TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256"]},
-                 server_order={"TLSv1.3": False}, versions=["TLSv1.3"])
+    good = facts(
+        suites={"TLSv1.3": ["TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256"]},
+        server_order={"TLSv1.3": False},
+        versions=["TLSv1.3"],
+    )
     assert statuses(good, ev.cipher_order) == (Status.PASSED, Status.PASSED)
     # TLS 1.3 AES-128 is only sufficient in 2025: the client's order then violates the rule
-    aes128 = facts(suites={"TLSv1.3": ["TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384"]},
-                   server_order={"TLSv1.3": False}, versions=["TLSv1.3"])
+    aes128 = facts(
+        suites={"TLSv1.3": ["TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384"]},
+        server_order={"TLSv1.3": False},
+        versions=["TLSv1.3"],
+    )
     assert statuses(aes128, ev.cipher_order) == (Status.PASSED, Status.FAILED)
 
 
@@ -134,16 +180,23 @@ def test_rc4_and_export_insufficient() -> None:
 
 # --- certificates --------------------------------------------------------------------------------------
 
-def _cert(key, issuer_key, *, hash_alg=hashes.SHA256(), names=("www.example.test",), cn="leaf"):  # noqa: ANN001, ANN202
+
+def _cert(key, issuer_key, *, hash_alg=hashes.SHA256(), names=("www.example.test",), cn="leaf"):
     now = dt.datetime.now(dt.UTC)
-    b = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)]))
-         .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "ca")])).public_key(key.public_key())
-         .serial_number(1).not_valid_before(now).not_valid_after(now + dt.timedelta(days=1))
-         .add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in names]), critical=False))
+    b = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)]))
+        .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "ca")]))
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now)
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in names]), critical=False)
+    )
     return b.sign(issuer_key, None if isinstance(issuer_key, ed25519.Ed25519PrivateKey) else hash_alg)
 
 
-def _with_chain(*certs) -> TlsFacts:  # noqa: ANN002
+def _with_chain(*certs) -> TlsFacts:
     return facts(chain=[c.public_bytes(serialization.Encoding.DER) for c in certs])
 
 
@@ -152,34 +205,56 @@ def ca_key() -> ec.EllipticCurvePrivateKey:
     return ec.generate_private_key(ec.SECP384R1())
 
 
-@pytest.mark.parametrize(("key", "old", "new"), [
-    (lambda: rsa.generate_private_key(65537, 3072), Status.PASSED, Status.PASSED),
-    (lambda: rsa.generate_private_key(65537, 2048), Status.PASSED, Status.WARNING),
-    (lambda: rsa.generate_private_key(65537, 1024), Status.FAILED, Status.FAILED),
-    (lambda: ec.generate_private_key(ec.SECP256R1()), Status.PASSED, Status.PASSED),
-    (lambda: ec.generate_private_key(ec.SECP224R1()), Status.WARNING, Status.FAILED),
-    (lambda: ed25519.Ed25519PrivateKey.generate(), Status.FAILED, Status.PASSED),
-])
-def test_cert_pubkey(key, old: Status, new: Status, ca_key) -> None:  # noqa: ANN001
+@pytest.mark.parametrize(
+    ("key", "old", "new"),
+    [
+        (lambda: rsa.generate_private_key(65537, 3072), Status.PASSED, Status.PASSED),
+        (lambda: rsa.generate_private_key(65537, 2048), Status.PASSED, Status.WARNING),
+        (lambda: rsa.generate_private_key(65537, 1024), Status.FAILED, Status.FAILED),
+        (lambda: ec.generate_private_key(ec.SECP256R1()), Status.PASSED, Status.PASSED),
+        (lambda: ec.generate_private_key(ec.SECP224R1()), Status.WARNING, Status.FAILED),
+        (lambda: ed25519.Ed25519PrivateKey.generate(), Status.FAILED, Status.PASSED),
+    ],
+)
+def test_cert_pubkey(key, old: Status, new: Status, ca_key) -> None:
     f = _with_chain(_cert(key(), ca_key))
     chain = ev.load_chain(f)
     assert (ev.pubkey(f, OLD, chain).status, ev.pubkey(f, NEW, chain).status) == (old, new)
 
 
-def _openssl_sha1_root(tmp_path) -> tuple[x509.Certificate, rsa.RSAPrivateKey]:  # noqa: ANN001
+def _openssl_sha1_root(tmp_path) -> tuple[x509.Certificate, rsa.RSAPrivateKey]:
     """cryptography refuses to sign with SHA-1, so the SHA-1 certificate comes from the openssl CLI."""
     import subprocess
 
     key, crt = tmp_path / "root.key", tmp_path / "root.crt"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-sha1", "-days", "2",
-                    "-subj", "/CN=ca", "-keyout", str(key), "-out", str(crt)], check=True, capture_output=True,
-                   timeout=60)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-sha1",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=ca",
+            "-keyout",
+            str(key),
+            "-out",
+            str(crt),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
     root_key = serialization.load_pem_private_key(key.read_bytes(), None)
     assert isinstance(root_key, rsa.RSAPrivateKey)
     return x509.load_pem_x509_certificate(crt.read_bytes()), root_key
 
 
-def test_cert_signature_sha1_fails_and_root_is_skipped(tmp_path) -> None:  # noqa: ANN001
+def test_cert_signature_sha1_fails_and_root_is_skipped(tmp_path) -> None:
     root, root_key = _openssl_sha1_root(tmp_path)
     assert root.signature_hash_algorithm is not None and root.signature_hash_algorithm.name == "sha1"
     alone = _with_chain(root)  # a single self-signed certificate is the leaf: judged
@@ -193,15 +268,18 @@ def test_cert_signature_sha1_fails_and_root_is_skipped(tmp_path) -> None:  # noq
     assert ev.pubkey(f2, NEW, chain).status is Status.PASSED
 
 
-@pytest.mark.parametrize(("pattern", "host", "ok"), [
-    ("www.example.nl", "www.example.nl", True),
-    ("www.example.nl", "WWW.Example.NL.", True),
-    ("*.example.nl", "www.example.nl", True),
-    ("*.example.nl", "example.nl", False),
-    ("*.example.nl", "a.b.example.nl", False),
-    ("*.nl", "example.nl", False),
-    ("w*.example.nl", "www.example.nl", False),
-])
+@pytest.mark.parametrize(
+    ("pattern", "host", "ok"),
+    [
+        ("www.example.nl", "www.example.nl", True),
+        ("www.example.nl", "WWW.Example.NL.", True),
+        ("*.example.nl", "www.example.nl", True),
+        ("*.example.nl", "example.nl", False),
+        ("*.example.nl", "a.b.example.nl", False),
+        ("*.nl", "example.nl", False),
+        ("w*.example.nl", "www.example.nl", False),
+    ],
+)
 def test_hostname_matching(pattern: str, host: str, ok: bool) -> None:
     assert ev.name_matches(pattern, host) is ok
 
@@ -211,7 +289,7 @@ def test_no_certificate_fails_all_cert_subtests() -> None:
     assert [r.status for r in results] == [Status.FAILED] * 4
 
 
-def test_mail_makes_trust_and_hostname_info(ca_key) -> None:  # noqa: ANN001
+def test_mail_makes_trust_and_hostname_info(ca_key) -> None:
     f = _with_chain(_cert(ec.generate_private_key(ec.SECP256R1()), ca_key, names=("mx.other.test",)))
     f.trust_error = "unable to get local issuer certificate"
     by = {r.id: r.status for r in ev.evaluate_cert(f, "mx.example.test", NEW, mail=True)}

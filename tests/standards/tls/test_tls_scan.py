@@ -35,13 +35,22 @@ def by_id(results: list, sub_id: str):
 
 def test_modern_tls13_only(ca: TestCA) -> None:
     cert = ca.issue(HOST, curve=ec.SECP256R1(), label="modern")
-    with s_server("127.0.0.21", cert, "-tls1_3", "-ciphersuites", "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256",
-                  "-groups", "x25519:secp384r1") as port:
+    with s_server(
+        "127.0.0.21",
+        cert,
+        "-tls1_3",
+        "-ciphersuites",
+        "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256",
+        "-groups",
+        "x25519:secp384r1",
+    ) as port:
         counter = HandshakeCounter()
         f = scan("127.0.0.21", port, ca, counter)
     assert f.versions == ["TLSv1.3"]
-    assert f.suites["TLSv1.3"] and set(f.suites["TLSv1.3"]) == {"TLS_AES_256_GCM_SHA384",
-                                                                 "TLS_CHACHA20_POLY1305_SHA256"}
+    assert f.suites["TLSv1.3"] and set(f.suites["TLSv1.3"]) == {
+        "TLS_AES_256_GCM_SHA384",
+        "TLS_CHACHA20_POLY1305_SHA256",
+    }
     assert set(f.groups) == {"x25519", "secp384r1"}
     assert f.trust_error is None and f.negotiated == "TLSv1.3"
     assert f.secure_renegotiation is None and f.ems is None and f.zero_rtt is False
@@ -84,8 +93,16 @@ def test_default_openssl_config_profiles_disagree(ca: TestCA) -> None:
 
 def test_tls10_and_tls11_phase_out_vs_insufficient(ca: TestCA) -> None:
     cert = ca.issue(HOST, rsa_bits=3072, label="legacy")
-    with s_server("127.0.0.23", cert, "-no_tls1_3", "-min_protocol", "TLSv1", "-serverpref",
-                  "-cipher", "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-SHA:@SECLEVEL=0") as port:
+    with s_server(
+        "127.0.0.23",
+        cert,
+        "-no_tls1_3",
+        "-min_protocol",
+        "TLSv1",
+        "-serverpref",
+        "-cipher",
+        "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-SHA:@SECLEVEL=0",
+    ) as port:
         f = scan("127.0.0.23", port, ca)
     assert f.versions == ["TLSv1.2", "TLSv1.1", "TLSv1.0"]
     old = ev.version(f, OLD)
@@ -103,8 +120,9 @@ def test_tls10_and_tls11_phase_out_vs_insufficient(ca: TestCA) -> None:
 
 def test_insufficient_null_suite(ca: TestCA) -> None:
     cert = ca.issue(HOST, rsa_bits=2048, label="weak")
-    with s_server("127.0.0.24", cert, "-no_tls1_3",
-                  "-cipher", "ECDHE-RSA-AES128-GCM-SHA256:NULL-SHA256:@SECLEVEL=0") as port:
+    with s_server(
+        "127.0.0.24", cert, "-no_tls1_3", "-cipher", "ECDHE-RSA-AES128-GCM-SHA256:NULL-SHA256:@SECLEVEL=0"
+    ) as port:
         f = scan("127.0.0.24", port, ca)
     assert set(f.all_suites) == {"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "TLS_RSA_WITH_NULL_SHA256"}
     for p in (OLD, NEW):
@@ -115,11 +133,34 @@ def test_insufficient_null_suite(ca: TestCA) -> None:
 
 def test_ffdhe2048_and_secp224r1(ca: TestCA, tmp_path: Path) -> None:
     dh = tmp_path / "ffdhe2048.pem"
-    subprocess.run(["openssl", "genpkey", "-genparam", "-algorithm", "DH", "-pkeyopt", "group:ffdhe2048",
-                    "-out", str(dh)], check=True, capture_output=True, timeout=30)
+    subprocess.run(
+        [
+            "openssl",
+            "genpkey",
+            "-genparam",
+            "-algorithm",
+            "DH",
+            "-pkeyopt",
+            "group:ffdhe2048",
+            "-out",
+            str(dh),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=30,
+    )
     cert = ca.issue(HOST, rsa_bits=2048, label="dhe")
-    with s_server("127.0.0.25", cert, "-no_tls1_3", "-dhparam", str(dh), "-groups", "secp224r1",
-                  "-cipher", "DHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:@SECLEVEL=0") as port:
+    with s_server(
+        "127.0.0.25",
+        cert,
+        "-no_tls1_3",
+        "-dhparam",
+        str(dh),
+        "-groups",
+        "secp224r1",
+        "-cipher",
+        "DHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:@SECLEVEL=0",
+    ) as port:
         f = scan("127.0.0.25", port, ca)
     assert f.dh_groups == ["ffdhe2048"]
     assert f.groups == ["secp224r1"]
@@ -132,8 +173,15 @@ def test_ffdhe2048_and_secp224r1(ca: TestCA, tmp_path: Path) -> None:
 
 def test_zero_rtt_and_client_renegotiation(ca: TestCA) -> None:
     cert = ca.issue(HOST, curve=ec.SECP384R1(), label="zerortt")
-    with s_server("127.0.0.26", cert, "-max_early_data", "16384", "-client_renegotiation",
-                  "-cipher", "ECDHE-ECDSA-AES256-GCM-SHA384") as port:
+    with s_server(
+        "127.0.0.26",
+        cert,
+        "-max_early_data",
+        "16384",
+        "-client_renegotiation",
+        "-cipher",
+        "ECDHE-ECDSA-AES256-GCM-SHA384",
+    ) as port:
         f = scan("127.0.0.26", port, ca)
     assert f.zero_rtt is True
     assert f.client_renegotiation == "unlimited"

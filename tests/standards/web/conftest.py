@@ -8,7 +8,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tls"))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # dnsinfra (the DNS family's lab)
 
-from nds_tls_helpers import TestCA  # noqa: E402
+from nds_tls_helpers import TestCA
 
 
 @pytest.fixture(scope="module")

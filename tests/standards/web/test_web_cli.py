@@ -39,26 +39,49 @@ def test_cli_json_and_exit_codes(ca: TestCA) -> None:
     assert data["target"] == host and data["profile"] == "ncsc-2.1.1"
     assert data["standards"]["https"] == "passed" and data["legal"]["verdict"] == "compliant"
     ids = {t["id"] for t in data["tests"]}
-    assert {"https.available", "https.redirect", "https.hsts", "tls.version", "tls.ciphers", "tls.cipher_order",
-            "tls.key_exchange", "tls.kex_hash", "tls.compression", "tls.renegotiation",
-            "tls.client_renegotiation", "tls.zero_rtt", "tls.ems", "tls.ocsp_stapling", "cert.trust",
-            "cert.hostname", "cert.pubkey", "cert.signature", "http.compression",
-            "headers.x_content_type_options", "headers.x_frame_options", "headers.csp",
-            "headers.referrer_policy", "security_txt"} <= ids
+    assert {
+        "https.available",
+        "https.redirect",
+        "https.hsts",
+        "tls.version",
+        "tls.ciphers",
+        "tls.cipher_order",
+        "tls.key_exchange",
+        "tls.kex_hash",
+        "tls.compression",
+        "tls.renegotiation",
+        "tls.client_renegotiation",
+        "tls.zero_rtt",
+        "tls.ems",
+        "tls.ocsp_stapling",
+        "cert.trust",
+        "cert.hostname",
+        "cert.pubkey",
+        "cert.signature",
+        "http.compression",
+        "headers.x_content_type_options",
+        "headers.x_frame_options",
+        "headers.csp",
+        "headers.referrer_policy",
+        "security_txt",
+    } <= ids
     bad = Site(host, ca.issue(host, curve=ec.SECP256R1(), label="cli-bad"), http="plain")
     res = asyncio.run(_cli(bad, "127.0.0.62"))
     assert res.returncode == 1
     assert "https.redirect" in res.stdout and "How to fix" in res.stdout and "Legal verdict" in res.stdout
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["www.x.test", "--profile", "ncsc-9"], "unknown --profile"),
-    (["www.x.test", "--connect-to", "nonsense"], "HOST:PORT:ADDR:PORT"),
-    (["www.x.test", "--resolver", "127.0.0.1"], "--resolver must be"),
-    (["www.x.test", "--ca-file", "/nonexistent.pem"], "does not exist"),
-    (["https://www.x.test/"], "HOST must be a host name"),
-    (["www.x.test", "--format", "xml"], "--format must be"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["www.x.test", "--profile", "ncsc-9"], "unknown --profile"),
+        (["www.x.test", "--connect-to", "nonsense"], "HOST:PORT:ADDR:PORT"),
+        (["www.x.test", "--resolver", "127.0.0.1"], "--resolver must be"),
+        (["www.x.test", "--ca-file", "/nonexistent.pem"], "does not exist"),
+        (["https://www.x.test/"], "HOST must be a host name"),
+        (["www.x.test", "--format", "xml"], "--format must be"),
+    ],
+)
 def test_cli_bad_input(args: list[str], message: str) -> None:
     res = subprocess.run([*NDS, "check", "web", *args], capture_output=True, text=True, timeout=60)
     assert res.returncode == 2
@@ -69,15 +92,19 @@ def test_dnssec_and_caa_through_the_dns_lab(ca: TestCA) -> None:
     dnsinfra = pytest.importorskip("dnsinfra")
     if not dnsinfra.tools_available():
         pytest.skip("nsd/unbound not installed")
-    zones = [dnsinfra.ZoneSpec("gemeente.test.", ["www A 127.0.0.63", '@ CAA 0 issue "ca.example"'], "secure"),
-             dnsinfra.ZoneSpec("onveilig.test.", ["www A 127.0.0.64"], "insecure")]
+    zones = [
+        dnsinfra.ZoneSpec("gemeente.test.", ["www A 127.0.0.63", '@ CAA 0 issue "ca.example"'], "secure"),
+        dnsinfra.ZoneSpec("onveilig.test.", ["www A 127.0.0.64"], "insecure"),
+    ]
     with dnsinfra.running_lab(zones) as lab:
-        async def go(host: str, addr: str):  # noqa: ANN202
+
+        async def go(host: str, addr: str):
             site = Site(host, ca.issue(host, curve=ec.SECP256R1(), label=host))
             async with serve(site, addr) as net:
                 from dataclasses import replace
 
                 return await check_web(host, replace(net, resolver=lab.resolver, timeout=5), "ncsc-2025-05")
+
         secure = asyncio.run(go("www.gemeente.test", "127.0.0.63"))
         insecure = asyncio.run(go("www.onveilig.test", "127.0.0.64"))
     by = {r.id: r for r in secure.tests}
@@ -87,4 +114,3 @@ def test_dnssec_and_caa_through_the_dns_lab(ca: TestCA) -> None:
     by2 = {r.id: r for r in insecure.tests}
     assert by2["cert.caa"].status is Status.WARNING
     assert insecure.standards()["dnssec"] is Status.FAILED
-

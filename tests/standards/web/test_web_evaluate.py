@@ -23,11 +23,12 @@ def resp(url: str, status: int = 200, body: bytes = b"", **headers: str) -> Resp
     return Response(url, status, [(k.replace("_", "-"), v) for k, v in headers.items()], body)
 
 
-def http(**kw) -> HttpFacts:  # noqa: ANN003
+def http(**kw) -> HttpFacts:
     return HttpFacts(address="192.0.2.1", **kw)
 
 
 # --- redirect ------------------------------------------------------------------------------------------
+
 
 def test_redirect_same_host_passes() -> None:
     h = http(http_chain=[resp(f"http://{HOST}/", 301, location=f"https://{HOST}/")])
@@ -36,8 +37,12 @@ def test_redirect_same_host_passes() -> None:
 
 
 def test_redirect_relative_then_https() -> None:
-    h = http(http_chain=[resp(f"http://{HOST}/", 302, location="/nl/"),
-                         resp(f"http://{HOST}/nl/", 301, location=f"https://{HOST}/nl/")])
+    h = http(
+        http_chain=[
+            resp(f"http://{HOST}/", 302, location="/nl/"),
+            resp(f"http://{HOST}/nl/", 301, location=f"https://{HOST}/nl/"),
+        ]
+    )
     assert ev.https_redirect(h, HOST).status is Status.PASSED
 
 
@@ -54,25 +59,34 @@ def test_plain_http_200_fails_and_closed_port_passes() -> None:
 
 # --- HSTS ----------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("value", "expected"), [
-    ("max-age=31536000", {"max-age": "31536000"}),
-    ('max-age="63072000"; includeSubDomains; preload', {"max-age": "63072000", "includesubdomains": None,
-                                                        "preload": None}),
-    ("includeSubDomains", None),
-    ("max-age=abc", None),
-    ("max-age=1; max-age=2", None),
-])
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("max-age=31536000", {"max-age": "31536000"}),
+        (
+            'max-age="63072000"; includeSubDomains; preload',
+            {"max-age": "63072000", "includesubdomains": None, "preload": None},
+        ),
+        ("includeSubDomains", None),
+        ("max-age=abc", None),
+        ("max-age=1; max-age=2", None),
+    ],
+)
 def test_parse_hsts(value: str, expected: dict | None) -> None:
     assert ev.parse_hsts(value) == expected
 
 
-@pytest.mark.parametrize(("value", "status"), [
-    ("max-age=31536000", Status.PASSED),
-    ("max-age=31535999", Status.FAILED),
-    ("max-age=0", Status.FAILED),
-    (None, Status.FAILED),
-    ("max-age", Status.FAILED),
-])
+@pytest.mark.parametrize(
+    ("value", "status"),
+    [
+        ("max-age=31536000", Status.PASSED),
+        ("max-age=31535999", Status.FAILED),
+        ("max-age=0", Status.FAILED),
+        (None, Status.FAILED),
+        ("max-age", Status.FAILED),
+    ],
+)
 def test_hsts_on_first_response(value: str | None, status: Status) -> None:
     hdrs = {"strict_transport_security": value} if value else {}
     h = http(https_chain=[resp(f"https://{HOST}/", **hdrs)])
@@ -80,8 +94,12 @@ def test_hsts_on_first_response(value: str | None, status: Status) -> None:
 
 
 def test_hsts_only_on_a_later_hop_fails() -> None:
-    h = http(https_chain=[resp(f"https://{HOST}/", 302, location="/home"),
-                          resp(f"https://{HOST}/home", strict_transport_security="max-age=31536000")])
+    h = http(
+        https_chain=[
+            resp(f"https://{HOST}/", 302, location="/home"),
+            resp(f"https://{HOST}/home", strict_transport_security="max-age=31536000"),
+        ]
+    )
     assert ev.https_hsts(h).status is Status.FAILED
 
 
@@ -103,20 +121,25 @@ def test_caa() -> None:
 GOOD_CSP = "default-src 'self'; frame-ancestors 'self'; base-uri 'self'; form-action 'self'"
 
 
-@pytest.mark.parametrize(("policy", "problem"), [
-    (GOOD_CSP, None),
-    ("default-src 'self'", "frame-ancestors missing"),
-    (GOOD_CSP + "; script-src 'self' 'unsafe-inline'", "script-src allows 'unsafe-inline'"),
-    (GOOD_CSP + "; script-src 'unsafe-eval'", "script-src allows 'unsafe-eval'"),
-    (GOOD_CSP + "; img-src https:", "img-src allows any host via https:"),
-    (GOOD_CSP + "; img-src http://cdn.example.nl", "img-src allows plain-HTTP sources"),
-    (GOOD_CSP + "; img-src *", "img-src allows any host via *"),
-    (GOOD_CSP + "; connect-src 127.0.0.1:8080", "connect-src allows a local address"),
-    (GOOD_CSP + "; object-src data:", "object-src allows data: URLs"),
-    ("default-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
-     "script-src allows data: URLs"),
-    (GOOD_CSP + "; style-src *.nl", "wildcard over a whole top-level domain"),
-])
+@pytest.mark.parametrize(
+    ("policy", "problem"),
+    [
+        (GOOD_CSP, None),
+        ("default-src 'self'", "frame-ancestors missing"),
+        (GOOD_CSP + "; script-src 'self' 'unsafe-inline'", "script-src allows 'unsafe-inline'"),
+        (GOOD_CSP + "; script-src 'unsafe-eval'", "script-src allows 'unsafe-eval'"),
+        (GOOD_CSP + "; img-src https:", "img-src allows any host via https:"),
+        (GOOD_CSP + "; img-src http://cdn.example.nl", "img-src allows plain-HTTP sources"),
+        (GOOD_CSP + "; img-src *", "img-src allows any host via *"),
+        (GOOD_CSP + "; connect-src 127.0.0.1:8080", "connect-src allows a local address"),
+        (GOOD_CSP + "; object-src data:", "object-src allows data: URLs"),
+        (
+            "default-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+            "script-src allows data: URLs",
+        ),
+        (GOOD_CSP + "; style-src *.nl", "wildcard over a whole top-level domain"),
+    ],
+)
 def test_csp_rules(policy: str, problem: str | None) -> None:
     r, parsed = hd.csp(resp(f"https://{HOST}/", content_security_policy=policy), "a")
     if problem is None:
@@ -130,12 +153,18 @@ def test_csp_report_only_does_not_count() -> None:
     assert r.status is Status.WARNING and "Report-Only" in r.detail
 
 
-@pytest.mark.parametrize(("value", "status"), [
-    ("no-referrer", Status.PASSED), ("same-origin", Status.PASSED),
-    ("strict-origin-when-cross-origin", Status.PASSED), ("unsafe-url", Status.WARNING),
-    ("no-referrer-when-downgrade", Status.WARNING), ("bogus", Status.WARNING),
-    ("unsafe-url, no-referrer", Status.PASSED),
-])
+@pytest.mark.parametrize(
+    ("value", "status"),
+    [
+        ("no-referrer", Status.PASSED),
+        ("same-origin", Status.PASSED),
+        ("strict-origin-when-cross-origin", Status.PASSED),
+        ("unsafe-url", Status.WARNING),
+        ("no-referrer-when-downgrade", Status.WARNING),
+        ("bogus", Status.WARNING),
+        ("unsafe-url, no-referrer", Status.PASSED),
+    ],
+)
 def test_referrer_policy(value: str, status: Status) -> None:
     assert hd.referrer_policy(resp("u", referrer_policy=value), "a").status is status
 
@@ -150,14 +179,16 @@ def test_xfo_and_xcto() -> None:
 
 # --- security.txt --------------------------------------------------------------------------------------
 
+
 def _sectxt(expires_days: int = 200, contact: bool = True) -> bytes:
     exp = (dt.datetime.now(dt.UTC) + dt.timedelta(days=expires_days)).strftime("%Y-%m-%dT%H:%M:%SZ")
     lines = ([f"Contact: mailto:security@{HOST}"] if contact else []) + [f"Expires: {exp}", ""]
     return "\n".join(lines).encode()
 
 
-def _found(body: bytes, path: str = "/.well-known/security.txt", ctype: str = "text/plain; charset=utf-8"
-           ) -> HttpFacts:
+def _found(
+    body: bytes, path: str = "/.well-known/security.txt", ctype: str = "text/plain; charset=utf-8"
+) -> HttpFacts:
     return http(security_txt=[resp(f"https://{HOST}{path}", 200, body, content_type=ctype)])
 
 
@@ -166,15 +197,21 @@ def test_security_txt_valid() -> None:
     assert r.status is Status.PASSED, r.detail
 
 
-@pytest.mark.parametrize(("facts", "needle"), [
-    (lambda: _found(_sectxt(expires_days=-1)), "expire"),
-    (lambda: _found(_sectxt(contact=False)), "Contact"),
-    (lambda: _found(_sectxt(), ctype="text/html"), "not text/plain"),
-    (lambda: _found(_sectxt(), ctype="text/plain; charset=latin-1"), "charset"),
-    (lambda: _found(_sectxt(), path="/security.txt"), "legacy"),
-    (lambda: http(security_txt=[resp(f"https://{HOST}/.well-known/security.txt", 404)]), "no security.txt"),
-])
-def test_security_txt_problems(facts, needle: str) -> None:  # noqa: ANN001
+@pytest.mark.parametrize(
+    ("facts", "needle"),
+    [
+        (lambda: _found(_sectxt(expires_days=-1)), "expire"),
+        (lambda: _found(_sectxt(contact=False)), "Contact"),
+        (lambda: _found(_sectxt(), ctype="text/html"), "not text/plain"),
+        (lambda: _found(_sectxt(), ctype="text/plain; charset=latin-1"), "charset"),
+        (lambda: _found(_sectxt(), path="/security.txt"), "legacy"),
+        (
+            lambda: http(security_txt=[resp(f"https://{HOST}/.well-known/security.txt", 404)]),
+            "no security.txt",
+        ),
+    ],
+)
+def test_security_txt_problems(facts, needle: str) -> None:
     r = evaluate_security_txt(facts(), HOST)
     assert r.status is Status.WARNING and needle.lower() in r.detail.lower(), r.detail
     assert r.clause.startswith("RFC 9116")
@@ -182,15 +219,25 @@ def test_security_txt_problems(facts, needle: str) -> None:  # noqa: ANN001
 
 # --- legal verdict -------------------------------------------------------------------------------------
 
+
 def _r(sub: str, status: Status, level: str | None = None) -> TestResult:
-    return TestResult(sub, status, "detail", "clause", target="192.0.2.1",
-                      facts={"profile": "ncsc-2.1.1", **({"level": level} if level else {})})
+    return TestResult(
+        sub,
+        status,
+        "detail",
+        "clause",
+        target="192.0.2.1",
+        facts={"profile": "ncsc-2.1.1", **({"level": level} if level else {})},
+    )
 
 
 def _all_good() -> list[TestResult]:
-    return ([_r("https.available", Status.PASSED), _r("https.redirect", Status.PASSED),
-             _r("cert.trust", Status.PASSED), _r("cert.hostname", Status.PASSED)]
-            + [_r(s, Status.PASSED, "good") for s in legal.TLS_SUBTESTS])
+    return [
+        _r("https.available", Status.PASSED),
+        _r("https.redirect", Status.PASSED),
+        _r("cert.trust", Status.PASSED),
+        _r("cert.hostname", Status.PASSED),
+    ] + [_r(s, Status.PASSED, "good") for s in legal.TLS_SUBTESTS]
 
 
 def test_legal_compliant_even_with_short_hsts() -> None:
@@ -202,10 +249,14 @@ def test_legal_compliant_even_with_short_hsts() -> None:
 
 def test_legal_phase_out_is_non_compliant() -> None:
     """A phase-out item is only a warning at internet.nl but not 'voldoende of goed' under art. 2(a)."""
-    results = [r for r in _all_good() if r.id != "tls.version"] + [_r("tls.version", Status.WARNING, "phase_out")]
+    results = [r for r in _all_good() if r.id != "tls.version"] + [
+        _r("tls.version", Status.WARNING, "phase_out")
+    ]
     v = legal.https_verdict(results, {"192.0.2.1": "max-age=31536000"})
     assert v["verdict"] == "non_compliant"
-    assert v["reasons"][0]["clause"].endswith("art. 2, onderdeel a (TLS-richtlijnen 2.1.1: voldoende of goed)")
+    assert v["reasons"][0]["clause"].endswith(
+        "art. 2, onderdeel a (TLS-richtlijnen 2.1.1: voldoende of goed)"
+    )
 
 
 def test_legal_redirect_and_hsts_reasons() -> None:
@@ -218,7 +269,11 @@ def test_legal_redirect_and_hsts_reasons() -> None:
 
 
 def test_legal_ignores_internetnl_only_rules() -> None:
-    extra = [_r("headers.csp", Status.WARNING), _r("security_txt", Status.WARNING), _r("cert.caa", Status.WARNING)]
+    extra = [
+        _r("headers.csp", Status.WARNING),
+        _r("security_txt", Status.WARNING),
+        _r("cert.caa", Status.WARNING),
+    ]
     assert legal.https_verdict(_all_good() + extra, {"a": "max-age=10"})["verdict"] == "compliant"
 
 

@@ -19,11 +19,13 @@ pytestmark = pytest.mark.integration
 HOST = "www.gemeente.test"
 
 
-def run(site: Site, addr: str, profile: str = "ncsc-2025-05",
-        counter: HandshakeCounter | None = None) -> Report:
+def run(
+    site: Site, addr: str, profile: str = "ncsc-2025-05", counter: HandshakeCounter | None = None
+) -> Report:
     async def go() -> Report:
         async with serve(site, addr) as net:
             return await check_web(site.host, net, profile, counter, dns_checks=False)
+
     return asyncio.run(go())
 
 
@@ -33,7 +35,7 @@ def status(report: Report, sub: str) -> Status:
     return found.pop()
 
 
-def result(report: Report, sub: str):  # noqa: ANN201
+def result(report: Report, sub: str):
     (r,) = [r for r in report.tests if r.id == sub]
     return r
 
@@ -44,8 +46,12 @@ def test_good_site_passes_everything(ca: TestCA) -> None:
     report = run(site, "127.0.0.41", counter=counter)
     bad = {r.id: (r.status.value, r.detail) for r in report.tests if r.status is not Status.PASSED}
     assert bad == {}
-    assert report.standards() == {"https": Status.PASSED, "tls_ncsc": Status.PASSED,
-                                  "security_options": Status.NOT_TESTED, "security_txt": Status.NOT_TESTED}
+    assert report.standards() == {
+        "https": Status.PASSED,
+        "tls_ncsc": Status.PASSED,
+        "security_options": Status.NOT_TESTED,
+        "security_txt": Status.NOT_TESTED,
+    }
     assert report.legal and report.legal["verdict"] == "compliant"
     assert report.profile == "ncsc-2025-05"
     assert all(r.facts.get("profile") == "ncsc-2025-05" for r in report.tests if r.id.startswith("tls."))
@@ -92,8 +98,12 @@ def test_plain_http_without_redirect_and_closed_http(ca: TestCA) -> None:
 def test_tls10_enabled_profiles_and_law_disagree(ca: TestCA) -> None:
     """TLS 1.0: phase out under 2.1.1 (internet.nl 2.1: warning, no fail) — but not 'voldoende of goed',
     so non-compliant under the Besluit; insufficient (failed) under 2025-05."""
-    site = Site(HOST, ca.issue(HOST, curve=ec.SECP256R1(), label="tls10"), min_version=ssl.TLSVersion.TLSv1,
-                ciphers="ECDHE+AESGCM:ECDHE-ECDSA-AES256-SHA")
+    site = Site(
+        HOST,
+        ca.issue(HOST, curve=ec.SECP256R1(), label="tls10"),
+        min_version=ssl.TLSVersion.TLSv1,
+        ciphers="ECDHE+AESGCM:ECDHE-ECDSA-AES256-SHA",
+    )
     old = run(site, "127.0.0.47", "ncsc-2.1.1")
     r = result(old, "tls.version")
     assert r.status is Status.WARNING and "TLSv1.0" in r.detail
@@ -130,15 +140,21 @@ def test_expired_and_wrong_name(ca: TestCA) -> None:
 
 
 def test_broken_security_txt_and_bad_csp(ca: TestCA) -> None:
-    site = Site(HOST, ca.issue(HOST, curve=ec.SECP256R1(), label="sectxt"), sectxt="Contact: nope\n",
-                sectxt_type="text/html")
+    site = Site(
+        HOST,
+        ca.issue(HOST, curve=ec.SECP256R1(), label="sectxt"),
+        sectxt="Contact: nope\n",
+        sectxt_type="text/html",
+    )
     site.headers["Content-Security-Policy"] = "default-src * 'unsafe-inline'"
     report = run(site, "127.0.0.52")
     s = result(report, "security_txt")
     assert s.status is Status.WARNING and "not text/plain" in s.detail and "Expires" in s.detail
     assert s.clause.startswith("RFC 9116")
     c = result(report, "headers.csp")
-    assert c.status is Status.WARNING and "'unsafe-inline'" in c.detail and "frame-ancestors missing" in c.detail
+    assert (
+        c.status is Status.WARNING and "'unsafe-inline'" in c.detail and "frame-ancestors missing" in c.detail
+    )
     # notice-level subtests never fail a standard, and the law ignores them
     assert report.standards()["https"] is Status.PASSED
     assert report.legal["verdict"] == "compliant"
@@ -150,8 +166,10 @@ def test_unreachable_host_is_a_failure_not_an_exception() -> None:
     from nds.standards.net import ConnectTo, NetworkConfig
 
     port = free_port("127.0.0.53")
-    net = NetworkConfig(connect_to=(ConnectTo(HOST, 443, "127.0.0.53", port),
-                                    ConnectTo(HOST, 80, "127.0.0.53", port)), timeout=2)
+    net = NetworkConfig(
+        connect_to=(ConnectTo(HOST, 443, "127.0.0.53", port), ConnectTo(HOST, 80, "127.0.0.53", port)),
+        timeout=2,
+    )
     report = asyncio.run(check_web(HOST, net, "ncsc-2.1.1", dns_checks=False))
     r = result(report, "https.available")
     assert r.status is Status.FAILED and "refused" in r.detail

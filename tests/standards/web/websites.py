@@ -18,7 +18,9 @@ GOOD_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "no-referrer",
-    "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
+    "Content-Security-Policy": (
+        "default-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+    ),
 }
 
 
@@ -55,9 +57,13 @@ def _tls(site: Site) -> ssl.SSLContext:
 @asynccontextmanager
 async def serve(site: Site, addr: str) -> AsyncIterator[NetworkConfig]:
     """Serve ``site`` on ``addr``; yields a NetworkConfig pinning the host to it."""
+
     async def page(request: web.Request) -> web.Response:
-        return web.Response(text="<html><body>Gemeente Voorbeeld</body></html>", content_type="text/html",
-                            headers=site.headers)
+        return web.Response(
+            text="<html><body>Gemeente Voorbeeld</body></html>",
+            content_type="text/html",
+            headers=site.headers,
+        )
 
     async def sectxt(request: web.Request) -> web.Response:
         body = site.sectxt if site.sectxt is not None else security_txt(site.host)
@@ -85,9 +91,14 @@ async def serve(site: Site, addr: str) -> AsyncIterator[NetworkConfig]:
         if len(runners) > 1:
             await runners[1].setup()
             await web.TCPSite(runners[1], addr, http_port).start()
-        yield NetworkConfig(connect_to=(ConnectTo(site.host, 443, addr, https_port),
-                                        ConnectTo(site.host, 80, addr, http_port)),
-                            ca_file=site.cert.cert.parent / "ca.pem", timeout=5.0)
+        yield NetworkConfig(
+            connect_to=(
+                ConnectTo(site.host, 443, addr, https_port),
+                ConnectTo(site.host, 80, addr, http_port),
+            ),
+            ca_file=site.cert.cert.parent / "ca.pem",
+            timeout=5.0,
+        )
     finally:
         for r in runners:
             await r.cleanup()

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 
-class Level(str, Enum):
+class Level(str, Enum):  # noqa: UP042 - str-valued for JSON, like model.Status
     GOOD = "good"
     SUFFICIENT = "sufficient"
     PHASE_OUT = "phase_out"

@@ -38,19 +38,40 @@ _suites: dict[str, Rating] = {
     "TLS_AES_128_CCM_SHA256": _r(S, SUITES),
 }
 for auth in ("ECDSA", "RSA"):
-    for enc in ("AES_256_GCM_SHA384", "CHACHA20_POLY1305_SHA256", "AES_128_GCM_SHA256",
-                "ARIA_256_GCM_SHA384", "ARIA_128_GCM_SHA256", "CAMELLIA_256_GCM_SHA384",
-                "CAMELLIA_128_GCM_SHA256"):
+    for enc in (
+        "AES_256_GCM_SHA384",
+        "CHACHA20_POLY1305_SHA256",
+        "AES_128_GCM_SHA256",
+        "ARIA_256_GCM_SHA384",
+        "ARIA_128_GCM_SHA256",
+        "CAMELLIA_256_GCM_SHA384",
+        "CAMELLIA_128_GCM_SHA256",
+    ):
         _suites[f"TLS_ECDHE_{auth}_WITH_{enc}"] = _r(S, SUITES + " (ECDHE AEAD)")
-    for enc in ("AES_256_CBC_SHA384", "AES_128_CBC_SHA256", "CAMELLIA_256_CBC_SHA384",
-                "CAMELLIA_128_CBC_SHA256"):
+    for enc in (
+        "AES_256_CBC_SHA384",
+        "AES_128_CBC_SHA256",
+        "CAMELLIA_256_CBC_SHA384",
+        "CAMELLIA_128_CBC_SHA256",
+    ):
         _suites[f"TLS_ECDHE_{auth}_WITH_{enc}"] = _r(P, SUITES + " (ECDHE CBC with SHA-2)")
 for enc in ("AES_256_CCM", "AES_128_CCM"):
     _suites[f"TLS_ECDHE_ECDSA_WITH_{enc}"] = _r(S, SUITES + " (ECDHE AEAD)")
-for enc in ("AES_256_GCM_SHA384", "CHACHA20_POLY1305_SHA256", "AES_128_GCM_SHA256", "AES_256_CCM",
-            "AES_128_CCM", "ARIA_256_GCM_SHA384", "ARIA_128_GCM_SHA256", "CAMELLIA_256_GCM_SHA384",
-            "CAMELLIA_128_GCM_SHA256", "AES_256_CBC_SHA256", "AES_128_CBC_SHA256",
-            "CAMELLIA_256_CBC_SHA256", "CAMELLIA_128_CBC_SHA256"):
+for enc in (
+    "AES_256_GCM_SHA384",
+    "CHACHA20_POLY1305_SHA256",
+    "AES_128_GCM_SHA256",
+    "AES_256_CCM",
+    "AES_128_CCM",
+    "ARIA_256_GCM_SHA384",
+    "ARIA_128_GCM_SHA256",
+    "CAMELLIA_256_GCM_SHA384",
+    "CAMELLIA_128_GCM_SHA256",
+    "AES_256_CBC_SHA256",
+    "AES_128_CBC_SHA256",
+    "CAMELLIA_256_CBC_SHA256",
+    "CAMELLIA_128_CBC_SHA256",
+):
     _suites[f"TLS_DHE_RSA_WITH_{enc}"] = _r(P, SUITES + " (DHE: phase out)")
 
 PROFILE = Profile(
@@ -68,31 +89,64 @@ PROFILE = Profile(
     suites=_suites,
     suite_default=_r(X, SUITES + " (not listed — incl. SHA-1 CBC and RSA key exchange: insufficient)"),
     groups={
-        "X25519MLKEM768": _r(G, KEX), "SecP256r1MLKEM768": _r(G, KEX), "SecP384r1MLKEM1024": _r(G, KEX),
-        "x25519": _r(S, KEX), "x448": _r(S, KEX), "secp256r1": _r(S, KEX), "secp384r1": _r(S, KEX),
-        "secp521r1": _r(S, KEX), "brainpoolP256r1": _r(S, KEX), "brainpoolP384r1": _r(S, KEX),
-        "brainpoolP512r1": _r(S, KEX), "brainpoolP256r1tls13": _r(S, KEX),
-        "brainpoolP384r1tls13": _r(S, KEX), "brainpoolP512r1tls13": _r(S, KEX),
-        "ffdhe8192": _r(P, KEX), "ffdhe6144": _r(P, KEX), "ffdhe4096": _r(P, KEX), "ffdhe3072": _r(P, KEX),
+        "X25519MLKEM768": _r(G, KEX),
+        "SecP256r1MLKEM768": _r(G, KEX),
+        "SecP384r1MLKEM1024": _r(G, KEX),
+        "x25519": _r(S, KEX),
+        "x448": _r(S, KEX),
+        "secp256r1": _r(S, KEX),
+        "secp384r1": _r(S, KEX),
+        "secp521r1": _r(S, KEX),
+        "brainpoolP256r1": _r(S, KEX),
+        "brainpoolP384r1": _r(S, KEX),
+        "brainpoolP512r1": _r(S, KEX),
+        "brainpoolP256r1tls13": _r(S, KEX),
+        "brainpoolP384r1tls13": _r(S, KEX),
+        "brainpoolP512r1tls13": _r(S, KEX),
+        "ffdhe8192": _r(P, KEX),
+        "ffdhe6144": _r(P, KEX),
+        "ffdhe4096": _r(P, KEX),
+        "ffdhe3072": _r(P, KEX),
         "ffdhe2048": _r(X, KEX),
     },
     group_default=_r(X, KEX + " (not listed, or a self-generated DH group: insufficient)"),
     custom_dh={},
     rsa_key=[(3072, _r(S, CERT_KEY)), (2048, _r(P, CERT_KEY))],
     rsa_key_default=_r(X, CERT_KEY),
-    cert_curves={name: _r(S, CERT_KEY) for name in (
-        "secp256r1", "secp384r1", "secp521r1", "brainpoolP256r1", "brainpoolP384r1", "brainpoolP512r1",
-        "ed25519", "ed448")},
+    cert_curves={
+        name: _r(S, CERT_KEY)
+        for name in (
+            "secp256r1",
+            "secp384r1",
+            "secp521r1",
+            "brainpoolP256r1",
+            "brainpoolP384r1",
+            "brainpoolP512r1",
+            "ed25519",
+            "ed448",
+        )
+    },
     cert_curve_default=_r(X, CERT_KEY),
-    cert_hashes={"sha512": _r(G, HASH), "sha384": _r(G, HASH), "sha256": _r(G, HASH),
-                 "sha224": _r(P, HASH), "eddsa": _r(G, HASH)},
+    cert_hashes={
+        "sha512": _r(G, HASH),
+        "sha384": _r(G, HASH),
+        "sha256": _r(G, HASH),
+        "sha224": _r(P, HASH),
+        "eddsa": _r(G, HASH),
+    },
     cert_hash_default=_r(X, HASH),
     kex_hash={"sha2": _r(G, HASH), "no_sha2": _r(P, HASH)},
     tls_compression={False: _r(G, COMPRESSION), True: _r(X, COMPRESSION)},
-    http_compression={False: _r(G, COMPRESSION), True: _r(S, COMPRESSION + " (application-level: sufficient)")},
+    http_compression={
+        False: _r(G, COMPRESSION),
+        True: _r(S, COMPRESSION + " (application-level: sufficient)"),
+    },
     secure_renegotiation={True: _r(G, RENEG), False: _r(X, RENEG)},
-    client_renegotiation={"off": _r(G, RENEG), "limited": _r(S, RENEG + " (fewer than 10: acceptable)"),
-                          "unlimited": _r(P, RENEG + " (unlimited: phase out)")},
+    client_renegotiation={
+        "off": _r(G, RENEG),
+        "limited": _r(S, RENEG + " (fewer than 10: acceptable)"),
+        "unlimited": _r(P, RENEG + " (unlimited: phase out)"),
+    },
     zero_rtt={False: _r(G, ZERO_RTT), True: _r(X, ZERO_RTT)},
     ocsp_stapling={True: _r(G, OCSP), False: _r(S, OCSP)},
     ems={True: _r(G, EMS), False: _r(X, EMS)},

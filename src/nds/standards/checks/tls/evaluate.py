@@ -60,7 +60,7 @@ class _Items:
     def worst(self) -> tuple[Level, str]:
         if not self.rated:
             return Level.GOOD, ""
-        name, rating = max(self.rated, key=lambda x: x[1].level.rank)
+        _, rating = max(self.rated, key=lambda x: x[1].level.rank)
         return rating.level, rating.clause
 
     def names(self, level: Level) -> list[str]:

@@ -18,10 +18,12 @@ HSTS_MIN_AGE = 31_536_000
 
 HTTPS_AVAILABLE = SUBTESTS.declare(Subtest(
     "https.available", HTTPS, Status.FAILED, "HTTPS available",
-    "Besluit beveiligde verbinding met overheidswebsites (Stb. 2023, 179) art. 2; internet.nl HTTPS available"))
+    "Besluit beveiligde verbinding met overheidswebsites (Stb. 2023, 179) art. 2; "
+    "internet.nl HTTPS available"))
 HTTPS_REDIRECT = SUBTESTS.declare(Subtest(
     "https.redirect", HTTPS, Status.FAILED, "HTTP redirects to HTTPS on the same host",
-    "Besluit beveiligde verbinding met overheidswebsites (Stb. 2023, 179) art. 2; NCSC ICT-beveiligingsrichtlijnen "
+    "Besluit beveiligde verbinding met overheidswebsites (Stb. 2023, 179) art. 2 onderdeel b; "
+    "NCSC ICT-beveiligingsrichtlijnen "
     "voor webapplicaties"))
 HTTPS_HSTS = SUBTESTS.declare(Subtest(
     "https.hsts", HTTPS, Status.FAILED, "HSTS",
