@@ -120,3 +120,13 @@ def test_detail_labels() -> None:
     short = [sig(f.CONSUMER), sig(f.PROVIDER, cert=(f.NOW - 10, f.NOW))]
     assert contract_state(CONTENT, short, f.NOW + 1).detail == "signer_certificate_expired"
     assert contract_state(CONTENT, BOTH, NA + 1).detail == "expired"
+
+
+def test_signatures_per_peer_and_type() -> None:
+    per_peer = {f.CONSUMER: {"accept": sig(f.CONSUMER)},
+                f.PROVIDER: {"accept": sig(f.PROVIDER), "revoke": sig(f.PROVIDER, "revoke", f.NOW - 1)}}
+    assert contract_state(CONTENT, per_peer, f.NOW).state is ContractState.REVOKED
+    del per_peer[f.PROVIDER]["revoke"]
+    assert contract_state(CONTENT, per_peer, f.NOW).is_valid
+    mislabelled = {f.CONSUMER: {"accept": sig(f.CONSUMER)}, f.PROVIDER: {"accept": sig(f.CONSUMER)}}
+    assert contract_state(CONTENT, mislabelled, f.NOW).state is ContractState.PROPOSED

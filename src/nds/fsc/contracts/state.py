@@ -22,7 +22,7 @@ Rules (docs/fsc/contracts.md):
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -77,10 +77,22 @@ class State:
         return self.state.value.lower()
 
 
-def contract_state(content: ContractContent, signatures: Iterable[SignatureRecord], now: int) -> State:
+SignatureInput = Iterable[SignatureRecord] | Mapping[str, Mapping[str, SignatureRecord]]
+
+
+def _flatten(signatures: SignatureInput) -> list[SignatureRecord]:
+    if isinstance(signatures, Mapping):
+        # {peer_id: {"accept"|"reject"|"revoke": record}}; the key must agree with the record.
+        return [rec for peer, by_type in signatures.items() for kind, rec in by_type.items()
+                if rec.peer_id == peer and rec.type.value == str(kind)]
+    return list(signatures)
+
+
+def contract_state(content: ContractContent, signatures: SignatureInput, now: int) -> State:
+    """Derive the state; ``signatures`` are verified signature records, as a list or per Peer and type."""
     on_contract = parties(content)
     required = required_signers(content)
-    sigs = [s for s in signatures if s.peer_id in on_contract]
+    sigs = [s for s in _flatten(signatures) if s.peer_id in on_contract]
     not_after = content.validity.not_after
 
     # Latest accept per Peer; a re-signature with a renewed certificate supersedes the old one.
