@@ -165,3 +165,12 @@ def test_non_sending_domain_detection() -> None:
     f = spf.SpfFacts("a.example.nl")
     f.txt["a.example.nl"] = txt("a.example.nl", "v=spf1 -all")
     assert not non_sending(f, sub)
+
+
+def test_several_records_do_not_fall_back_to_org_domain() -> None:
+    own = txt("_dmarc.mail.example.nl", "v=DMARC1; p=reject", "v=DMARC1; p=quarantine")
+    r = run("mail.example.nl", own, txt("_dmarc.example.nl", "v=DMARC1; p=reject"))
+    assert (
+        r["mail.dmarc"].status is Status.FAILED
+        and "2 DMARC records at _dmarc.mail.example.nl" in r["mail.dmarc"].detail
+    )

@@ -156,7 +156,7 @@ class DnsClient:
         for attempt in range(self.net.retries + 1):
             for addr, port in self.servers:
                 self.queries += 1
-                with contextlib.suppress(dns.exception.Timeout, OSError, dns.exception.FormError):
+                with contextlib.suppress(dns.exception.DNSException, OSError, ValueError):
                     resp, _ = await dns.asyncquery.udp_with_fallback(
                         q, addr, timeout=self.net.dns_timeout, port=port
                     )

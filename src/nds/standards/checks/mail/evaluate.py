@@ -171,7 +171,7 @@ def evaluate_dmarc(f: DmarcFacts) -> list[TestResult]:
         ]
     own = dm.dmarc_records(f.own)
     lookup, at_org, where = f.own, False, f.domain
-    if len(own) != 1 and f.org is not None:
+    if not own and f.org is not None:  # RFC 7489 §6.6.3: only when the domain has no record at all
         if not f.org.answered:
             return [
                 _dns_error("mail.dmarc", f.org, C_DMARC),

@@ -101,7 +101,7 @@ async def retrieve_dmarc(domain: str, client: DnsClient) -> DmarcFacts:
     own = await client.query(f"_dmarc.{domain}", "TXT")
     facts = DmarcFacts(domain, own, dm.org_domain(domain))
     record_at = domain
-    if len(dm.dmarc_records(own)) != 1 and own.answered and facts.org_domain != domain:
+    if not dm.dmarc_records(own) and own.answered and facts.org_domain != domain:
         facts.org = await client.query(f"_dmarc.{facts.org_domain}", "TXT")
         record_at = facts.org_domain
     found = dm.dmarc_records(facts.org if facts.org is not None else own)
