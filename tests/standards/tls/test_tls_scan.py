@@ -219,3 +219,33 @@ def test_unreachable_port_is_not_an_exception() -> None:
     port = free_port("127.0.0.30")
     f = asyncio.run(scan_address("127.0.0.30", port, HOST, timeout=2))
     assert f.reachable is False and f.versions == [] and "refused" in (f.error or "").lower()
+
+
+def test_ocsp_stapling(ca: TestCA, tmp_path: Path) -> None:
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.x509 import ocsp
+
+    cert = ca.issue(HOST, curve=ec.SECP256R1(), label="ocsp")
+    leaf = x509.load_pem_x509_certificate(cert.cert.read_bytes())
+    now = dt.datetime.now(dt.UTC)
+    response = (
+        ocsp.OCSPResponseBuilder()
+        .add_response(cert=leaf, issuer=ca.cert, algorithm=hashes.SHA256(), cert_status=ocsp.OCSPCertStatus.GOOD,
+                      this_update=now, next_update=now + dt.timedelta(days=1), revocation_time=None,
+                      revocation_reason=None)
+        .responder_id(ocsp.OCSPResponderEncoding.HASH, ca.cert)
+        .sign(ca.key, hashes.SHA256())
+    )
+    der = tmp_path / "ocsp.der"
+    der.write_bytes(response.public_bytes(serialization.Encoding.DER))
+    with s_server("127.0.0.31", cert, "-status_file", str(der)) as port:
+        f = scan("127.0.0.31", port, ca)
+    assert f.ocsp_stapled is True
+    r = ev.ocsp(f, OLD)
+    assert r.status is Status.PASSED and r.detail == "OCSP response stapled" and r.facts["level"] == "good"
+    with s_server("127.0.0.32", cert) as port:
+        f = scan("127.0.0.32", port, ca)
+    assert f.ocsp_stapled is False and ev.ocsp(f, NEW).facts["level"] == "sufficient"
