@@ -167,8 +167,12 @@ def extract(raw: str, norm: str, pairs: list[Pair], anchor: date, indiener: str)
     for p in pairs:
         if not p.answer_span or p.delegates_to is not None:
             continue
+        context_year: int | None = None  # the last year named in this answer
         for s, e in sentences(norm, *p.answer_span):
-            txs = find_time_expressions(norm, s, e, anchor)
+            txs = find_time_expressions(norm, s, e, anchor, context_year)
+            years = [t.explicit_year for t in txs if t.explicit_year and t.explicit_year >= anchor.year]
+            if years:
+                context_year = years[-1]
             if any(t.past_marker for t in txs):
                 continue
             dated = [t for t in txs if t.interval is not None and t.interval.end >= anchor]

@@ -53,6 +53,7 @@ class TimeExpr:
     interval: Interval | None
     vague: bool = False
     past_marker: bool = False  # "eerder dit jaar", "vorig jaar"
+    explicit_year: int | None = None  # the year as written ("2026"), if any
 
 
 @dataclass

@@ -187,9 +187,11 @@ def _next(anchor: date, make: Any) -> Interval:
     return make(anchor.year + 1)
 
 
-def _interval(name: str, m: re.Match[str], anchor: date) -> Interval | None:
+def _interval(name: str, m: re.Match[str], anchor: date, context_year: int | None = None) -> Interval | None:
     t = table()
     year = _year_from(m, anchor)
+    if year is None and context_year is not None and name in _CONTEXTUAL:
+        year = context_year
     gd = m.groupdict()
     if name in ("quarter", "quarter_q"):
         q = int(gd["qn"]) if gd.get("qn") else t["quarters"][gd["ord"].lower()]
@@ -355,8 +357,17 @@ def _trigger() -> re.Pattern[str]:
     return re.compile(r"\d|(?<!\w)(?:" + _alts(words) + r"|q[1-4])", re.IGNORECASE)
 
 
-def find_time_expressions(text: str, start: int, end: int, anchor: date) -> list[TimeExpr]:
-    """All time phrases in text[start:end]; overlapping matches resolved longest-first."""
+_CONTEXTUAL = {"quarter", "half", "season", "part", "month", "date"}
+
+
+def find_time_expressions(
+    text: str, start: int, end: int, anchor: date, context_year: int | None = None
+) -> list[TimeExpr]:
+    """All time phrases in text[start:end]; overlapping matches resolved longest-first.
+
+    A phrase without a year ("het tweede kwartaal") takes ``context_year`` when given (the year named
+    earlier in the same answer), else the first occurrence not ended before the anchor.
+    """
     found: list[tuple[int, int, str, re.Match[str]]] = []
     if _trigger().search(text, start, end) is None:
         return []
@@ -376,11 +387,12 @@ def find_time_expressions(text: str, start: int, end: int, anchor: date) -> list
             out.append(TimeExpr((s, e), text[s:e], None, past_marker=True))
         else:
             try:
-                iv = _interval(name, m, anchor)
+                iv = _interval(name, m, anchor, context_year)
             except (ValueError, KeyError, OverflowError):
                 iv = None
             if iv is None:
                 continue
-            out.append(TimeExpr((s, e), text[s:e], iv))
+            y = m.groupdict().get("y")
+            out.append(TimeExpr((s, e), text[s:e], iv, explicit_year=int(y) if y else None))
         last_end = e
     return out
