@@ -112,8 +112,10 @@ def test_cross_reference_chain_and_cycle() -> None:
 
 
 def test_year_from_context_of_the_answer() -> None:
-    text = ("1 | Wat is de planning? Het programma start in 2027. In het tweede kwartaal wordt het eerste "
-            "rapport opgeleverd. |\n2 | En daarna? In het tweede kwartaal wordt het rapport opgeleverd. |\n")
+    text = (
+        "1 | Wat is de planning? Het programma start in 2027. In het tweede kwartaal wordt het eerste "
+        "rapport opgeleverd. |\n2 | En daarna? In het tweede kwartaal wordt het rapport opgeleverd. |\n"
+    )
     r = parse_text(text, anchor=__import__("datetime").date(2025, 3, 1))
     got = [(c.question, c.deadline.start.isoformat()) for c in r.commitments if c.deadline]
     # Q1 names 2027 first; Q2 has no year in context: the first second quarter not over at the anchor
