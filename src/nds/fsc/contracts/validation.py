@@ -59,7 +59,7 @@ class ValidationContext:
     own_peer_id: str
     group_id: str
     now: int
-    version: FscVersion = FscVersion.V1_1
+    version: FscVersion  # decides whether grant properties (Regulated Area tags) exist
     directory_peer_ids: frozenset[str] = frozenset()  # the Group's Directories (empty: not checked)
     is_directory: bool = False
     submitting_peer_id: str | None = None  # Peer ID of the Manager that offered the contract
