@@ -118,9 +118,11 @@ def create_round(
     engine: Engine, name: str, profile: str, targets_file: str, rows: list[dict[str, Any]]
 ) -> int:
     with engine.begin() as conn:
-        rid = conn.execute(
+        key = conn.execute(
             rounds.insert().values(name=name, profile=profile, targets_file=targets_file, started_at=now())
-        ).inserted_primary_key[0]
+        ).inserted_primary_key
+        assert key is not None
+        rid = key[0]
         if rows:
             conn.execute(targets.insert(), [{"round_id": rid, **r} for r in rows])
     return int(rid)

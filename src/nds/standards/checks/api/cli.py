@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 
 from nds.standards.checks.api.rules.catalog import DEFAULT_VERSION, parse_version
+from nds.standards.model import Report
 from nds.standards.net import ConnectTo, NetworkConfig
 from nds.standards.output import exit_code, render_human, render_json
 
@@ -85,10 +86,9 @@ def register(app: typer.Typer) -> None:
         raise typer.Exit(exit_code(report))
 
 
-def _lint_file(url: str, document: Path, version: str):  # type: ignore[no-untyped-def]
+def _lint_file(url: str, document: Path, version: str) -> Report:
     from nds.standards.checks.api.lint import evaluate
     from nds.standards.checks.api.retrieve import parse_document
-    from nds.standards.model import Report
 
     try:
         body = document.read_bytes()

@@ -97,7 +97,7 @@ def oas_json_cors(oas: Oas, _v: str) -> list[Finding]:
     item = oas.get(*base, "/openapi.json") if base else None
     op = oas.get(*item, "get") if item else None
     responses = oas.get(*op, "responses") if op else None
-    out = []
+    out: list[Finding] = []
     if responses is None or not isinstance(responses[0], dict):
         return out
     for code, resp, rpath in oas.children(*responses):
@@ -247,7 +247,7 @@ def http_methods(oas: Oas, _v: str) -> list[Finding]:
     # The official rule only looks at path keys matching "description|summary" and is inert in
     # practice; we test what the rule says: no operations other than GET/PUT/POST/PATCH/DELETE.
     paths = oas.doc.get("paths") if isinstance(oas.doc, dict) else None
-    out = []
+    out: list[Finding] = []
     if isinstance(paths, dict):
         for k, item in paths.items():
             if isinstance(item, dict):

@@ -57,7 +57,7 @@ def operation_id_unique(oas: Oas, _v: str) -> list[Finding]:
 
 @rule("path-params")
 def path_params(oas: Oas, _v: str) -> list[Finding]:
-    out = []
+    out: list[Finding] = []
     paths = oas.get(oas.doc, (), "paths")
     if paths is None or not isinstance(paths[0], dict):
         return out
@@ -138,12 +138,12 @@ def tags_unique(oas: Oas, _v: str) -> list[Finding]:
 def _schema_validator(oas: Oas, schema: Any) -> Any:
     """A JSON Schema validator for an OAS schema, with local refs served from the document."""
     import jsonschema
-    from referencing import Registry, Resource
+    from referencing import Registry
     from referencing.jsonschema import DRAFT4, DRAFT202012
 
     spec = DRAFT202012 if str(oas.doc.get("openapi", "")).startswith("3.1") else DRAFT4
     registry: Registry[Any] = Registry().with_resource(
-        "urn:nds:oas", Resource(contents=oas.doc, specification=spec)
+        "urn:nds:oas", spec.create_resource(oas.doc)
     )
 
     def rewrite(node: Any) -> Any:
@@ -227,7 +227,8 @@ def server_variables(oas: Oas, _v: str) -> list[Finding]:
         if not isinstance(url, str):
             continue
         used = re.findall(r"{([^}]+)}", url)
-        variables = server.get("variables") if isinstance(server.get("variables"), dict) else {}
+        raw_vars = server.get("variables")
+        variables: dict[str, Any] = raw_vars if isinstance(raw_vars, dict) else {}
         for name in used:
             if name not in variables:
                 out.append(
