@@ -58,7 +58,10 @@ async def _reply(reader: asyncio.StreamReader, timeout: float) -> tuple[int, lis
     """One (multi-line) SMTP reply: (code, text lines)."""
     lines: list[str] = []
     while True:
-        raw = await asyncio.wait_for(reader.readline(), timeout)
+        try:
+            raw = await asyncio.wait_for(reader.readline(), timeout)
+        except TimeoutError:  # connected but silent (tarpitting, overload): transient, not unreachable
+            raise SmtpTransient(f"no SMTP reply within {timeout:g} s") from None
         if not raw:
             raise SmtpTransient("connection closed by the server")
         line = raw[:MAX_LINE].decode("utf-8", errors="replace").rstrip("\r\n")
@@ -131,6 +134,8 @@ async def session(
             return SessionResult("refused", str(exc), attempts=attempt + 1), None
         except SmtpTransient as exc:
             last = SessionResult("transient", str(exc), attempts=attempt + 1)
+        except ValueError as exc:  # a reply line over the stream limit: not an SMTP server we can talk to
+            return SessionResult("refused", f"SMTP protocol error: {exc}", attempts=attempt + 1), None
         except (OSError, TimeoutError) as exc:
             last = SessionResult(
                 "unreachable",
