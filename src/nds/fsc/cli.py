@@ -10,7 +10,7 @@ import typer
 app = typer.Typer(no_args_is_help=True, help="FSC components and contracts.")
 
 # Each module has ``register(app: typer.Typer) -> None``.
-_PARTS = ("nds.fsc.manager.cli", "nds.fsc.inway.cli", "nds.fsc.outway.cli")
+_PARTS = ("nds.fsc.manager.cli", "nds.fsc.inway.cli", "nds.fsc.outway.cli", "nds.fsc.contracts.cli")
 
 for _name in _PARTS:
     try:
