@@ -120,3 +120,19 @@ def test_year_from_context_of_the_answer() -> None:
     got = [(c.question, c.deadline.start.isoformat()) for c in r.commitments if c.deadline]
     # Q1 names 2027 first; Q2 has no year in context: the first second quarter not over at the anchor
     assert got == [(1, "2027-01-01"), (1, "2027-04-01"), (2, "2025-04-01")]
+
+
+def test_plain_layout_numbered_footnotes() -> None:
+    r = load("layout_plain_footnotes.txt")
+    assert [p.number for p in r.pairs] == [1, 2]
+    assert r.text_of(r.pairs[1].answer_span) == "Dat beleid blijft van kracht."  # notes not in the answer
+    assert [(f.number, f.text[:20]) for f in r.footnotes] == [
+        (1, "Kamerstuk 26643, nr."),
+        (2, "Rapport verkenning s"),
+        (3, "Rijkscloudbeleid 202"),
+    ]
+    assert [(m.number, m.entry) for m in r.markers] == [(1, None), (2, 2), (3, 3)]
+    # marker 1: "Kathmann" vs a bare Kamerstuk - no agreement in the text, so flagged, not linked
+    assert any(w.code == "footnote_unlinked" and w.question == 1 for w in r.warnings)
+    ends = [(c.question, c.deadline.end.isoformat()) for c in r.commitments if c.deadline]
+    assert ends == [(1, "2026-12-31")]

@@ -150,11 +150,18 @@ def find_markers(norm: str, pairs: list[Pair]) -> list[Marker]:
 
 
 def find_entries(norm: str, tail_start: int) -> list[Footnote]:
+    """The footnote list: OpenTK lines ending in the return arrow, else numbered lines "N text"."""
     out: list[Footnote] = []
     for m in re.finditer(r"(?m)^([^\n]{1,4000}?)[ ]*\u21a9[ ]*$", norm[tail_start:]):
         s = tail_start + m.start(1)
         text = m.group(1).strip()
         out.append(Footnote(len(out) + 1, text, (s, s + len(m.group(1).rstrip()))))
+    if out:
+        return out
+    for m in re.finditer(r"(?m)^[ ]{0,4}(\d{1,3})[ ]+(\S[^\n]{0,4000})$", norm[tail_start:]):
+        s = tail_start + m.start(2)
+        text = m.group(2).rstrip()
+        out.append(Footnote(int(m.group(1)), text, (s, s + len(text))))
     return out
 
 

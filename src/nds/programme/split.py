@@ -136,10 +136,38 @@ def _split_block(
     return Pair(number, start, (q_start, qe), (a_start, a_end))
 
 
+NUMBERED_NOTE = re.compile(r"[ ]{0,4}(\d{1,3})[ ]+(?![.)])\S")
+
+
+def numbered_notes_start(norm: str, after: int) -> int | None:
+    """Start of a trailing run of footnote lines "1 …", "2 …", … "N …" that ends the text, if any."""
+    lines: list[tuple[int, str]] = []
+    pos = len(norm)
+    while pos > after and len(lines) < 1000:
+        start = norm.rfind("\n", after, pos - 1) + 1 if pos - 1 > after else after
+        start = max(start, after)
+        line = norm[start:pos].rstrip("\n")
+        pos = start
+        if not line.strip():
+            continue
+        m = NUMBERED_NOTE.match(line)
+        if m is None:
+            break
+        lines.append((start, m.group(1)))
+        if m.group(1) == "1":
+            numbers = [int(n) for _, n in reversed(lines)]
+            return start if numbers == list(range(1, len(numbers) + 1)) else None
+    return None
+
+
 def _tail_start(norm: str, after: int) -> int:
-    """Start of the footnote list after the last item (OpenTK: lines ending in the return arrow)."""
+    """Start of the footnote list after the last item: lines ending in the return arrow (OpenTK), or a
+    trailing run of numbered footnote lines (plain Kamerstuk text)."""
     m = re.search(r"(?m)^[^\n]{0,4000}\u21a9", norm[after:])
-    return after + m.start() if m else len(norm)
+    if m:
+        return after + m.start()
+    numbered = numbered_notes_start(norm, after)
+    return numbered if numbered is not None else len(norm)
 
 
 def _split_opentk(norm: str, rows: list[re.Match[str]]) -> SplitResult:
