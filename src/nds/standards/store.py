@@ -93,6 +93,10 @@ accessibility = sa.Table(
 )
 
 
+sa.Index("ix_standards_targets_round_id", targets.c.round_id)
+sa.Index("ix_standards_results_round_id", results.c.round_id)
+
+
 def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
