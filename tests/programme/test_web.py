@@ -54,6 +54,7 @@ def test_document_page_opentk_style(client: TestClient) -> None:
     assert html.count('<mark class="toezegging') >= 15
     assert '<a href="#vraag-19">antwoord op vraag 19</a>' in html  # linked cross-reference
     assert "[2026-01-01 – 2026-03-31]" in html
+    assert 'href="https://zoek.officielebekendmakingen.nl/kst-36740-VII-21.html"' in html
 
 
 def test_everything_escaped(client: TestClient) -> None:

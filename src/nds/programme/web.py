@@ -74,6 +74,17 @@ def segments(text: str, offset: int, commitments: list[dict[str, Any]]) -> list[
     return out
 
 
+def kst_url(ref: dict[str, Any]) -> str | None:
+    """The official publication of a Kamerstuk (zoek.officielebekendmakingen.nl), when fully identified."""
+    if ref.get("dossier") and ref.get("number") and re.fullmatch(r"\d{5}", ref["dossier"]):
+        toev = ref.get("toevoeging")
+        if toev and not re.fullmatch(r"[A-Z]{1,6}", toev):
+            return None
+        ident = "-".join(x for x in (ref["dossier"], toev, str(ref["number"])) if x)
+        return f"https://zoek.officielebekendmakingen.nl/kst-{ident}.html"
+    return None
+
+
 def _xref_segments(text: str) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     pos = 0
@@ -108,6 +119,8 @@ def register(app: FastAPI) -> None:
         by_q: dict[int, list[dict[str, Any]]] = {}
         for c in doc["commitments"]:
             by_q.setdefault(c["question"], []).append(c)
+        for r in doc["references"]:
+            r["url"] = kst_url(r)
         for p in doc["pairs"]:
             p["segments"] = (
                 segments(p["answer"], p["a_start"], by_q.get(p["number"], [])) if p["answer"] else []
