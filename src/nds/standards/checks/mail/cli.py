@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from nds.standards.checks.rpki.sources import RpkiSource
 from nds.standards.net import ConnectTo, NetworkConfig
 from nds.standards.output import exit_code, render_human, render_json
 
@@ -97,7 +98,7 @@ def register(app: typer.Typer) -> None:
             raise _fail(f"--ehlo-name {ehlo!r} is not a host name")
         if timeout <= 0 or retry_delay < 0:
             raise _fail("--timeout must be positive and --retry-delay not negative")
-        source = None
+        source: RpkiSource | None = None
         if rpki_vrps or rpki_routes or rpki_routinator:
             from nds.standards.checks.rpki.sources import FileSource, RoutinatorSource, SourceError
 
