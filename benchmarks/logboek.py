@@ -21,7 +21,6 @@ import sqlite3
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -37,29 +36,27 @@ SUBJECTS = 100_000
 
 
 def bench_writes(d: Path, n: int, concurrency: int) -> tuple[float, int, int]:
+    """``concurrency`` asyncio tasks (as request handlers in an aiohttp/uvicorn app would be) each
+    ``await Logboek.awrite_rows(...)`` in a loop until ``n`` records are acknowledged."""
+    import asyncio
+
     url = f"sqlite:///{d / 'w.db'}"
     migrate_logboek(url)
     lb = Logboek(url, Keyring.create(d / "k.json"))
-    sem = threading.Semaphore(concurrency)
-    done = threading.Event()
-    remaining = [n]
-    lock = threading.Lock()
+    counter = iter(range(n))
 
-    def ack(_f: object) -> None:
-        sem.release()
-        with lock:
-            remaining[0] -= 1
-            if remaining[0] == 0:
-                done.set()
+    async def worker() -> None:
+        for i in counter:
+            await lb.awrite_rows(
+                Processing("opvragen", ACT, (DataSubject(str(900_000_000 + i % SUBJECTS)),), new_trace_id())
+            )
 
-    t0 = time.perf_counter()
-    for i in range(n):
-        sem.acquire()
-        lb.submit(
-            Processing("opvragen", ACT, (DataSubject(str(900_000_000 + i % SUBJECTS)),), new_trace_id())
-        ).add_done_callback(ack)
-    done.wait()
-    el = time.perf_counter() - t0
+    async def run() -> float:
+        t0 = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return time.perf_counter() - t0
+
+    el = asyncio.run(run())
     batches = lb.batches
     lb.close()
     return n / el, batches, (d / "w.db").stat().st_size

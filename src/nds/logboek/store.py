@@ -155,8 +155,17 @@ class Logboek:
     def write(self, processing: Processing, timeout: float | None = 30) -> list[Record]:
         return [_record(r) for r in self.submit(processing).result(timeout)]
 
+    async def awrite_rows(self, processing: Processing) -> list[tuple[Any, ...]]:
+        """As ``awrite`` but returns the stored rows. Acknowledgements reach an event loop once per
+        committed batch (one ``call_soon_threadsafe`` for all of that loop's waiters), not per write."""
+        loop = asyncio.get_running_loop()
+        recs = pending_records(processing, self.keyring)  # RecordError propagates: nothing queued
+        fut: asyncio.Future[list[tuple[Any, ...]]] = loop.create_future()
+        self._queue.put((recs, (loop, fut)))
+        return await fut
+
     async def awrite(self, processing: Processing) -> list[Record]:
-        return [_record(r) for r in await asyncio.wrap_future(self.submit(processing))]
+        return [_record(r) for r in await self.awrite_rows(processing)]
 
     def close(self) -> None:
         self._queue.put(_STOP)
@@ -183,17 +192,30 @@ class Logboek:
                 count += len(nxt[0])
             self._commit(batch)
 
-    def _commit(self, batch: Sequence[tuple[list[Pending], Future[list[tuple[Any, ...]]]]]) -> None:
+    def _commit(self, batch: Sequence[tuple[list[Pending], Any]]) -> None:
         try:
-            stored = self._append([recs for recs, _ in batch])
+            stored: list[Any] = self._append([recs for recs, _ in batch])
+            error: Exception | None = None
         except Exception as exc:  # fail closed: every waiting caller learns the write failed
-            err = LogboekWriteError(f"logboek write failed: {type(exc).__name__}")
-            for _, fut in batch:
-                fut.set_exception(err)
-            return
-        self.batches += 1
-        for (_, fut), recs in zip(batch, stored, strict=True):
-            fut.set_result(recs)
+            stored = [None] * len(batch)
+            error = LogboekWriteError(f"logboek write failed: {type(exc).__name__}")
+        else:
+            self.batches += 1
+        per_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], Any]]] = {}
+        for (_, waiter), rows in zip(batch, stored, strict=True):
+            if isinstance(waiter, Future):
+                if error is not None:
+                    waiter.set_exception(error)
+                else:
+                    waiter.set_result(rows)
+            else:
+                loop, afut = waiter
+                per_loop.setdefault(loop, []).append((afut, rows))
+        for loop, items in per_loop.items():
+            try:
+                loop.call_soon_threadsafe(_resolve, items, error)
+            except RuntimeError:  # that event loop is closed: nobody is waiting any more
+                pass
 
     def _append(self, groups: Sequence[list[Pending]]) -> list[list[tuple[Any, ...]]]:
         with self.engine.begin() as conn:
@@ -217,6 +239,16 @@ class Logboek:
             out.append(rows[i : i + len(group)])
             i += len(group)
         return out
+
+
+def _resolve(items: list[tuple[asyncio.Future[Any], Any]], error: Exception | None) -> None:
+    for fut, rows in items:
+        if fut.done():  # cancelled by its caller
+            continue
+        if error is not None:
+            fut.set_exception(error)
+        else:
+            fut.set_result(rows)
 
 
 def migrate_logboek(url: str | Engine) -> None:
