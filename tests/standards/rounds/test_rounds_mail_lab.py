@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from dnsinfra import SmtpLab, ZoneSpec, make_cert, running_lab, tools_available  # noqa: E402
+from dnsinfra import SmtpLab, ZoneSpec, make_cert, running_lab, tools_available
 
-from nds.standards import report, rounds, store  # noqa: E402
-from nds.standards.checks.mail.run import check_mail  # noqa: E402
-from nds.standards.net import ConnectTo, NetworkConfig  # noqa: E402
+from nds.standards import report, rounds, store
+from nds.standards.checks.mail.run import check_mail
+from nds.standards.net import ConnectTo, NetworkConfig
 
 pytestmark = [
     pytest.mark.integration,
