@@ -136,3 +136,21 @@ def test_plain_layout_numbered_footnotes() -> None:
     assert any(w.code == "footnote_unlinked" and w.question == 1 for w in r.warnings)
     ends = [(c.question, c.deadline.end.isoformat()) for c in r.commitments if c.deadline]
     assert ends == [(1, "2026-12-31")]
+
+
+def test_numbered_paragraphs_with_wrapped_question_and_unlabelled_answer() -> None:
+    r = load("layout_numbered_paragraphs.txt")
+    assert r.layout == "numbered"
+    assert [p.number for p in r.pairs] == [1, 2]  # the enumeration "1. Eerste punt." is not a question
+    assert r.text_of(r.pairs[0].question_span).endswith("(Kamerstuk 34 775 IX, nr. 8)?")
+    assert "2. Tweede punt." in r.text_of(r.pairs[0].answer_span)
+    assert r.header.answer_date == "2025-12-08" and r.header.letter_date == "2025-10-30"
+    got = [
+        (c.question, c.deadline.start.isoformat(), c.deadline.end.isoformat())
+        for c in r.commitments
+        if c.deadline
+    ]
+    assert got == [(1, "2026-03-01", "2026-06-30"), (1, "2025-12-08", "2026-01-31")]  # costs in Q2 are not
+    assert [(m.number, m.entry) for m in r.markers] == [(1, None), (2, 2)]
+    keys = {(x.dossier, x.toevoeging, x.number) for x in r.references}
+    assert {("34775", "IX", 8), ("31066", None, 490), ("31066", None, 470)} <= keys

@@ -25,6 +25,7 @@ VRAAG = re.compile(
     r"(?m)^[ ]{0,8}Vra(?:ag|gen)[ ]+(\d{1,4})((?:[ ]*(?:,|en|t/m|-)[ ]*\d{1,4}){0,20})[ ]*[:.]?[ ]*"
 )
 BARE = re.compile(r"(?m)^[ ]{0,8}(\d{1,4})[.)]?[ ]*$")
+NUMBERED = re.compile(r"(?m)^[ ]{0,8}(\d{1,4})[.)][ ]+(?=\S)")
 ANTWOORD = re.compile(r"(?m)^[ ]{0,8}Antwoord(?:[ ]+(?:op[ ]+)?(?:vraag[ ]+)?(\d{1,4}))?[ ]*[:.]?[ ]*")
 ABBREVIATIONS = {
     "bijv",
@@ -242,6 +243,22 @@ def _numbers(first: str, rest: str) -> list[int]:
     return out
 
 
+def _numbered_questions(norm: str) -> list[tuple[int, int, list[int]]]:
+    """ "1. Waarom …?" paragraphs: numbered lines whose paragraph holds a question mark, numbered upwards
+    (an enumeration inside an answer, "1. Eerste punt.", has no question mark and is skipped)."""
+    heads: list[tuple[int, int, list[int]]] = []
+    for m in NUMBERED.finditer(norm):
+        para_end = norm.find("\n\n", m.end())
+        para_end = len(norm) if para_end < 0 else para_end
+        if "?" not in norm[m.end() : min(para_end, m.end() + 4000)]:
+            continue
+        n = int(m.group(1))
+        if heads and n <= heads[-1][2][0]:
+            continue
+        heads.append((m.start(), m.end(), [n]))
+    return heads
+
+
 def split(norm: str) -> SplitResult:
     rows = list(ROW.finditer(norm))
     if rows:
@@ -252,6 +269,9 @@ def split(norm: str) -> SplitResult:
         if not heads:
             heads = [(m.start(), m.end(), [int(m.group(1))]) for m in BARE.finditer(norm)]
             layout = "number"
+        if not heads:
+            heads = _numbered_questions(norm)
+            layout = "numbered"
         if not heads:
             return SplitResult(
                 "none",
