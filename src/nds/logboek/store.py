@@ -13,6 +13,7 @@ PostgreSQL ``FOR UPDATE``), so several processes may write to one logboek in one
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import queue
 import threading
@@ -212,10 +213,8 @@ class Logboek:
                 loop, afut = waiter
                 per_loop.setdefault(loop, []).append((afut, rows))
         for loop, items in per_loop.items():
-            try:
+            with contextlib.suppress(RuntimeError):  # a closed event loop: nobody waits any more
                 loop.call_soon_threadsafe(_resolve, items, error)
-            except RuntimeError:  # that event loop is closed: nobody is waiting any more
-                pass
 
     def _append(self, groups: Sequence[list[Pending]]) -> list[list[tuple[Any, ...]]]:
         with self.engine.begin() as conn:
