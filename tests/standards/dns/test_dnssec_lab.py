@@ -53,12 +53,24 @@ def test_insecure_zone(lab: DnsLab) -> None:
     assert r["dnssec.valid"].status is Status.NOT_TESTED
 
 
-@pytest.mark.parametrize("zone", ["expired.test", "stripped.test"])
-def test_bogus_zones(lab: DnsLab, zone: str) -> None:
+@pytest.mark.parametrize(("zone", "ede"), [("expired.test", 7), ("stripped.test", 9)])
+def test_bogus_zones(lab: DnsLab, zone: str, ede: int) -> None:
     r = _by_id(asyncio.run(dnssec_subtests(zone, _net(lab))))
     assert r["dnssec.exists"].status is Status.PASSED
     assert r["dnssec.valid"].status is Status.FAILED
     assert "bogus" in r["dnssec.valid"].detail and r["dnssec.valid"].clause == CLAUSE_VALID
+    # RFC 8914: 7 = Signature Expired, 9 = DNSKEY Missing
+    assert f"EDE {ede}" in r["dnssec.valid"].detail
+
+
+def test_cd_queries_hide_bogus_which_is_why_soa_goes_without_cd(lab: DnsLab) -> None:
+    async def go():
+        c = DnsClient(_net(lab))
+        return await c.query("expired.test", "A"), await c.query("expired.test", "SOA", accurate_secure=True)
+
+    with_cd, without_cd = asyncio.run(go())
+    assert with_cd.rcode == "NOERROR" and with_cd.dnssec is DnssecStatus.INSECURE
+    assert without_cd.dnssec is DnssecStatus.BOGUS and without_cd.ede == (7,)
 
 
 def test_nonexistent_domain_is_not_tested(lab: DnsLab) -> None:
