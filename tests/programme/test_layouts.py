@@ -154,3 +154,21 @@ def test_numbered_paragraphs_with_wrapped_question_and_unlabelled_answer() -> No
     assert [(m.number, m.entry) for m in r.markers] == [(1, None), (2, 2)]
     keys = {(x.dossier, x.toevoeging, x.number) for x in r.references}
     assert {("34775", "IX", 8), ("31066", None, 490), ("31066", None, 470)} <= keys
+
+
+def test_hard_line_wraps_do_not_break_phrases() -> None:
+    text = (
+        "De minister heeft deze vragen beantwoord bij brief van 12 september 2022.\n"
+        "Vraag 1\nWanneer komt de agenda? Kunt u dat per\nsector aangeven?\n"
+        "Antwoord op vraag 1:\nIk verwacht de agenda in het eerste\nkwartaal van 2023 te publiceren, zoals\n"
+        "gevraagd in de motie van het lid\nSneller (Kamerstuk 31 865,\nnr. 207).\n"
+    )
+    r = parse_text(text)
+    assert r.text_of(r.pairs[0].question_span) == "Wanneer komt de agenda? Kunt u dat per\nsector aangeven?"
+    c = [c for c in r.commitments if c.deadline]
+    assert [(x.deadline.start.isoformat(), x.deadline.end.isoformat()) for x in c] == [
+        ("2023-01-01", "2023-03-31")
+    ]
+    assert c[0].phrase == "in het eerste\nkwartaal van 2023"  # the raw text, as written
+    motion = next(x for x in r.references if x.kind == "motie")
+    assert (motion.members, motion.dossier, motion.number) == (["Sneller"], "31865", 207)

@@ -168,17 +168,20 @@ def parse_text(raw: str, anchor: date | None = None, today: date | None = None) 
     # glued footnote digits must not read as numbers or years later on
     text.blank([(m.offset, m.offset + m.length) for m in markers])
     entries = footnotes.find_entries(text.norm, sp.body_end)
-    warnings += xrefs.resolve(text.norm, pairs)
+    # hard line wraps inside paragraphs must not break phrases ("in het eerste\nkwartaal"): the
+    # content stages read a view with newlines as spaces (same length, so spans stay exact)
+    flat = text.norm.replace("\n", " ")
+    warnings += xrefs.resolve(flat, pairs)
 
     found: list[tuple[Reference, tuple[int, int], str, int | None]] = []
-    for ref, span in references.find_references(text.norm, 0, sp.body_start):
+    for ref, span in references.find_references(flat, 0, sp.body_start):
         found.append((ref, span, "intro", None))
-    for ref, span in references.find_references(text.norm, sp.body_start, sp.body_end):
+    for ref, span in references.find_references(flat, sp.body_start, sp.body_end):
         where, q = _question_of(pairs, span[0])
         found.append((ref, span, where, q))
     entry_refs: dict[int, list[Reference]] = {}
     for e in entries:
-        for ref, span in references.find_references(text.norm, e.span[0], e.span[1]):
+        for ref, span in references.find_references(flat, e.span[0], e.span[1]):
             found.append((ref, span, "footnote", None))
             entry_refs.setdefault(e.number, []).append(ref)
     tied: dict[tuple[str | None, str | None, int], set[str]] = {}
@@ -227,7 +230,7 @@ def parse_text(raw: str, anchor: date | None = None, today: date | None = None) 
     indiener = header.indiener or "onbekend (Indiener niet gevonden)"
     if header.indiener is None and pairs:
         warnings.append(Warning_("no_indiener", "geen Indiener gevonden; 'ik'/'wij' blijven onopgelost"))
-    commits = commitments_mod.extract(raw, text.norm, pairs, anchor, indiener)
+    commits = commitments_mod.extract(raw, flat, pairs, anchor, indiener)
     return ParseResult(raw, sp.layout, header, anchor, pairs, commits, refs, entries, markers, warnings)
 
 
