@@ -34,7 +34,8 @@ def _refused(h: Harness, content: dict, code: str, caller: str = CONSUMER) -> No
         (lambda c, now: c.update(validity={"not_before": now + 100, "not_after": now + 100}), CONTENT_INVALID),
         (lambda c, now: c.update(validity={"not_before": now + 100, "not_after": now + 50}), CONTENT_INVALID),
         (lambda c, now: c.update(validity={"not_before": now - 100, "not_after": now - 50}), CONTENT_INVALID),
-        (lambda c, now: c.update(grants=[]), GRANT_INVALID),
+        # Empty: nobody (not even the receiving Peer) is on it; the message also names the missing grants.
+        (lambda c, now: c.update(grants=[]), "ERROR_CODE_PEER_NOT_PART_OF_CONTRACT"),
         (lambda c, now: c.update(group_id="bad group!"), "ERROR_CODE_INCORRECT_GROUP_ID"),
         (lambda c, now: c.update(iv="not-a-uuid-not-a-uuid-not-a-uuid-xx"), CONTENT_INVALID),
         (lambda c, now: c.update(created_at="yesterday"), CONTENT_INVALID),

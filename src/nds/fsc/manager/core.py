@@ -26,7 +26,6 @@ from nds.fsc.contracts.model import (
     PeerRegistrationGrant,
     ServiceConnectionGrant,
     ServicePublicationGrant,
-    grant_peer_ids,
     parse_contract_content,
     to_json,
 )
@@ -59,6 +58,7 @@ class ContractView:
     stored: StoredContract
     content: ContractContent
     state: str  # proposed | valid | rejected | revoked | expired | not_yet_valid | signer_certificate_expired
+    reason: str = ""
 
 
 def grant_index(content: ContractContent, grant_hashes: list[str]) -> list[GrantIndex]:
@@ -92,8 +92,8 @@ def grant_index(content: ContractContent, grant_hashes: list[str]) -> list[Grant
 
 
 def contract_parties(content: ContractContent) -> set[str]:
-    """Every Peer named in a grant; each of them must accept (fsc-core §Signatures)."""
-    return {pid for g in content.grants for pid in grant_peer_ids(g)}
+    """Every Peer named in a grant: they may see and sign it, and receive its signatures."""
+    return hashing.parties(content)
 
 
 class Manager:
@@ -163,75 +163,40 @@ class Manager:
 
     def state_of(self, stored: StoredContract, content: ContractContent | None = None) -> ContractView:
         content = content or parse_contract_content(stored.content, self.version)
-        now = self.now()
-        state = self._derive_state(stored, content, now)
-        return ContractView(stored, content, state)
-
-    def _derive_state(self, stored: StoredContract, content: ContractContent, now: int) -> str:
-        sig_types = {s.sig_type for s in stored.signatures}
-        if "revoke" in sig_types:
-            return "revoked"
-        if "reject" in sig_types:
-            return "rejected"
-        if now > content.validity.not_after:
-            return "expired"
-        accepted = {s.peer_id: s for s in stored.signatures if s.sig_type == "accept"}
-        parties = contract_parties(content)
-        if not parties <= accepted.keys():
-            return "proposed"
-        validity = self.store.certificate_validity(s.cert_thumbprint for s in accepted.values())
-        for s in accepted.values():
-            nb, na = validity.get(s.cert_thumbprint, (0, -1))
-            if not nb <= now <= na:
-                return "signer_certificate_expired"
-        if now < content.validity.not_before:
-            return "not_yet_valid"
-        return "valid"
+        validity = self.store.certificate_validity(s.cert_thumbprint for s in stored.signatures)
+        st = hashing.state(
+            content, [(s.peer_id, s.sig_type, s.signed_at, s.cert_thumbprint) for s in stored.signatures],
+            validity, self.now(),
+        )
+        return ContractView(stored, content, st.detail, st.reason)
 
     def is_valid(self, stored: StoredContract) -> bool:
         return self.state_of(stored).state == "valid"
 
     # -- validation of incoming contracts ----------------------------------------------------
 
-    def validate_new(self, content: ContractContent, submitter: str) -> None:
-        """fsc-core §Contract Validation plus the receiving Manager's grant rules."""
+    def validate_new(self, content: ContractContent, submitter: str, offered: bool = True) -> None:
+        """fsc-core §Contract Validation for this Peer (see :func:`hashing.validate`)."""
+        own_services = {s["name"] for s in self.store.list_services()}
         hashing.validate(
-            content,
-            self.version,
+            content, self.version,
+            own_peer_id=self.peer_id,
             group_id=self.rules.group_id,
             now=self.now(),
             clock_skew=self.rules.clock_skew_seconds,
             max_grants=self.cfg.max_grants,
+            is_directory=self.cfg.directory,
+            directory_peer_ids=[d.peer_id for d in self.rules.directories],
+            peer_id_pattern=self.rules.peer_id_pattern,
+            iv_in_use=lambda iv: self.store.iv_in_use(str(iv)),
+            offers_service=lambda name: name in own_services,
+            submitter=submitter,
+            offered=offered,
         )
-        parties = contract_parties(content)
-        if submitter not in parties:
-            raise FscError(
-                ErrorCode.PEER_NOT_PART_OF_CONTRACT, f"peer '{submitter}' is not part of the contract"
-            )
-        if self.peer_id not in parties:
-            raise FscError(
-                ErrorCode.PEER_NOT_PART_OF_CONTRACT,
-                f"receiving peer '{self.peer_id}' is not part of the contract",
-            )
-        own_services = {s["name"] for s in self.store.list_services()}
         for i, g in enumerate(content.grants):
-            if isinstance(g, ServicePublicationGrant | DelegatedServicePublicationGrant):
-                if g.directory.peer_id == self.peer_id and not self.cfg.directory:
-                    raise FscError(GRANT_INVALID, f"grants[{i}]: peer '{self.peer_id}' is not a Directory")
-            elif isinstance(g, ServiceConnectionGrant | DelegatedServiceConnectionGrant):
-                if g.service.peer_id == self.peer_id and g.service.name not in own_services:
-                    raise FscError(
-                        GRANT_INVALID,
-                        f"grants[{i}]: service '{g.service.name}' is not offered by peer '{self.peer_id}'",
-                    )
-            elif isinstance(g, PeerRegistrationGrant):
-                if (
-                    g.membership_administrator.peer_id == self.peer_id
-                    and not self.cfg.membership_administrator
-                ):
-                    raise FscError(
-                        GRANT_INVALID, f"grants[{i}]: peer '{self.peer_id}' is not a Membership Administrator"
-                    )
+            if isinstance(g, PeerRegistrationGrant):
+                if g.membership_administrator.peer_id == self.peer_id and not self.cfg.membership_administrator:
+                    raise FscError(GRANT_INVALID, f"grants[{i}]: peer '{self.peer_id}' is not a Membership Administrator")
 
     # -- receiving from other Peers ----------------------------------------------------------
 
@@ -261,7 +226,7 @@ class Manager:
             )
         existing = await asyncio.to_thread(self.store.get_contract, content_hash)
         if existing is None:
-            await asyncio.to_thread(self.validate_new, content, caller.peer_id)
+            await asyncio.to_thread(self.validate_new, content, caller.peer_id, url_hash is None)
             await self.check_membership(content)
         else:
             if caller.peer_id not in existing.peers:
@@ -340,7 +305,7 @@ class Manager:
     async def create(self, raw: Any) -> str:
         """Our officer proposes a contract: validate, sign accept, store, send to every other Peer."""
         content, content_hash, grant_hashes = await asyncio.to_thread(self.parse, raw)
-        await asyncio.to_thread(self.validate_new, content, self.peer_id)
+        await asyncio.to_thread(self.validate_new, content, self.peer_id, False)
         sig = self._signature(content_hash, "accept")
         parties = contract_parties(content)
         try:

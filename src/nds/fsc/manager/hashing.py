@@ -1,26 +1,35 @@
-"""The Manager's single entry point to versioned hashing and contract validation.
+"""The Manager's single entry point to versioned hashing, validation and contract state.
 
-Hashing is delegated to :func:`nds.fsc.contracts.versions.scheme_for`; validation to
-:mod:`nds.fsc.contracts.validation` when it is available, otherwise to the rule list below (the same
-rules of fsc-core §Contract Validation), so the Manager never hashes or validates with if-statements
-about versions of its own.
+Hashing is :func:`nds.fsc.contracts.versions.scheme_for`, validation
+:func:`nds.fsc.contracts.validation.ensure_valid`, state :func:`nds.fsc.contracts.state.contract_state`;
+the Manager adds only what needs its own store (used ivs, own services) and the offering-Peer rule.
 """
 
 from __future__ import annotations
 
-import importlib.util
+from collections.abc import Callable, Iterable, Mapping
 
-from nds.fsc.contracts.errors import CONTENT_INVALID, GRANT_INVALID, ErrorCode, FscError
+from nds.fsc.contracts.errors import GRANT_INVALID, ErrorCode, FscError
 from nds.fsc.contracts.hashes import parse_hash
-from nds.fsc.contracts.kinds import FscVersion
+from nds.fsc.contracts.kinds import FscVersion, SignatureType
 from nds.fsc.contracts.model import (
+    CONNECTION_GRANTS,
     PUBLICATION_GRANTS,
     ContractContent,
+    Grant,
     PeerRegistrationGrant,
+)
+from nds.fsc.contracts.state import SignatureRecord, State, contract_state
+from nds.fsc.contracts.validation import (
+    ValidationContext,
+    ensure_valid,
+    offering_peers,
+    parties,
+    required_signers,
 )
 from nds.fsc.contracts.versions import scheme_for
 
-_HAS_VALIDATION = importlib.util.find_spec("nds.fsc.contracts.validation") is not None
+__all__ = ["parties", "required_signers"]
 
 
 def content_hash(content: ContractContent, version: FscVersion) -> str:
@@ -36,40 +45,78 @@ def check_hash_format(text: str) -> None:
     parse_hash(text)
 
 
+def offered_to(grant: Grant) -> str:
+    """The Peer a contract with this grant is offered to (the grant's validation rules name it)."""
+    if isinstance(grant, PUBLICATION_GRANTS):
+        return grant.directory.peer_id
+    if isinstance(grant, CONNECTION_GRANTS):
+        return grant.service.peer_id
+    assert isinstance(grant, PeerRegistrationGrant)
+    return grant.membership_administrator.peer_id
+
+
 def validate(
     content: ContractContent,
     version: FscVersion,
     *,
+    own_peer_id: str,
     group_id: str,
     now: int,
     clock_skew: int,
     max_grants: int,
+    is_directory: bool,
+    directory_peer_ids: Iterable[str],
+    peer_id_pattern: str,
+    iv_in_use: Callable[..., bool],
+    offers_service: Callable[[str], bool],
+    submitter: str,
+    offered: bool,
 ) -> None:
-    """fsc-core §Contract Validation (rules that need no knowledge of Peers' certificates)."""
-    if content.group_id != group_id:
-        raise FscError(
-            ErrorCode.INCORRECT_GROUP_ID,
-            f"group id '{content.group_id}' does not match the group id '{group_id}' of this Manager",
-        )
-    if content.created_at > now + clock_skew:
-        raise FscError(CONTENT_INVALID, "contract_content.created_at lies in the future")
-    if content.validity.not_after <= content.validity.not_before:
-        raise FscError(CONTENT_INVALID, "contract_content.validity.not_after must be later than not_before")
-    if content.validity.not_after <= now - clock_skew:
-        raise FscError(CONTENT_INVALID, "contract_content.validity.not_after must be in the future")
-    if not content.grants:
-        raise FscError(GRANT_INVALID, "contract_content.grants must contain at least one grant")
+    """fsc-core §Contract Validation for this receiving Peer.
+
+    ``offered``: the contract is being offered (POST /contracts), so for every grant whose receiving
+    side is this Peer the submitter must be the Peer the grant says offers it (e.g. the Outway Peer
+    offers a ServiceConnectionGrant to the Service's Peer). Signatures arriving for a contract we do
+    not know yet (PUT) skip that rule: with three parties the order of arrival is not fixed.
+    """
     if len(content.grants) > max_grants:
         raise FscError(GRANT_INVALID, f"at most {max_grants} grants per contract")
-    publications = [g for g in content.grants if isinstance(g, PUBLICATION_GRANTS)]
-    registrations = [g for g in content.grants if isinstance(g, PeerRegistrationGrant)]
-    if publications and len(publications) != len(content.grants):
-        raise FscError(
-            ErrorCode.GRANT_COMBINATION_NOT_ALLOWED,
-            "cannot combine a service publication grant with any other grant type",
-        )
-    if registrations and (len(registrations) != 1 or len(content.grants) != 1):
-        raise FscError(
-            ErrorCode.GRANT_COMBINATION_NOT_ALLOWED,
-            "a peer registration grant must be the only grant of its contract",
-        )
+    ctx = ValidationContext(
+        own_peer_id=own_peer_id,
+        group_id=group_id,
+        now=now,
+        version=version,
+        directory_peer_ids=frozenset(directory_peer_ids),
+        is_directory=is_directory,
+        submitting_peer_id=None,
+        max_clock_skew=clock_skew,
+        peer_id_pattern=peer_id_pattern,
+        iv_in_use=iv_in_use,
+        offers_service=offers_service,
+    )
+    ensure_valid(content, ctx)
+    if submitter not in parties(content):
+        raise FscError(ErrorCode.PEER_NOT_PART_OF_CONTRACT, f"peer '{submitter}' is not part of the contract")
+    if offered:
+        for i, grant in enumerate(content.grants):
+            allowed = offering_peers(grant)
+            if offered_to(grant) == own_peer_id and submitter not in allowed:
+                raise FscError(
+                    GRANT_INVALID,
+                    f"grants[{i}]: a {grant.grant_type.value} is offered to this Peer by "
+                    f"{' or '.join(sorted(allowed))}, not by '{submitter}'",
+                )
+
+
+def state(
+    content: ContractContent,
+    signatures: Iterable[tuple[str, str, int, str]],
+    cert_validity: Mapping[str, tuple[int, int]],
+    now: int,
+) -> State:
+    """Derived state from stored ``(peer_id, type, signed_at, cert_thumbprint)`` signatures."""
+    records = []
+    for peer_id, sig_type, signed_at, thumb in signatures:
+        nb, na = cert_validity.get(thumb, (1, 0))  # unknown certificate: never valid
+        records.append(SignatureRecord(peer_id, SignatureType(sig_type), signed_at, nb, na))
+    return contract_state(content, records, now)

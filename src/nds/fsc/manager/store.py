@@ -309,6 +309,10 @@ class Store:
             by_hash = {c.content_hash: c for c in self._load(conn, crow)}
         return [(by_hash[g["content_hash"]], dict(g)) for g in grows if g["content_hash"] in by_hash]
 
+    def iv_in_use(self, iv: str) -> bool:
+        with self.engine.connect() as conn:
+            return conn.execute(select(t.contracts.c.content_hash).where(t.contracts.c.iv == iv)).first() is not None
+
     def count_contracts(self) -> int:
         with self.engine.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(t.contracts)).scalar_one())
