@@ -195,6 +195,9 @@ def profiled(component: str) -> Iterator[None]:
 
 
 def install_uvloop() -> None:
+    """uvloop as the event loop, and a short GIL switch interval: the transaction-log writer thread
+    must not keep the event loop waiting for the GIL (default 5 ms) after each commit."""
+    sys.setswitchinterval(0.0005)
     with contextlib.suppress(ImportError):
         import uvloop
 

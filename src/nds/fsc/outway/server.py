@@ -15,6 +15,7 @@ import contextlib
 import json
 import signal
 import ssl
+import time
 from pathlib import Path
 
 import aiohttp
@@ -55,10 +56,15 @@ class GrantBook:
         self._path = path
         self._mtime: float | None = None
         self._from_file: dict[str, GrantConfig] = {}
+        self._checked = -1.0
 
     def _reload(self) -> None:
         if self._path is None:
             return
+        now = time.monotonic()
+        if now - self._checked < 0.5:  # at most two stat() calls a second
+            return
+        self._checked = now
         try:
             mtime = self._path.stat().st_mtime
         except OSError:
