@@ -233,9 +233,16 @@ def test_ocsp_stapling(ca: TestCA, tmp_path: Path) -> None:
     now = dt.datetime.now(dt.UTC)
     response = (
         ocsp.OCSPResponseBuilder()
-        .add_response(cert=leaf, issuer=ca.cert, algorithm=hashes.SHA256(), cert_status=ocsp.OCSPCertStatus.GOOD,
-                      this_update=now, next_update=now + dt.timedelta(days=1), revocation_time=None,
-                      revocation_reason=None)
+        .add_response(
+            cert=leaf,
+            issuer=ca.cert,
+            algorithm=hashes.SHA256(),
+            cert_status=ocsp.OCSPCertStatus.GOOD,
+            this_update=now,
+            next_update=now + dt.timedelta(days=1),
+            revocation_time=None,
+            revocation_reason=None,
+        )
         .responder_id(ocsp.OCSPResponderEncoding.HASH, ca.cert)
         .sign(ca.key, hashes.SHA256())
     )

@@ -43,9 +43,19 @@ def _pi_fixed(bits: int) -> int:
 
 def _modp_primes() -> dict[str, int]:
     """RFC 2409 / RFC 3526 MODP groups: p = 2^b - 2^(b-64) - 1 + 2^64 * (floor(2^(b-130) pi) + X)."""
-    offsets = {768: 149686, 1024: 129093, 1536: 741804, 2048: 124476, 3072: 1690314, 4096: 240904,
-               6144: 929484, 8192: 4743158}
-    return {f"modp{b}": 2**b - 2 ** (b - 64) - 1 + 2**64 * (_pi_fixed(b - 130) + x) for b, x in offsets.items()}
+    offsets = {
+        768: 149686,
+        1024: 129093,
+        1536: 741804,
+        2048: 124476,
+        3072: 1690314,
+        4096: 240904,
+        6144: 929484,
+        8192: 4743158,
+    }
+    return {
+        f"modp{b}": 2**b - 2 ** (b - 64) - 1 + 2**64 * (_pi_fixed(b - 130) + x) for b, x in offsets.items()
+    }
 
 
 _KNOWN: dict[bytes, str] | None = None
@@ -54,8 +64,10 @@ _KNOWN: dict[bytes, str] | None = None
 def _known() -> dict[bytes, str]:
     global _KNOWN
     if _KNOWN is None:
-        _KNOWN = {hashlib.sha256(p.to_bytes((p.bit_length() + 7) // 8, "big")).digest(): name
-                  for name, p in (_ffdhe_primes() | _modp_primes()).items()}
+        _KNOWN = {
+            hashlib.sha256(p.to_bytes((p.bit_length() + 7) // 8, "big")).digest(): name
+            for name, p in (_ffdhe_primes() | _modp_primes()).items()
+        }
     return _KNOWN
 
 

@@ -34,8 +34,9 @@ def _context(max_version: int | None) -> SSL.Context:
     return ctx
 
 
-def _connect(addr: str, port: int, name: str, ctx: SSL.Context, timeout: float,
-             counter: HandshakeCounter) -> tuple[SSL.Connection, socket.socket]:
+def _connect(
+    addr: str, port: int, name: str, ctx: SSL.Context, timeout: float, counter: HandshakeCounter
+) -> tuple[SSL.Connection, socket.socket]:
     sock = socket.create_connection((addr, port), timeout=timeout)
     # pyOpenSSL needs a blocking socket; kernel-level timeouts keep every call bounded.
     sock.settimeout(None)
@@ -114,8 +115,15 @@ def _client_renegotiation(conn: SSL.Connection) -> str:
     return "unlimited" if done >= RENEGOTIATION_LIMIT else "limited"
 
 
-def full_handshake(addr: str, port: int, name: str, facts: object, timeout: float, ca_file: str | None,
-                   counter: HandshakeCounter) -> None:
+def full_handshake(
+    addr: str,
+    port: int,
+    name: str,
+    facts: object,
+    timeout: float,
+    ca_file: str | None,
+    counter: HandshakeCounter,
+) -> None:
     from nds.standards.checks.tls.retrieve import TlsFacts
 
     assert isinstance(facts, TlsFacts)

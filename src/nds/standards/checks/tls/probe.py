@@ -49,8 +49,8 @@ async def exchange(
     except (asyncio.IncompleteReadError, ConnectionError, TimeoutError):
         if ans.version is None and ans.alert is None:
             ans.alert = -1  # closed without answer: treat as refusal
-    except wire.ProtocolError:
-        ans = wire.ServerAnswer(alert=-2)
+    except (wire.ProtocolError, struct.error, IndexError, ValueError):
+        ans = wire.ServerAnswer(alert=-2)  # not TLS, or a malformed handshake: a refusal
     finally:
         writer.close()
         with contextlib.suppress(Exception):
@@ -62,7 +62,11 @@ async def _read_flight(reader: asyncio.StreamReader, ans: wire.ServerAnswer, tls
     buf = b""
     while True:
         header = await _read_exact(reader, 5)
-        ctype, _rver, length = header[0], struct.unpack("!H", header[1:3])[0], struct.unpack("!H", header[3:5])[0]
+        ctype, _rver, length = (
+            header[0],
+            struct.unpack("!H", header[1:3])[0],
+            struct.unpack("!H", header[3:5])[0],
+        )
         if ctype not in (20, 21, 22, 23) or length > 18432:
             raise wire.ProtocolError("not a TLS record")
         payload = await _read_exact(reader, length)
@@ -78,7 +82,7 @@ async def _read_flight(reader: asyncio.StreamReader, ans: wire.ServerAnswer, tls
             mlen = int.from_bytes(buf[1:4], "big")
             if len(buf) < 4 + mlen:
                 break
-            msg, buf = buf[4:4 + mlen], buf[4 + mlen:]
+            msg, buf = buf[4 : 4 + mlen], buf[4 + mlen :]
             if mtype == wire.HS_SERVER_HELLO:
                 wire.parse_server_hello(msg, ans)
                 if tls13 or ans.version == wire.TLS13 or ans.hrr:

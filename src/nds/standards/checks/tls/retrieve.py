@@ -71,12 +71,20 @@ class TlsFacts:
 
 class _Scanner:
     def __init__(self, addr: str, port: int, server_name: str, timeout: float, counter: HandshakeCounter):
-        self.addr, self.port, self.name, self.timeout, self.counter = addr, port, server_name, timeout, counter
+        self.addr, self.port, self.name, self.timeout, self.counter = (
+            addr,
+            port,
+            server_name,
+            timeout,
+            counter,
+        )
 
     async def hello(self, **kw: Any) -> wire.ServerAnswer:
         tls13 = kw.get("tls13", False)
         data = wire.client_hello(server_name=self.name, **kw)
-        return await exchange(self.addr, self.port, data, timeout=self.timeout, counter=self.counter, tls13=tls13)
+        return await exchange(
+            self.addr, self.port, data, timeout=self.timeout, counter=self.counter, tls13=tls13
+        )
 
 
 async def _scan_tls13(s: _Scanner, facts: TlsFacts) -> None:
@@ -111,8 +119,9 @@ async def _scan_tls13(s: _Scanner, facts: TlsFacts) -> None:
     facts.suites["TLSv1.3"] = [SUITES[c] for c in got_suites]
     facts.groups = [wire.GROUPS.get(g, f"0x{g:04x}") for g in got_groups]
     if len(got_suites) > 1:
-        ans = await s.hello(version=wire.TLS12, suites=list(reversed(got_suites)), groups=got_groups[:1],
-                            tls13=True)
+        ans = await s.hello(
+            version=wire.TLS12, suites=list(reversed(got_suites)), groups=got_groups[:1], tls13=True
+        )
         facts.server_order["TLSv1.3"] = ans.suite == got_suites[0] if ans.accepted else None
 
 
@@ -169,7 +178,12 @@ async def _scan_legacy(s: _Scanner, facts: TlsFacts) -> None:
         if asked in done or (top is not None and asked > top):
             continue
         ans = await s.hello(version=asked, suites=LEGACY_SUITES)
-        if not ans.accepted or ans.version is None or ans.version > asked or ans.version not in wire.VERSION_NAMES:
+        if (
+            not ans.accepted
+            or ans.version is None
+            or ans.version > asked
+            or ans.version not in wire.VERSION_NAMES
+        ):
             done.add(asked)
             continue
         version = ans.version  # may be lower than asked: then the versions in between are unsupported
@@ -208,8 +222,11 @@ async def _scan_legacy(s: _Scanner, facts: TlsFacts) -> None:
             facts.kex_hash = "sha2" if ans.accepted else "no_sha2"
         elif not any(sha2_seen):
             facts.kex_hash = "no_sha2"
-    elif facts.versions and not facts.suites.get("TLSv1.2") and any(
-            "_ECDHE_" in n or "_DHE_" in n for v in facts.suites.values() for n in v):
+    elif (
+        facts.versions
+        and not facts.suites.get("TLSv1.2")
+        and any("_ECDHE_" in n or "_DHE_" in n for v in facts.suites.values() for n in v)
+    ):
         facts.kex_hash = "no_sha2"  # TLS 1.0/1.1 sign key exchange with MD5+SHA-1
 
 
@@ -230,7 +247,12 @@ async def _legacy_curves(s: _Scanner, facts: TlsFacts, sha2_seen: list[bool]) ->
 
 
 async def scan_address(
-    addr: str, port: int, server_name: str, *, timeout: float = 10.0, ca_file: str | None = None,
+    addr: str,
+    port: int,
+    server_name: str,
+    *,
+    timeout: float = 10.0,
+    ca_file: str | None = None,
     counter: HandshakeCounter | None = None,
 ) -> TlsFacts:
     """All TLS facts of one address. Never raises for network trouble: sets ``reachable``/``error``."""
@@ -244,11 +266,14 @@ async def scan_address(
         await _scan_tls13(s, facts)
         await _scan_legacy(s, facts)
         if facts.versions:
-            await asyncio.to_thread(fullhs.full_handshake, addr, port, server_name, facts, timeout, ca_file,
-                                    counter)
+            await asyncio.to_thread(
+                fullhs.full_handshake, addr, port, server_name, facts, timeout, ca_file, counter
+            )
     except Unreachable as exc:
         facts.reachable = False
         facts.error = str(exc)
+    except Exception as exc:  # boundary of a measurement: record, never crash a round
+        facts.error = f"TLS scan failed: {type(exc).__name__}: {exc}"
     facts.versions.sort(key=lambda v: ["TLSv1.3", "TLSv1.2", "TLSv1.1", "TLSv1.0", "SSLv3"].index(v))
     facts.handshakes = counter.count - start
     return facts

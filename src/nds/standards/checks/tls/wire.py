@@ -18,31 +18,104 @@ VERSION_NAMES = {SSL3: "SSLv3", TLS10: "TLSv1.0", TLS11: "TLSv1.1", TLS12: "TLSv
 HRR_RANDOM = bytes.fromhex("CF21AD74E59A6111BE1D8C021E65B891C2A211167ABB8C5E079E09E2C8A8339C")
 
 GROUPS: dict[int, str] = {
-    1: "sect163k1", 2: "sect163r1", 3: "sect163r2", 4: "sect193r1", 5: "sect193r2", 6: "sect233k1",
-    7: "sect233r1", 8: "sect239k1", 9: "sect283k1", 10: "sect283r1", 11: "sect409k1", 12: "sect409r1",
-    13: "sect571k1", 14: "sect571r1", 15: "secp160k1", 16: "secp160r1", 17: "secp160r2", 18: "secp192k1",
-    19: "secp192r1", 20: "secp224k1", 21: "secp224r1", 22: "secp256k1", 23: "secp256r1", 24: "secp384r1",
-    25: "secp521r1", 26: "brainpoolP256r1", 27: "brainpoolP384r1", 28: "brainpoolP512r1", 29: "x25519",
-    30: "x448", 31: "brainpoolP256r1tls13", 32: "brainpoolP384r1tls13", 33: "brainpoolP512r1tls13",
-    0x0100: "ffdhe2048", 0x0101: "ffdhe3072", 0x0102: "ffdhe4096", 0x0103: "ffdhe6144", 0x0104: "ffdhe8192",
-    0x11EB: "SecP256r1MLKEM768", 0x11EC: "X25519MLKEM768", 0x11ED: "SecP384r1MLKEM1024",
+    1: "sect163k1",
+    2: "sect163r1",
+    3: "sect163r2",
+    4: "sect193r1",
+    5: "sect193r2",
+    6: "sect233k1",
+    7: "sect233r1",
+    8: "sect239k1",
+    9: "sect283k1",
+    10: "sect283r1",
+    11: "sect409k1",
+    12: "sect409r1",
+    13: "sect571k1",
+    14: "sect571r1",
+    15: "secp160k1",
+    16: "secp160r1",
+    17: "secp160r2",
+    18: "secp192k1",
+    19: "secp192r1",
+    20: "secp224k1",
+    21: "secp224r1",
+    22: "secp256k1",
+    23: "secp256r1",
+    24: "secp384r1",
+    25: "secp521r1",
+    26: "brainpoolP256r1",
+    27: "brainpoolP384r1",
+    28: "brainpoolP512r1",
+    29: "x25519",
+    30: "x448",
+    31: "brainpoolP256r1tls13",
+    32: "brainpoolP384r1tls13",
+    33: "brainpoolP512r1tls13",
+    0x0100: "ffdhe2048",
+    0x0101: "ffdhe3072",
+    0x0102: "ffdhe4096",
+    0x0103: "ffdhe6144",
+    0x0104: "ffdhe8192",
+    0x11EB: "SecP256r1MLKEM768",
+    0x11EC: "X25519MLKEM768",
+    0x11ED: "SecP384r1MLKEM1024",
 }
-TLS13_GROUPS = [0x11EC, 0x11EB, 0x11ED, 29, 23, 24, 25, 30, 31, 32, 33, 21,
-                0x0100, 0x0101, 0x0102, 0x0103, 0x0104]
+TLS13_GROUPS = [
+    0x11EC,
+    0x11EB,
+    0x11ED,
+    29,
+    23,
+    24,
+    25,
+    30,
+    31,
+    32,
+    33,
+    21,
+    0x0100,
+    0x0101,
+    0x0102,
+    0x0103,
+    0x0104,
+]
 EC_GROUPS = [29, 23, 24, 25, 30, 26, 27, 28, *range(1, 23)]
 
 # signature_algorithms: SHA-2 (and intrinsic) first, then SHA-224 and SHA-1 so old servers still answer.
-SIGALGS_SHA2 = [0x0403, 0x0503, 0x0603, 0x0807, 0x0808, 0x0804, 0x0805, 0x0806, 0x0809, 0x080A, 0x080B,
-                0x0401, 0x0501, 0x0601, 0x0402, 0x0502, 0x0602]
+SIGALGS_SHA2 = [
+    0x0403,
+    0x0503,
+    0x0603,
+    0x0807,
+    0x0808,
+    0x0804,
+    0x0805,
+    0x0806,
+    0x0809,
+    0x080A,
+    0x080B,
+    0x0401,
+    0x0501,
+    0x0601,
+    0x0402,
+    0x0502,
+    0x0602,
+]
 SIGALGS_ALL = [*SIGALGS_SHA2, 0x0303, 0x0301, 0x0302, 0x0203, 0x0201, 0x0202]
 HASH_OF_SIGALG = {1: "md5", 2: "sha1", 3: "sha224", 4: "sha256", 5: "sha384", 6: "sha512"}
 
 EXT_SERVER_NAME, EXT_STATUS_REQUEST, EXT_SUPPORTED_GROUPS, EXT_EC_POINT_FORMATS = 0, 5, 10, 11
 EXT_SIGNATURE_ALGORITHMS, EXT_EMS, EXT_SUPPORTED_VERSIONS, EXT_PSK_MODES, EXT_KEY_SHARE = 13, 23, 43, 45, 51
-EXT_RENEGOTIATION_INFO = 0xFF01
+EXT_RENEGOTIATION_INFO, EXT_PADDING = 0xFF01, 21
 
 # Handshake message types
-HS_SERVER_HELLO, HS_CERTIFICATE, HS_SERVER_KEY_EXCHANGE, HS_SERVER_HELLO_DONE, HS_CERT_STATUS = 2, 11, 12, 14, 22
+HS_SERVER_HELLO, HS_CERTIFICATE, HS_SERVER_KEY_EXCHANGE, HS_SERVER_HELLO_DONE, HS_CERT_STATUS = (
+    2,
+    11,
+    12,
+    14,
+    22,
+)
 
 
 def _ext(ext_type: int, body: bytes) -> bytes:
@@ -106,6 +179,10 @@ def client_hello(
     methods = b"\x01\x00" if compression and not tls13 else b"\x00"
     body += bytes([len(methods)]) + methods
     if exts:
+        # RFC 7685 padding: keep the hello out of the 256-511 byte range some middleboxes choke on
+        plain = 4 + len(body) + 2 + len(exts)
+        if 256 <= plain < 512:
+            exts += _ext(EXT_PADDING, bytes(max(0, 512 - plain - 4)))
         body += struct.pack("!H", len(exts)) + exts
     hs = bytes([1]) + struct.pack("!I", len(body))[1:] + body
     record_version = SSL3 if version == SSL3 else TLS10
@@ -146,17 +223,17 @@ def parse_server_hello(msg: bytes, ans: ServerAnswer) -> None:
     ans.hrr = random == HRR_RANDOM
     sid_len = msg[34]
     pos = 35 + sid_len
-    ans.suite = struct.unpack("!H", msg[pos:pos + 2])[0]
+    ans.suite = struct.unpack("!H", msg[pos : pos + 2])[0]
     ans.compression = msg[pos + 2]
     pos += 3
     if pos + 2 > len(msg):
         return
-    ext_len = struct.unpack("!H", msg[pos:pos + 2])[0]
+    ext_len = struct.unpack("!H", msg[pos : pos + 2])[0]
     pos += 2
     end = min(len(msg), pos + ext_len)
     while pos + 4 <= end:
-        etype, elen = struct.unpack("!HH", msg[pos:pos + 4])
-        data = msg[pos + 4:pos + 4 + elen]
+        etype, elen = struct.unpack("!HH", msg[pos : pos + 4])
+        data = msg[pos + 4 : pos + 4 + elen]
         ans.extensions.add(etype)
         if etype == EXT_SUPPORTED_VERSIONS and len(data) >= 2:
             ans.version = struct.unpack("!H", data[:2])[0]
@@ -169,8 +246,8 @@ def parse_certificate(msg: bytes, ans: ServerAnswer) -> None:
     total = int.from_bytes(msg[0:3], "big")
     pos, end = 3, min(len(msg), 3 + total)
     while pos + 3 <= end:
-        n = int.from_bytes(msg[pos:pos + 3], "big")
-        ans.certificates.append(bytes(msg[pos + 3:pos + 3 + n]))
+        n = int.from_bytes(msg[pos : pos + 3], "big")
+        ans.certificates.append(bytes(msg[pos + 3 : pos + 3 + n]))
         pos += 3 + n
 
 
@@ -188,11 +265,11 @@ def parse_server_key_exchange(msg: bytes, ans: ServerAnswer) -> None:
     elif "_DHE_" in name or "_DH_anon_" in name:
         vals = []
         for _ in range(3):
-            n = struct.unpack("!H", msg[pos:pos + 2])[0]
-            vals.append(bytes(msg[pos + 2:pos + 2 + n]))
+            n = struct.unpack("!H", msg[pos : pos + 2])[0]
+            vals.append(bytes(msg[pos + 2 : pos + 2 + n]))
             pos += 2 + n
         ans.dh_prime, ans.dh_generator = vals[0], vals[1]
     else:
         return
     if ans.version == TLS12 and "_anon_" not in name and pos + 2 <= len(msg):
-        ans.kex_sigalg = struct.unpack("!H", msg[pos:pos + 2])[0]
+        ans.kex_sigalg = struct.unpack("!H", msg[pos : pos + 2])[0]

@@ -55,26 +55,47 @@ def register(app: typer.Typer) -> None:
     def web(
         host: Annotated[str, typer.Argument(help="Web host name, e.g. www.example.nl.")],
         fmt: Annotated[str, typer.Option("--format", help="Output: text or json.")] = "text",
-        profile: Annotated[str, typer.Option(
-            "--profile", help=f"NCSC TLS profile: {', '.join(sorted(profiles()))}.")] = DEFAULT_PROFILE,
-        connect_to: Annotated[list[str] | None, typer.Option(
-            "--connect-to", help="HOST:PORT:ADDR:PORT, as curl (repeatable): connect there, keep SNI/Host/"
-                                 "certificate name.")] = None,
-        resolver: Annotated[str | None, typer.Option(
-            "--resolver", help="Validating DNS resolver ADDR:PORT ([ADDR]:PORT for IPv6).")] = None,
-        ca_file: Annotated[Path | None, typer.Option(
-            "--ca-file", help="Extra trusted CA certificates (PEM).")] = None,
-        timeout: Annotated[float, typer.Option("--timeout", help="Network timeout per connection, seconds.")
-                           ] = 10.0,
-        no_dns: Annotated[bool, typer.Option(
-            "--no-dns", help="Skip the DNS-based subtests (DNSSEC, IPv6, RPKI, CAA).")] = False,
-        rpki_vrps: Annotated[Path | None, typer.Option(
-            "--rpki-vrps", help="RPKI VRPs as JSON (Routinator/rpki-client 'roas' export).")] = None,
-        rpki_routinator: Annotated[str | None, typer.Option(
-            "--rpki-routinator", help="Routinator base URL (with --rpki-routes), e.g. http://127.0.0.1:8323.")
+        profile: Annotated[
+            str, typer.Option("--profile", help=f"NCSC TLS profile: {', '.join(sorted(profiles()))}.")
+        ] = DEFAULT_PROFILE,
+        connect_to: Annotated[
+            list[str] | None,
+            typer.Option(
+                "--connect-to",
+                help="HOST:PORT:ADDR:PORT, as curl (repeatable): connect there, keep SNI/Host/"
+                "certificate name.",
+            ),
         ] = None,
-        rpki_routes: Annotated[Path | None, typer.Option(
-            "--rpki-routes", help="Announced routes, one 'PREFIX ASN' per line (RISwhois dump).")] = None,
+        resolver: Annotated[
+            str | None,
+            typer.Option("--resolver", help="Validating DNS resolver ADDR:PORT ([ADDR]:PORT for IPv6)."),
+        ] = None,
+        ca_file: Annotated[
+            Path | None, typer.Option("--ca-file", help="Extra trusted CA certificates (PEM).")
+        ] = None,
+        timeout: Annotated[
+            float, typer.Option("--timeout", help="Network timeout per connection, seconds.")
+        ] = 10.0,
+        no_dns: Annotated[
+            bool, typer.Option("--no-dns", help="Skip the DNS-based subtests (DNSSEC, IPv6, RPKI, CAA).")
+        ] = False,
+        rpki_vrps: Annotated[
+            Path | None,
+            typer.Option("--rpki-vrps", help="RPKI VRPs as JSON (Routinator/rpki-client 'roas' export)."),
+        ] = None,
+        rpki_routinator: Annotated[
+            str | None,
+            typer.Option(
+                "--rpki-routinator",
+                help="Routinator base URL (with --rpki-routes), e.g. http://127.0.0.1:8323.",
+            ),
+        ] = None,
+        rpki_routes: Annotated[
+            Path | None,
+            typer.Option(
+                "--rpki-routes", help="Announced routes, one 'PREFIX ASN' per line (RISwhois dump)."
+            ),
+        ] = None,
     ) -> None:
         """Test a website as internet.nl does, with a separate legal verdict (Wdo, Stb. 2023, 179)."""
         if fmt not in ("text", "json"):

@@ -12,14 +12,36 @@ from nds.standards.checks.web.retrieve import HttpFacts, Response
 from nds.standards.model import SUBTESTS, Status, Subtest, TestResult
 
 STD = "security_options"
-XCTO = SUBTESTS.declare(Subtest("headers.x_content_type_options", STD, Status.WARNING, "X-Content-Type-Options",
-                                "WHATWG Fetch §X-Content-Type-Options; internet.nl (notice)"))
-XFO = SUBTESTS.declare(Subtest("headers.x_frame_options", STD, Status.INFO, "X-Frame-Options",
-                               "RFC 7034; internet.nl (info)"))
-CSP = SUBTESTS.declare(Subtest("headers.csp", STD, Status.WARNING, "Content-Security-Policy",
-                               "W3C CSP Level 3; internet.nl CSP rules (notice)"))
-REFERRER = SUBTESTS.declare(Subtest("headers.referrer_policy", STD, Status.WARNING, "Referrer-Policy",
-                                    "W3C Referrer Policy §3; internet.nl (notice)"))
+XCTO = SUBTESTS.declare(
+    Subtest(
+        "headers.x_content_type_options",
+        STD,
+        Status.WARNING,
+        "X-Content-Type-Options",
+        "WHATWG Fetch §X-Content-Type-Options; internet.nl (notice)",
+    )
+)
+XFO = SUBTESTS.declare(
+    Subtest("headers.x_frame_options", STD, Status.INFO, "X-Frame-Options", "RFC 7034; internet.nl (info)")
+)
+CSP = SUBTESTS.declare(
+    Subtest(
+        "headers.csp",
+        STD,
+        Status.WARNING,
+        "Content-Security-Policy",
+        "W3C CSP Level 3; internet.nl CSP rules (notice)",
+    )
+)
+REFERRER = SUBTESTS.declare(
+    Subtest(
+        "headers.referrer_policy",
+        STD,
+        Status.WARNING,
+        "Referrer-Policy",
+        "W3C Referrer Policy §3; internet.nl (notice)",
+    )
+)
 
 
 def final_response(h: HttpFacts) -> Response | None:
@@ -30,10 +52,18 @@ def final_response(h: HttpFacts) -> Response | None:
 def x_content_type_options(r: Response, target: str) -> TestResult:
     values = r.header("x-content-type-options")
     if values and values[0].strip().lower() == "nosniff":
-        return TestResult(XCTO.id, Status.PASSED, "X-Content-Type-Options: nosniff", XCTO.clause, target=target)
+        return TestResult(
+            XCTO.id, Status.PASSED, "X-Content-Type-Options: nosniff", XCTO.clause, target=target
+        )
     got = f" (got {values[0]!r})" if values else ""
-    return TestResult(XCTO.id, Status.WARNING, f"X-Content-Type-Options: nosniff missing{got}", XCTO.clause,
-                      "Send X-Content-Type-Options: nosniff.", target)
+    return TestResult(
+        XCTO.id,
+        Status.WARNING,
+        f"X-Content-Type-Options: nosniff missing{got}",
+        XCTO.clause,
+        "Send X-Content-Type-Options: nosniff.",
+        target,
+    )
 
 
 def x_frame_options(r: Response, target: str, csp: dict[str, list[str]] | None) -> TestResult:
@@ -42,17 +72,27 @@ def x_frame_options(r: Response, target: str, csp: dict[str, list[str]] | None) 
     if v in ("DENY", "SAMEORIGIN"):
         return TestResult(XFO.id, Status.PASSED, f"X-Frame-Options: {v}", XFO.clause, target=target)
     if csp and "frame-ancestors" in csp:
-        return TestResult(XFO.id, Status.PASSED, "framing governed by CSP frame-ancestors", XFO.clause,
-                          target=target)
+        return TestResult(
+            XFO.id, Status.PASSED, "framing governed by CSP frame-ancestors", XFO.clause, target=target
+        )
     got = f" (got {values[0]!r})" if values else ""
-    return TestResult(XFO.id, Status.INFO, f"X-Frame-Options DENY or SAMEORIGIN missing{got}", XFO.clause,
-                      "Send X-Frame-Options: DENY (or SAMEORIGIN), or CSP frame-ancestors.", target)
+    return TestResult(
+        XFO.id,
+        Status.INFO,
+        f"X-Frame-Options DENY or SAMEORIGIN missing{got}",
+        XFO.clause,
+        "Send X-Frame-Options: DENY (or SAMEORIGIN), or CSP frame-ancestors.",
+        target,
+    )
 
 
 _GOOD_REFERRER = {"no-referrer", "same-origin"}
 _OK_REFERRER = {"strict-origin", "strict-origin-when-cross-origin"}
-_REFERRER_TOKENS = _GOOD_REFERRER | _OK_REFERRER | {"no-referrer-when-downgrade", "origin",
-                                                    "origin-when-cross-origin", "unsafe-url"}
+_REFERRER_TOKENS = (
+    _GOOD_REFERRER
+    | _OK_REFERRER
+    | {"no-referrer-when-downgrade", "origin", "origin-when-cross-origin", "unsafe-url"}
+)
 
 
 def referrer_policy(r: Response, target: str) -> TestResult:
@@ -61,15 +101,30 @@ def referrer_policy(r: Response, target: str) -> TestResult:
     known = [t for t in tokens if t in _REFERRER_TOKENS]
     fix = "Send Referrer-Policy: no-referrer or same-origin."
     if not known:
-        return TestResult(REFERRER.id, Status.WARNING, "no (valid) Referrer-Policy", REFERRER.clause, fix, target)
+        return TestResult(
+            REFERRER.id, Status.WARNING, "no (valid) Referrer-Policy", REFERRER.clause, fix, target
+        )
     policy = known[-1]  # the last recognised token wins (Referrer Policy §8.1)
     if policy in _GOOD_REFERRER:
-        return TestResult(REFERRER.id, Status.PASSED, f"Referrer-Policy: {policy}", REFERRER.clause, target=target)
+        return TestResult(
+            REFERRER.id, Status.PASSED, f"Referrer-Policy: {policy}", REFERRER.clause, target=target
+        )
     if policy in _OK_REFERRER:
-        return TestResult(REFERRER.id, Status.PASSED, f"Referrer-Policy: {policy} (acceptable; no-referrer or "
-                          "same-origin recommended)", REFERRER.clause, target=target)
-    return TestResult(REFERRER.id, Status.WARNING, f"Referrer-Policy: {policy} leaks URLs to other sites",
-                      REFERRER.clause, fix, target)
+        return TestResult(
+            REFERRER.id,
+            Status.PASSED,
+            f"Referrer-Policy: {policy} (acceptable; no-referrer or same-origin recommended)",
+            REFERRER.clause,
+            target=target,
+        )
+    return TestResult(
+        REFERRER.id,
+        Status.WARNING,
+        f"Referrer-Policy: {policy} leaks URLs to other sites",
+        REFERRER.clause,
+        fix,
+        target,
+    )
 
 
 def parse_csp(value: str) -> dict[str, list[str]]:
@@ -103,8 +158,11 @@ def csp_problems(policy: dict[str, list[str]]) -> list[str]:
             if s in _UNSAFE:
                 problems.append(f"{d} allows {s}")
             elif s in ("http:", "https:", "*") or s.startswith("http://"):
-                problems.append(f"{d} allows any host via {s}" if s != "http:" and not s.startswith("http://")
-                                else f"{d} allows plain-HTTP sources ({s})")
+                problems.append(
+                    f"{d} allows any host via {s}"
+                    if s != "http:" and not s.startswith("http://")
+                    else f"{d} allows plain-HTTP sources ({s})"
+                )
             elif _LOCAL.match(s):
                 problems.append(f"{d} allows a local address ({s})")
             elif re.match(r"^(https?://)?\*\.[^.]+$", s):
@@ -114,36 +172,59 @@ def csp_problems(policy: dict[str, list[str]]) -> list[str]:
         if "data:" in [s.lower() for s in effective]:
             problems.append(f"{d} allows data: URLs")
     base = [s.lower() for s in policy.get("default-src", [])]
-    if base and base != ["'none'"] and "'self'" not in base and all(s.startswith("'nonce-") or
-                                                                   s.startswith("'sha") for s in base):
+    if (
+        base
+        and base != ["'none'"]
+        and "'self'" not in base
+        and all(s.startswith("'nonce-") or s.startswith("'sha") for s in base)
+    ):
         problems.append("default-src should be 'self' or 'none'")
     return problems
 
 
 def csp(r: Response, target: str) -> tuple[TestResult, dict[str, list[str]] | None]:
     values = r.header("content-security-policy")
-    fix = ("Send a Content-Security-Policy with at least default-src 'self', frame-ancestors 'self', "
-           "base-uri 'self' and form-action 'self', without 'unsafe-inline'/'unsafe-eval'.")
+    fix = (
+        "Send a Content-Security-Policy with at least default-src 'self', frame-ancestors 'self', "
+        "base-uri 'self' and form-action 'self', without 'unsafe-inline'/'unsafe-eval'."
+    )
     if not values:
-        only_ro = " (only Content-Security-Policy-Report-Only, which enforces nothing)" if r.header(
-            "content-security-policy-report-only") else ""
-        return TestResult(CSP.id, Status.WARNING, f"no Content-Security-Policy{only_ro}", CSP.clause, fix,
-                          target), None
+        only_ro = (
+            " (only Content-Security-Policy-Report-Only, which enforces nothing)"
+            if r.header("content-security-policy-report-only")
+            else ""
+        )
+        return TestResult(
+            CSP.id, Status.WARNING, f"no Content-Security-Policy{only_ro}", CSP.clause, fix, target
+        ), None
     policy = parse_csp(values[0].split(",")[0])
     problems = csp_problems(policy)
     facts = {"policy": values[0][:2000]}
     if problems:
-        return TestResult(CSP.id, Status.WARNING, "CSP too weak: " + "; ".join(problems), CSP.clause, fix,
-                          target, facts), policy
-    return TestResult(CSP.id, Status.PASSED, "CSP sets default-src, frame-ancestors, base-uri and form-action "
-                      "without unsafe sources", CSP.clause, target=target, facts=facts), policy
+        return TestResult(
+            CSP.id, Status.WARNING, "CSP too weak: " + "; ".join(problems), CSP.clause, fix, target, facts
+        ), policy
+    return TestResult(
+        CSP.id,
+        Status.PASSED,
+        "CSP sets default-src, frame-ancestors, base-uri and form-action without unsafe sources",
+        CSP.clause,
+        target=target,
+        facts=facts,
+    ), policy
 
 
 def evaluate_headers(h: HttpFacts) -> list[TestResult]:
     r = final_response(h)
     if r is None:
-        return [TestResult(s.id, Status.NOT_TESTED, "no HTTPS response", s.clause, target=h.address)
-                for s in (XCTO, XFO, CSP, REFERRER)]
+        return [
+            TestResult(s.id, Status.NOT_TESTED, "no HTTPS response", s.clause, target=h.address)
+            for s in (XCTO, XFO, CSP, REFERRER)
+        ]
     csp_result, policy = csp(r, h.address)
-    return [x_content_type_options(r, h.address), x_frame_options(r, h.address, policy), csp_result,
-            referrer_policy(r, h.address)]
+    return [
+        x_content_type_options(r, h.address),
+        x_frame_options(r, h.address, policy),
+        csp_result,
+        referrer_policy(r, h.address),
+    ]

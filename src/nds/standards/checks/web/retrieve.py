@@ -66,8 +66,11 @@ class _Pinned(AbstractResolver):
             raise OSError(f"no pinned address for {host}:{port}")
         addr, aport = target
         fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
-        return [ResolveResult(hostname=host, host=addr, port=aport, family=fam, proto=0,
-                              flags=socket.AI_NUMERICHOST)]
+        return [
+            ResolveResult(
+                hostname=host, host=addr, port=aport, family=fam, proto=0, flags=socket.AI_NUMERICHOST
+            )
+        ]
 
     async def close(self) -> None:
         return None
@@ -84,22 +87,42 @@ def _client_ssl() -> ssl.SSLContext:
     return ctx
 
 
-async def _get(session: aiohttp.ClientSession, url: str, timeout: float, *, want_body: bool = True,
-               compression: bool = False) -> Response:
-    headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate, br" if compression else "identity"}
+async def _get(
+    session: aiohttp.ClientSession,
+    url: str,
+    timeout: float,
+    *,
+    want_body: bool = True,
+    compression: bool = False,
+) -> Response:
+    headers = {
+        "User-Agent": USER_AGENT,
+        "Accept-Encoding": "gzip, deflate, br" if compression else "identity",
+    }
     try:
-        async with session.get(url, allow_redirects=False, headers=headers, auto_decompress=False,
-                               timeout=aiohttp.ClientTimeout(total=timeout)) as resp:
+        async with session.get(
+            url,
+            allow_redirects=False,
+            headers=headers,
+            auto_decompress=False,
+            timeout=aiohttp.ClientTimeout(total=timeout),
+        ) as resp:
             body = b""
             if want_body:
                 body = await resp.content.read(MAX_BODY)
-            return Response(url, resp.status, [(k.decode("latin-1"), v.decode("latin-1")) for k, v in resp.raw_headers], body)
+            return Response(
+                url,
+                resp.status,
+                [(k.decode("latin-1"), v.decode("latin-1")) for k, v in resp.raw_headers],
+                body,
+            )
     except (aiohttp.ClientError, OSError, TimeoutError, ValueError) as exc:
         return Response(url, 0, [], error=f"{type(exc).__name__}: {exc}".strip(": "))
 
 
-async def _chain(session: aiohttp.ClientSession, url: str, host: str, timeout: float,
-                 **kw: Any) -> list[Response]:
+async def _chain(
+    session: aiohttp.ClientSession, url: str, host: str, timeout: float, **kw: Any
+) -> list[Response]:
     """Follow redirects while they stay on ``host`` (any scheme); stop at the first other host."""
     out: list[Response] = []
     for _ in range(MAX_REDIRECTS):
@@ -115,8 +138,14 @@ async def _chain(session: aiohttp.ClientSession, url: str, host: str, timeout: f
     return out
 
 
-async def retrieve_http(host: str, address: str, net: NetworkConfig, counter: HandshakeCounter,
-                        https_port: int = 443, http_port: int = 80) -> HttpFacts:
+async def retrieve_http(
+    host: str,
+    address: str,
+    net: NetworkConfig,
+    counter: HandshakeCounter,
+    https_port: int = 443,
+    http_port: int = 80,
+) -> HttpFacts:
     """HTTP and HTTPS facts for ``host`` served at ``address``."""
     pins = {
         (host, 443): net.route(host, 443) or (address, https_port),

@@ -90,15 +90,18 @@ async def _ns_addresses(host: str, client: Any) -> dict[str, list[str]]:
     return out
 
 
-async def _dns_families(host: str, net: NetworkConfig, addresses: list[tuple[str, int]],
-                        rpki_source: Any) -> list[TestResult]:
+async def _dns_families(
+    host: str, net: NetworkConfig, addresses: list[tuple[str, int]], rpki_source: Any
+) -> list[TestResult]:
     """DNSSEC, IPv6 and RPKI from the DNS family (imported lazily), and CAA — concurrently."""
 
     async def guarded(coro: Any, ids: list[str]) -> list[TestResult]:
         try:
             return list(await coro)
         except Exception as exc:  # a family's failure must not sink the whole test
-            return [TestResult(i, Status.ERROR, f"check failed: {type(exc).__name__}: {exc}", "") for i in ids]
+            return [
+                TestResult(i, Status.ERROR, f"check failed: {type(exc).__name__}: {exc}", "") for i in ids
+            ]
 
     jobs = []
     try:
@@ -150,8 +153,9 @@ def _rpki_source(net: NetworkConfig) -> Any:
     return FileSource.load(Path(vrps), Path(routes))
 
 
-async def _one_address(host: str, addr: str, port: int, net: NetworkConfig,
-                       counter: HandshakeCounter) -> tuple[TlsFacts, HttpFacts]:
+async def _one_address(
+    host: str, addr: str, port: int, net: NetworkConfig, counter: HandshakeCounter
+) -> tuple[TlsFacts, HttpFacts]:
     ca = str(net.ca_file) if net.ca_file else None
     tls = await scan_address(addr, port, host, timeout=net.timeout, ca_file=ca, counter=counter)
     http_port = 80
@@ -159,8 +163,14 @@ async def _one_address(host: str, addr: str, port: int, net: NetworkConfig,
     return tls, http
 
 
-async def retrieve_web(host: str, net: NetworkConfig, counter: HandshakeCounter, *,
-                       dns_checks: bool = True, rpki_source: Any = None) -> WebFacts:
+async def retrieve_web(
+    host: str,
+    net: NetworkConfig,
+    counter: HandshakeCounter,
+    *,
+    dns_checks: bool = True,
+    rpki_source: Any = None,
+) -> WebFacts:
     facts = WebFacts(host=host)
     facts.addresses, facts.resolve_error = await _addresses(host, net)
     per_address = [_one_address(host, a, p, net, counter) for a, p in facts.addresses]
@@ -180,8 +190,15 @@ def evaluate_web(facts: WebFacts, p: Profile) -> list[TestResult]:
     """All web subtests under profile ``p`` (pure)."""
     out: list[TestResult] = []
     if not facts.addresses:
-        out.append(TestResult(web_eval.HTTPS_AVAILABLE.id, Status.FAILED, facts.resolve_error or "no address",
-                              web_eval.HTTPS_AVAILABLE.clause, "Publish A/AAAA records for the web server."))
+        out.append(
+            TestResult(
+                web_eval.HTTPS_AVAILABLE.id,
+                Status.FAILED,
+                facts.resolve_error or "no address",
+                web_eval.HTTPS_AVAILABLE.clause,
+                "Publish A/AAAA records for the web server.",
+            )
+        )
         return out
     for tls, http in zip(facts.tls, facts.http, strict=True):
         available = web_eval.https_available(tls)
@@ -206,7 +223,9 @@ def _with_profiles(results: list[TestResult], by_profile: dict[str, list[TestRes
         if "profile" not in (r.facts or {}):
             out.append(r)
             continue
-        statuses = {name: idx[(r.id, r.target)].value for name, idx in index.items() if (r.id, r.target) in idx}
+        statuses = {
+            name: idx[(r.id, r.target)].value for name, idx in index.items() if (r.id, r.target) in idx
+        }
         facts = dict(r.facts)
         facts["by_profile"] = statuses
         out.append(TestResult(r.id, r.status, r.detail, r.clause, r.fix, r.target, facts))
@@ -227,8 +246,15 @@ def report_from_facts(facts: WebFacts, profile: str) -> Report:
     return Report(target=facts.host, profile=p.name, tests=tests, legal=verdict)
 
 
-async def check_web(host: str, net: NetworkConfig, profile: str, counter: HandshakeCounter | None = None,
-                    *, dns_checks: bool = True, rpki_source: Any = None) -> Report:
+async def check_web(
+    host: str,
+    net: NetworkConfig,
+    profile: str,
+    counter: HandshakeCounter | None = None,
+    *,
+    dns_checks: bool = True,
+    rpki_source: Any = None,
+) -> Report:
     """Run the website test for ``host`` under TLS ``profile``; ``counter`` accumulates TLS handshakes.
 
     ``dns_checks=False`` skips DNSSEC/IPv6/RPKI/CAA; ``rpki_source`` defaults to the files named in

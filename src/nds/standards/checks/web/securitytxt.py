@@ -14,15 +14,24 @@ from sectxt import Parser
 from nds.standards.checks.web.retrieve import HttpFacts
 from nds.standards.model import SUBTESTS, Status, Subtest, TestResult
 
-SECURITY_TXT = SUBTESTS.declare(Subtest("security_txt", "security_txt", Status.WARNING, "security.txt",
-                                        "RFC 9116 §3; internet.nl security.txt (notice)"))
+SECURITY_TXT = SUBTESTS.declare(
+    Subtest(
+        "security_txt",
+        "security_txt",
+        Status.WARNING,
+        "security.txt",
+        "RFC 9116 §3; internet.nl security.txt (notice)",
+    )
+)
 WELL_KNOWN = "/.well-known/security.txt"
 
 
 def evaluate_security_txt(h: HttpFacts, host: str) -> TestResult:
     sub = SECURITY_TXT
-    fix = (f"Publish https://{host}{WELL_KNOWN} as text/plain; charset=utf-8 with at least Contact: and an "
-           "Expires: date less than a year ahead.")
+    fix = (
+        f"Publish https://{host}{WELL_KNOWN} as text/plain; charset=utf-8 with at least Contact: and an "
+        "Expires: date less than a year ahead."
+    )
     found = [r for r in h.security_txt if r.status == 200 and not r.error]
     if not found:
         statuses = ", ".join(f"{r.url} -> {r.error or r.status}" for r in h.security_txt) or "no HTTPS"
@@ -39,15 +48,26 @@ def evaluate_security_txt(h: HttpFacts, host: str) -> TestResult:
         m["content-type"] = ctype[0]
         if m.get_content_type() != "text/plain":
             errors.append(f"Content-Type is {m.get_content_type()}, not text/plain")
-        charset = (m.get_param("charset") or "utf-8")
+        charset = m.get_param("charset") or "utf-8"
         if str(charset).lower() not in ("utf-8", "csutf8"):
             errors.append(f"charset is {charset}, not utf-8")
     parsed = Parser(r.body, urls=r.url)
     errors += [f"line {e['line']}: {e['message']}" if e.get("line") else e["message"] for e in parsed.errors]
-    facts = {"url": r.url, "errors": [e["code"] for e in parsed.errors],
-             "recommendations": [e["code"] for e in parsed.recommendations]}
+    facts = {
+        "url": r.url,
+        "errors": [e["code"] for e in parsed.errors],
+        "recommendations": [e["code"] for e in parsed.recommendations],
+    }
     if errors:
-        return TestResult(sub.id, Status.WARNING, "security.txt invalid: " + "; ".join(errors), sub.clause, fix,
-                          h.address, facts)
-    return TestResult(sub.id, Status.PASSED, f"valid security.txt at {r.url}", sub.clause, target=h.address,
-                      facts=facts)
+        return TestResult(
+            sub.id,
+            Status.WARNING,
+            "security.txt invalid: " + "; ".join(errors),
+            sub.clause,
+            fix,
+            h.address,
+            facts,
+        )
+    return TestResult(
+        sub.id, Status.PASSED, f"valid security.txt at {r.url}", sub.clause, target=h.address, facts=facts
+    )
