@@ -321,3 +321,26 @@ def test_version_aliases() -> None:
 def test_not_an_object() -> None:
     verdicts = {r.id: r for r in evaluate([], "2.1.0")}
     assert verdicts["api.core/doc-openapi"].status is Status.FAILED
+
+
+def test_too_deep_document_is_one_failure_and_the_rest_not_tested() -> None:
+    deep: dict[str, Any] = {"openapi": "3.0.3", "info": {"title": "x", "version": "1.0.0"}, "paths": {}}
+    node = deep["paths"]
+    for _ in range(3000):
+        node["x"] = {}
+        node = node["x"]
+    verdicts = {r.id: r for r in evaluate(deep, "2.1.0")}
+    assert verdicts["api.core/doc-openapi"].status is Status.FAILED
+    assert "nested too deeply" in verdicts["api.core/doc-openapi"].detail
+    assert verdicts["api.core/semver"].status is Status.NOT_TESTED
+
+
+def test_yaml_aliases_refused() -> None:
+    import yaml
+
+    from nds.standards.checks.api.retrieve import load_yaml_without_aliases
+
+    assert load_yaml_without_aliases("openapi: 3.0.3\npaths: {}\n") == {"openapi": "3.0.3", "paths": {}}
+    bomb = "a: &a [x, x]\nb: &b [*a, *a]\nc: &c [*b, *b]\n"
+    with pytest.raises(yaml.YAMLError, match="aliases"):
+        load_yaml_without_aliases(bomb)

@@ -101,6 +101,9 @@ def _declare() -> None:
 _declare()
 
 
+TOO_COMPLEX = "document-too-complex"
+
+
 @dataclass(frozen=True)
 class LintFinding:
     rule: str  # the Spectral rule name as that version's linter prints it
@@ -145,11 +148,10 @@ def lint(doc: Any, version: str) -> list[LintFinding]:
             continue
         try:
             found = _checks.RULE_FUNCTIONS[spec.key](oas, version)
-        except DocumentTooComplex as exc:
-            out.append(
-                LintFinding(spec.name(version), spec.key, spec.adr_id(version), ERROR, True, "", str(exc))
-            )
-            break
+        except (DocumentTooComplex, RecursionError) as exc:
+            message = str(exc) if isinstance(exc, DocumentTooComplex) else "the document is nested too deeply"
+            out.append(LintFinding(TOO_COMPLEX, TOO_COMPLEX, "/core/doc-openapi", ERROR, True, "", message))
+            return out  # the other rules cannot be judged on this document
         for f in found:
             out.append(
                 LintFinding(
@@ -205,10 +207,22 @@ def evaluate(doc: Any, version: str) -> list[TestResult]:
     for f in findings:
         ids.setdefault(f.adr, set()).add(f.normative)
     results: list[TestResult] = []
+    fatal = any(f.key == TOO_COMPLEX for f in findings)
     for adr_id in sorted(ids):
         for is_normative in sorted(ids[adr_id], reverse=True):
             mine = [f for f in findings if f.adr == adr_id and f.normative == is_normative]
             facts = {"rules_version": version, "findings": [f.to_json() for f in mine]}
+            if fatal and not mine:
+                results.append(
+                    TestResult(
+                        subtest_id(adr_id, not is_normative),
+                        Status.NOT_TESTED,
+                        "not evaluated: the document could not be processed",
+                        clause(adr_id, version),
+                        facts=facts,
+                    )
+                )
+                continue
             if is_normative:
                 status = Status.FAILED if mine else Status.PASSED
                 detail = _summary(mine) if mine else "no findings"

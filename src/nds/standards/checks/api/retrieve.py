@@ -245,6 +245,19 @@ def parse_document(body: bytes) -> tuple[Any, str | None]:
         return None, "openapi.json is nested too deeply"
 
 
+def load_yaml_without_aliases(text: str) -> Any:
+    """``yaml.safe_load`` refusing anchors/aliases (an alias bomb expands exponentially when compared)."""
+    import yaml
+
+    class _NoAliases(yaml.SafeLoader):
+        def compose_node(self, parent: Any, index: Any) -> Any:  # type: ignore[override]
+            if self.check_event(yaml.AliasEvent):
+                raise yaml.YAMLError("YAML aliases are not accepted")
+            return super().compose_node(parent, index)
+
+    return yaml.load(text, Loader=_NoAliases)  # noqa: S506 - a SafeLoader subclass
+
+
 async def observe_api(url: str, net: NetworkConfig, guard: Guard | None = None) -> ApiObservation:
     """Fetch ``openapi.json`` (+ optional ``openapi.yaml``) and the API root, unauthenticated."""
     base, doc_url = base_and_document_url(url)
@@ -266,8 +279,8 @@ async def observe_api(url: str, net: NetworkConfig, guard: Guard | None = None) 
             import yaml
 
             try:
-                obs.yaml_doc = yaml.safe_load(yaml_f.body.decode("utf-8"))
-            except (yaml.YAMLError, UnicodeDecodeError) as exc:
+                obs.yaml_doc = load_yaml_without_aliases(yaml_f.body.decode("utf-8"))
+            except (yaml.YAMLError, UnicodeDecodeError, RecursionError) as exc:
                 obs.yaml_error = f"openapi.yaml does not parse: {type(exc).__name__}"
         # Bodies of the root and the YAML copy are not kept beyond parsing.
         root_f.body = b""

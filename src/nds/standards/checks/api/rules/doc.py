@@ -42,6 +42,8 @@ class Oas:
     doc: Any
     remote_refs: set[str] = field(default_factory=set)
     broken_refs: set[str] = field(default_factory=set)
+    _root_walk: list[tuple[str | int | None, Any, Path]] | None = field(default=None, repr=False)
+    _by_key: dict[str | int | None, list[tuple[Any, Path]]] | None = field(default=None, repr=False)
 
     # -- references -------------------------------------------------------------------------
     def pointer(self, ref: str) -> tuple[Any, Path] | None:
@@ -109,7 +111,13 @@ class Oas:
         A node reached again through a reference cycle on the current branch is not re-entered.
         """
         if node is None and path == ():
-            node = self.doc
+            if self._root_walk is None:  # every rule walks the whole document: do it once
+                self._root_walk = list(self._walk(self.doc, ()))
+            yield from self._root_walk
+            return
+        yield from self._walk(node, path)
+
+    def _walk(self, node: Any, path: Path) -> Iterator[tuple[str | int | None, Any, Path]]:
         budget = [WALK_BUDGET]
         stack: set[Path] = set()
 
@@ -131,6 +139,9 @@ class Oas:
 
     def by_key(self, name: str) -> Iterator[tuple[Any, Path]]:
         """``$..[name]``: every node stored under key ``name`` anywhere in the resolved tree."""
-        for key, node, path in self.walk():
-            if key == name:
-                yield node, path
+        if self._by_key is None:
+            index: dict[str | int | None, list[tuple[Any, Path]]] = {}
+            for key, node, path in self.walk():
+                index.setdefault(key, []).append((node, path))
+            self._by_key = index
+        yield from self._by_key.get(name, [])

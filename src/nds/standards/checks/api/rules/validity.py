@@ -27,12 +27,15 @@ def oas3_schema(oas: Oas, _version: str) -> list[Finding]:
     version = str(oas.doc.get("openapi", ""))
     validator = openapi_v31_schema_validator if version.startswith("3.1") else openapi_v30_schema_validator
     out: list[Finding] = []
-    for err in validator.iter_errors(oas.doc):
-        path = tuple(str(p) if not isinstance(p, int) else p for p in err.absolute_path)
-        first = str(err.message).splitlines()[0]
-        out.append(Finding("oas3-schema", path, first[:300]))
-        if len(out) >= 50:
-            break
+    try:
+        for err in validator.iter_errors(oas.doc):
+            path = tuple(str(p) if not isinstance(p, int) else p for p in err.absolute_path)
+            first = str(err.message).splitlines()[0]
+            out.append(Finding("oas3-schema", path, first[:300]))
+            if len(out) >= 50:
+                break
+    except (ValueError, RecursionError) as exc:  # jsonschema-rs: "Recursion limit reached"
+        raise RecursionError(str(exc)) from None
     return out
 
 
@@ -142,9 +145,7 @@ def _schema_validator(oas: Oas, schema: Any) -> Any:
     from referencing.jsonschema import DRAFT4, DRAFT202012
 
     spec = DRAFT202012 if str(oas.doc.get("openapi", "")).startswith("3.1") else DRAFT4
-    registry: Registry[Any] = Registry().with_resource(
-        "urn:nds:oas", spec.create_resource(oas.doc)
-    )
+    registry: Registry[Any] = Registry().with_resource("urn:nds:oas", spec.create_resource(oas.doc))
 
     def rewrite(node: Any) -> Any:
         if isinstance(node, dict):
