@@ -117,7 +117,8 @@ class TestCA:
 
 
 def free_port(host: str) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
         s.bind((host, 0))
         return int(s.getsockname()[1])
 
@@ -139,7 +140,7 @@ def s_server(addr: str, issued: Issued, *args: str) -> Iterator[int]:
         "openssl",
         "s_server",
         "-accept",
-        f"{addr}:{port}",
+        f"[{addr}]:{port}" if ":" in addr else f"{addr}:{port}",
         "-cert",
         str(issued.cert),
         "-key",

@@ -256,3 +256,10 @@ def test_ocsp_stapling(ca: TestCA, tmp_path: Path) -> None:
     with s_server("127.0.0.32", cert) as port:
         f = scan("127.0.0.32", port, ca)
     assert f.ocsp_stapled is False and ev.ocsp(f, NEW).facts["level"] == "sufficient"
+
+
+def test_ipv6_loopback(ca: TestCA) -> None:
+    cert = ca.issue(HOST, curve=ec.SECP256R1(), label="v6")
+    with s_server("::1", cert, "-tls1_3") as port:
+        f = scan("::1", port, ca)
+    assert f.address == "::1" and f.versions == ["TLSv1.3"] and f.trust_error is None
