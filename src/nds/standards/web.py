@@ -205,6 +205,12 @@ def register(app: FastAPI) -> None:
                 "charts": charts,
                 "types": types,
                 "fmt": report.fmt_pct,
+                # columns of the per-organisation table: standards with at least one counted domain
+                "org_standards": [
+                    std
+                    for std in summary.standards
+                    if any(sh.get(std) is not None and sh[std].denominator for sh in summary.by_org.values())
+                ],
             },
         )
 
