@@ -114,3 +114,42 @@ def test_dnssec_and_caa_through_the_dns_lab(ca: TestCA) -> None:
     by2 = {r.id: r for r in insecure.tests}
     assert by2["cert.caa"].status is Status.WARNING
     assert insecure.standards()["dnssec"] is Status.FAILED
+
+
+def test_every_address_is_tested(ca: TestCA) -> None:
+    """www has an A and an AAAA record; only the IPv6 server forgets HSTS: the standard fails, and the
+    result names the address. ``--connect-to HOST:443::PORT`` keeps DNS resolution (as curl)."""
+    dnsinfra = pytest.importorskip("dnsinfra")
+    if not dnsinfra.tools_available():
+        pytest.skip("nsd/unbound not installed")
+    from nds_tls_helpers import free_port
+
+    from nds.standards.net import ConnectTo
+
+    host = "www.multi.test"
+    zones = [dnsinfra.ZoneSpec("multi.test.", ["www A 127.0.0.66", "www AAAA ::1"], "insecure")]
+    ports = (free_port("::1"), free_port("::1"))
+    cert = ca.issue(host, curve=ec.SECP256R1(), label="multi")
+    v4 = Site(host, cert)
+    v6 = Site(host, cert)
+    del v6.headers["Strict-Transport-Security"]
+    with dnsinfra.running_lab(zones) as lab:
+
+        async def go():  # noqa: ANN202
+            async with serve(v4, "127.0.0.66", ports) as net, serve(v6, "::1", ports):
+                from dataclasses import replace
+
+                pins = (ConnectTo(host, 443, "", ports[0]), ConnectTo(host, 80, "", ports[1]))
+                return await check_web(
+                    host,
+                    replace(net, connect_to=pins, resolver=lab.resolver),
+                    "ncsc-2025-05",
+                    dns_checks=False,
+                )
+
+        report = asyncio.run(go())
+    hsts = {r.target: r.status for r in report.tests if r.id == "https.hsts"}
+    assert hsts == {"127.0.0.66": Status.PASSED, "::1": Status.FAILED}
+    assert {r.target for r in report.tests if r.id == "https.available"} == {"127.0.0.66", "::1"}
+    assert report.standards()["https"] is Status.FAILED
+    assert report.legal["verdict"] == "non_compliant"

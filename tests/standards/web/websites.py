@@ -55,8 +55,9 @@ def _tls(site: Site) -> ssl.SSLContext:
 
 
 @asynccontextmanager
-async def serve(site: Site, addr: str) -> AsyncIterator[NetworkConfig]:
-    """Serve ``site`` on ``addr``; yields a NetworkConfig pinning the host to it."""
+async def serve(site: Site, addr: str, ports: tuple[int, int] | None = None) -> AsyncIterator[NetworkConfig]:
+    """Serve ``site`` on ``addr`` (on ``ports`` = (https, http) if given); yields a NetworkConfig
+    pinning the host to it."""
 
     async def page(request: web.Request) -> web.Response:
         return web.Response(
@@ -81,7 +82,7 @@ async def serve(site: Site, addr: str) -> AsyncIterator[NetworkConfig]:
     tls_app.router.add_get("/.well-known/security.txt", sectxt)
     http_app = web.Application()
     http_app.router.add_get("/{tail:.*}", plain)
-    https_port, http_port = free_port(addr), free_port(addr)
+    https_port, http_port = ports or (free_port(addr), free_port(addr))
     runners = [web.AppRunner(tls_app, access_log=None)]
     if site.http != "closed":
         runners.append(web.AppRunner(http_app, access_log=None))

@@ -138,18 +138,27 @@ async def _chain(
     return out
 
 
+def pin(net: NetworkConfig, host: str, port: int, address: str) -> tuple[str, int]:
+    """Where (host, port) on ``address`` really goes. A ``--connect-to HOST:PORT::PORT`` with an empty
+    address (as curl) keeps the resolved address and only changes the port."""
+    routed = net.route(host, port)
+    if routed is None:
+        return address, port
+    return (routed[0] or address), routed[1]
+
+
 async def retrieve_http(
     host: str,
     address: str,
     net: NetworkConfig,
     counter: HandshakeCounter,
     https_port: int = 443,
-    http_port: int = 80,
 ) -> HttpFacts:
-    """HTTP and HTTPS facts for ``host`` served at ``address``."""
+    """HTTP and HTTPS facts for ``host`` served at ``address`` (HTTPS on ``https_port``; plain HTTP on
+    port 80 of the same address unless ``--connect-to`` moves it)."""
     pins = {
-        (host, 443): net.route(host, 443) or (address, https_port),
-        (host, 80): net.route(host, 80) or (address, http_port),
+        (host, 443): (address, https_port),
+        (host, 80): pin(net, host, 80, address),
     }
     facts = HttpFacts(address=address)
     trace = aiohttp.TraceConfig()

@@ -40,11 +40,12 @@ class WebFacts:
 
 async def _addresses(host: str, net: NetworkConfig) -> tuple[list[tuple[str, int]], str | None]:
     pinned = net.route(host, 443)
-    if pinned:
+    if pinned and pinned[0]:
         return [pinned], None
+    port = pinned[1] if pinned else 443  # "HOST:443::PORT": resolve as usual, another port
     try:
         ipaddress.ip_address(host)
-        return [(host, 443)], None
+        return [(host, port)], None
     except ValueError:
         pass
     try:
@@ -52,15 +53,22 @@ async def _addresses(host: str, net: NetworkConfig) -> tuple[list[tuple[str, int
     except ImportError:  # pragma: no cover - the DNS family is part of the same package
         DnsClient = None  # type: ignore[assignment,misc]
     found: list[tuple[str, int]] = []
+    failures: list[str] = []
     if DnsClient is not None:
         client = DnsClient(net)
         for rdtype in ("A", "AAAA"):
             lookup = await client.query(host, rdtype)
-            found += [(rec, 443) for rec in lookup.records]
+            found += [(rec, port) for rec in lookup.records]
+            if not lookup.answered:
+                failures.append(f"{rdtype} {lookup.rcode}")
     else:
         infos = await asyncio.get_running_loop().getaddrinfo(host, 443)
-        found = sorted({(i[4][0], 443) for i in infos})
-    return found, None if found else f"no A or AAAA records for {host}"
+        found = sorted({(str(i[4][0]), port) for i in infos})
+    if found:
+        return found, None
+    if failures:
+        return found, f"DNS lookup for {host} failed ({', '.join(failures)})"
+    return found, f"no A or AAAA records for {host}"
 
 
 async def _caa(host: str, net: NetworkConfig) -> TestResult:
@@ -158,8 +166,7 @@ async def _one_address(
 ) -> tuple[TlsFacts, HttpFacts]:
     ca = str(net.ca_file) if net.ca_file else None
     tls = await scan_address(addr, port, host, timeout=net.timeout, ca_file=ca, counter=counter)
-    http_port = 80
-    http = await retrieve_http(host, addr, net, counter, https_port=port, http_port=http_port)
+    http = await retrieve_http(host, addr, net, counter, https_port=port)
     return tls, http
 
 
