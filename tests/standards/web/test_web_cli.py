@@ -135,7 +135,7 @@ def test_every_address_is_tested(ca: TestCA) -> None:
     del v6.headers["Strict-Transport-Security"]
     with dnsinfra.running_lab(zones) as lab:
 
-        async def go():  # noqa: ANN202
+        async def go():
             async with serve(v4, "127.0.0.66", ports) as net, serve(v6, "::1", ports):
                 from dataclasses import replace
 
