@@ -49,7 +49,7 @@ RELATIVE_CUE = re.compile(r"(?i)(?<!\w)(?:die|dat|welke)[ ]+(?:[\w(),-]+[ ]+){0,
 FIRST_PERSON = re.compile(r"(?<![\w'])(?:[Ii]k|[Ww]ij|[Ww]e)(?![\w'])")
 HEDGE = re.compile(
     r"(?i)(?<!\w)(?:naar[ ]+verwachting|verwacht\w*|het[ ]+streven|streven|beoog\w*|voorzien|"
-    r"mogelijk|waarschijnlijk|indien|zo[ ]+mogelijk|ambitie)(?!\w)"
+    r"(?<!spoedig[ ])(?<!snel[ ])mogelijk|waarschijnlijk|indien|ambitie)(?!\w)"
 )
 FINITE = re.compile(
     r"(?i)(?<!\w)(?:zal|zullen|wordt|worden|brengt|brengen|gaat|gaan|komt|komen|levert|leveren|stelt|"
@@ -70,10 +70,30 @@ AGENT_NOUNS = (
     "uitvoeringsorganisatie",
     "programmaorganisatie",
 )
+_CAP = r"(?-i:[A-Z][\w&.-]*)"
+_NAME = _CAP + r"(?:[ ](?:van[ ](?:de[ ]|het[ ])?)?" + _CAP + r"){0,4}"  # TNO, Raad van State
+NP = (
+    r"(?:(?:het|de)[ ]+(?:"
+    + "|".join(AGENT_NOUNS)
+    + r")(?:[ ]van[ ](?:"
+    + _CAP
+    + r"(?:[ ](?:en[ ])?"
+    + _CAP
+    + r"){0,4}))?(?!\w)"  # de minister van Economische Zaken
+    r"|(?:het|de)[ ]+"
+    + _NAME  # het CBS, de VNG, de Raad van State
+    + r"|"
+    + _NAME
+    + r")"
+)
 THIRD_PARTY = re.compile(
-    r"[ ]+(?:(?P<desc>onderzoeksorganisatie|organisatie|instituut|toezichthouder)[ ]+)?"
-    r"(?P<np>(?:het|de)[ ]+(?:" + "|".join(AGENT_NOUNS) + r")(?!\w)|"
-    r"(?-i:[A-Z][\w&.-]*(?:[ ][A-Z][\w&.-]*){0,3}))"
+    r"(?i)[ ]+(?:(?P<desc>onderzoeksorganisatie|organisatie|instituut|toezichthouder)[ ]+)?(?P<np>" + NP + ")"
+)
+FRONT_SUBJECT = re.compile(
+    r"(?i)(?P<np>"
+    + NP
+    + r")[ ]+(?:zal|zullen|brengt|brengen|levert|leveren|publiceert|publiceren|presenteert|"
+    r"presenteren|stelt|stellen|start|starten|gaat|gaan|komt|komen|stuurt|sturen|rondt|verwacht)(?!\w)"
 )
 NOT_ACTORS = {
     "Kamer",
@@ -118,8 +138,15 @@ def _is_past(norm: str, s: int, e: int, tx: TimeExpr) -> bool:
     return bool(PAST_IN_CLAUSE.search(clause) and PARTICIPLE.search(clause) and not FUTURE_CUE.search(clause))
 
 
+MAIN_CLAUSE_END = re.compile(r"(?i),[ ]|[ ](?:dat|zodat|omdat|waardoor|waarmee|terwijl|als|wanneer|zodra)[ ]")
+NEGATION = re.compile(r"(?i)(?<!\w)(?:niet(?![ ]alleen)|geen|nooit)(?!\w)")
+
+
 def _negated(norm: str, s: int, e: int, tx: TimeExpr | None) -> bool:
     if NEGATED_VERB.search(norm, s, e):
+        return True
+    end_main = MAIN_CLAUSE_END.search(norm, s, e)
+    if NEGATION.search(norm, s, end_main.start() if end_main else e):
         return True
     if tx is not None:
         before = norm[max(s, tx.span[0] - 25) : tx.span[0]].split()[-3:]
@@ -127,18 +154,39 @@ def _negated(norm: str, s: int, e: int, tx: TimeExpr | None) -> bool:
     return False
 
 
+def _acceptable(np: str) -> bool:
+    words = np.split()
+    head = words[1] if words[0].lower() in ("het", "de") and len(words) > 1 else words[0]
+    return head not in NOT_ACTORS and head.lower() not in ("uw", "u")
+
+
+def _self_or(np: str, indiener: str) -> tuple[str, str]:
+    """ "de staatssecretaris" / "de minister" without further name is the answering office itself."""
+    if np.lower() in ("de staatssecretaris", "de minister", "het ministerie"):
+        return indiener, "indiener"
+    return np, "text"
+
+
 def actor_of(norm: str, s: int, e: int, indiener: str) -> tuple[str, str]:
     clause = norm[s:e]
     if FIRST_PERSON.search(clause):
         return indiener, "indiener"
+    passive = re.search(r"(?i)(?<!\w)(?:wordt|worden)(?!\w)", clause)
+    front = FRONT_SUBJECT.match(clause.lstrip())
+    if front and not passive:
+        np = front.group("np")
+        first = np.split()[0]
+        # a sentence-initial capitalised word is a name only if it looks like one (acronym or several words)
+        named = first.lower() in ("het", "de") or any(ch.isupper() for ch in first[1:]) or " " in np
+        if named and _acceptable(np):
+            return _self_or(np, indiener)
     fin = FINITE.search(clause)
     if fin and not re.search(r"(?i)(?<!\w)(?:wordt|worden)(?!\w)", clause[fin.start() :]):
         m = THIRD_PARTY.match(clause, fin.end())
         if m:
             np = m.group("np")
-            first = np.split()[0]
-            if first not in NOT_ACTORS and not np.lower().startswith(("uw ", "u ")):
-                return np, "text"
+            if _acceptable(np):
+                return _self_or(np, indiener)
     return indiener, "indiener"
 
 
@@ -154,7 +202,9 @@ def _clauses(norm: str, s: int, e: int, txs: list[TimeExpr]) -> list[tuple[int, 
                 cut = m
             if cut is not None:
                 out.append((cur, cut.start(), tx))
-                cur = cut.end()
+                cur = cut.start() + (1 if norm[cut.start()] in ",;" else 0)
+                while cur < e and norm[cur] == " ":
+                    cur += 1
                 continue
         out.append((cur, e if i + 1 == len(txs) else txs[i + 1].span[0], tx))
         if i + 1 < len(txs):
