@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import datetime as dt
 from contextlib import ExitStack
 from pathlib import Path
@@ -175,6 +176,40 @@ def test_cli_round_and_report(tmp_path: Path, sqlite_url: str) -> None:
     assert res.exit_code == 0
     # whatever the installed web check concluded about the closed port, it is stored and reported
     assert "1,Gemeente Alfa,onbekend,ja,alfa.test,web," in res.stdout
+    res = runner.invoke(app, ["standards", "report", "--db", sqlite_url, "--format", "json"])
+    assert res.exit_code == 0
+    data = json.loads(res.stdout)
+    assert data["round"] == 1 and data["previous_round"] is None and "overall" in data
+    res = runner.invoke(app, ["standards", "report", "--db", sqlite_url])
+    assert res.exit_code == 0 and "Ronde 1" in res.stdout and "Totaal" in res.stdout
+    res = runner.invoke(app, ["standards", "rounds", "--db", sqlite_url])
+    assert res.exit_code == 0 and "ncsc-2025-05" in res.stdout
+    res = runner.invoke(app, ["standards", "report", "--db", sqlite_url, "--round", "7"])
+    assert res.exit_code == 2 and "does not exist" in res.stderr
+    res = runner.invoke(
+        app,
+        [
+            "standards",
+            "explain",
+            "Gemeente Alfa",
+            "https",
+            "--reason",
+            "Migratie",
+            "--until",
+            "2099-01-01",
+            "--db",
+            sqlite_url,
+        ],
+    )
+    assert res.exit_code == 0
+    assert (
+        runner.invoke(
+            app, ["standards", "explain", "Gemeente Alfa", "https", "--remove", "--db", sqlite_url]
+        ).exit_code
+        == 0
+    )
+    bad = runner.invoke(app, ["standards", "round", "--resume", "9", "--db", sqlite_url])
+    assert bad.exit_code == 2 and "does not exist" in bad.stderr
     bad = runner.invoke(
         app, ["standards", "round", "--targets", str(tmp_path / "nope.csv"), "--db", sqlite_url]
     )
@@ -251,3 +286,24 @@ def test_mail_check_gets_round_context() -> None:
     asyncio.run(rounds._call_mail(check_mail, "a.test", NetworkConfig(), "ncsc-2025-05", ctx))
     assert seen["context"] is ctx
     assert ctx.mx_lock("192.0.2.1") is ctx.mx_lock("192.0.2.1")  # one lock per MX address for the round
+
+
+@pytest.mark.integration
+def test_cli_accessibility(tmp_path: Path, sqlite_url: str) -> None:
+    from nds.cli import app
+
+    f = tmp_path / "verklaringen.csv"
+    f.write_text(
+        "organisatie;website;status;datum\nGemeente Alfa;alfa.nl;A;2026-01-01\nGemeente Alfa;b.alfa.nl;E;\n"
+    )
+    runner = CliRunner()
+    res = runner.invoke(app, ["standards", "accessibility", "import", str(f), "--db", sqlite_url])
+    assert res.exit_code == 0 and "2 toegankelijkheidsverklaringen" in res.stdout
+    res = runner.invoke(app, ["standards", "accessibility", "report", "--db", sqlite_url])
+    assert res.exit_code == 0 and "Gemeente Alfa" in res.stdout and "50%" in res.stdout
+    f.write_text("organisatie;website;status\nGemeente Alfa;alfa.nl;Z\n")
+    res = runner.invoke(app, ["standards", "accessibility", "import", str(f), "--db", sqlite_url])
+    assert res.exit_code == 2 and "line 2" in res.stderr
+    # the earlier import is untouched by the refused one
+    res = runner.invoke(app, ["standards", "accessibility", "report", "--db", sqlite_url])
+    assert "Gemeente Alfa" in res.stdout
