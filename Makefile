@@ -4,7 +4,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 # Debian packages the tests, the demo and the benchmarks need; each component adds its own here.
-APT_PACKAGES ?= postgresql openssl ca-certificates iproute2 nginx-light nsd unbound wrk
+APT_PACKAGES ?= postgresql openssl ca-certificates iproute2 nginx-light nsd unbound wrk chromium
 STAMP_VENV := $(VENV)/.installed
 STAMP_APT := $(VENV)/.apt-installed
 

@@ -4,12 +4,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from digilab_weblab import Lab, make_client, make_lab
 from fastapi.testclient import TestClient
-
-from nds.settings import Settings
-from nds.web.app import create_app
-
-from .labfakes import Lab, make_lab
 
 
 @pytest.fixture
@@ -19,12 +15,6 @@ def lab(tmp_path: Path) -> Iterator[Lab]:
         yield lab
     finally:
         lab.close()
-
-
-def make_client(lab: Lab, tmp_path: Path, demo: bool = True) -> TestClient:
-    app = create_app(Settings(demo_mode=demo, state_dir=tmp_path / "web"))
-    app.state.digilab_data = lab.data()
-    return TestClient(app)
 
 
 @pytest.fixture

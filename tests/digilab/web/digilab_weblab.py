@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from fastapi.testclient import TestClient
 from joserfc.jwk import ECKey
 
 from nds.digilab.orgapp import OrgContext, open_org
@@ -27,6 +28,8 @@ from nds.logboek.app import create_logboek_app
 from nds.logboek.auth import CitizenAssertionAuth, issue_citizen_assertion
 from nds.logboek.model import DataSubject, ForeignOperation, Processing, new_trace_id
 from nds.logboek.register import ProcessingActivity
+from nds.settings import Settings
+from nds.web.app import create_app
 
 ALICE = "999993653"  # a synthetic test person
 BOB = "999990019"
@@ -216,6 +219,13 @@ class Lab:
     def close(self) -> None:
         for c in self.ctx.values():
             c.logboek.close()
+
+
+def make_client(lab: Lab, tmp_path: Path, demo: bool = True) -> TestClient:
+    """The whole web app (every component) with this lab as its DigiLab."""
+    app = create_app(Settings(demo_mode=demo, state_dir=tmp_path / "web"))
+    app.state.digilab_data = lab.data()
+    return TestClient(app)
 
 
 def org_app(ctx: OrgContext, idp: ECKey) -> Any:

@@ -6,12 +6,10 @@ import re
 from pathlib import Path
 
 import pytest
+from digilab_weblab import ALICE, EVIL, Lab, make_client
 from fastapi.testclient import TestClient
 
 from nds.digilab.auth_web import COOKIE, AuditLog
-
-from .conftest import make_client
-from .labfakes import ALICE, EVIL, Lab
 
 pytestmark = pytest.mark.integration
 
