@@ -22,7 +22,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -308,20 +308,16 @@ class LocalGroup:
         todo = [self.peers[n] for n in (names or list(self.peers)) if n in self.peers]
         for p in todo:
             if p.process is not None and p.process.poll() is None:
-                try:
+                with suppress(ProcessLookupError):
                     os.killpg(p.process.pid, signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
         for p in todo:
             if p.process is None:
                 continue
             try:
                 p.process.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
-                try:
+                with suppress(ProcessLookupError):
                     os.killpg(p.process.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
                 p.process.wait(timeout=5)
             p.process = None
 

@@ -9,9 +9,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from mgr_support import INWAY_ADDRESS, PROVIDER, SERVICE, SERVICE_2, Harness, default_specs
 
 from nds.fsc.localgroup import LocalGroup
-from mgr_support import INWAY_ADDRESS, PROVIDER, SERVICE, SERVICE_2, Harness, default_specs
 
 VARIANTS = [
     pytest.param(("sqlite", "1.1"), id="sqlite-1.1"),
@@ -22,8 +22,13 @@ VARIANTS = [
 
 def start_group(state: Path, backend: str, version: str, request: pytest.FixtureRequest) -> LocalGroup:
     specs = default_specs()
-    group = LocalGroup(state, specs, fsc_version=version, host_start=100,
-                       rules_overrides={"signature_retry_schedule": [1, 1, 2]})
+    group = LocalGroup(
+        state,
+        specs,
+        fsc_version=version,
+        host_start=100,
+        rules_overrides={"signature_retry_schedule": [1, 1, 2]},
+    )
     if backend == "postgres":
         cluster = request.getfixturevalue("pg_cluster")
         for spec in group.specs:
@@ -43,8 +48,12 @@ def harness(request: pytest.FixtureRequest) -> Iterator[Harness]:
         r = h.admin(PROVIDER, "PUT", "/inways/inway-a", {"address": INWAY_ADDRESS})
         assert r.status_code == 200, r.text
         for name in (SERVICE, SERVICE_2):
-            r = h.admin(PROVIDER, "PUT", f"/services/{name}",
-                        {"inway": "inway-a", "endpoint_url": "http://127.0.0.1:9/"})
+            r = h.admin(
+                PROVIDER,
+                "PUT",
+                f"/services/{name}",
+                {"inway": "inway-a", "endpoint_url": "http://127.0.0.1:9/"},
+            )
             assert r.status_code == 200, r.text
         yield h
     finally:

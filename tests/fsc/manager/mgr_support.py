@@ -20,7 +20,12 @@ from nds.fsc.localgroup import LocalGroup, PeerRuntime, PeerSpec
 from nds.pki import load_certificate, load_private_key, public_key_thumbprint
 
 DIRECTORY, PROVIDER, CONSUMER, DELEGATOR, OUTSIDER, RSA_PEER = (
-    "Directory", "Provider A", "Consumer B", "Delegator C", "Outsider D", "Consumer R",
+    "Directory",
+    "Provider A",
+    "Consumer B",
+    "Delegator C",
+    "Outsider D",
+    "Consumer R",
 )
 SERVICE = "basisregistratie"
 SERVICE_2 = "kadaster-data"
@@ -86,11 +91,22 @@ class Harness:
     def service(self, provider: str, name: str = SERVICE, delegator: str | None = None) -> dict[str, Any]:
         if delegator is None:
             return {"type": "SERVICE_TYPE_SERVICE", "peer_id": self.pid(provider), "name": name}
-        return {"type": "SERVICE_TYPE_DELEGATED_SERVICE", "peer_id": self.pid(provider), "name": name,
-                "delegator": {"peer_id": self.pid(delegator)}}
+        return {
+            "type": "SERVICE_TYPE_DELEGATED_SERVICE",
+            "peer_id": self.pid(provider),
+            "name": name,
+            "delegator": {"peer_id": self.pid(delegator)},
+        }
 
-    def sc(self, outway: str, provider: str = PROVIDER, name: str = SERVICE, *, service_delegator: str | None = None,
-           properties: dict[str, Any] | None = None) -> dict[str, Any]:
+    def sc(
+        self,
+        outway: str,
+        provider: str = PROVIDER,
+        name: str = SERVICE,
+        *,
+        service_delegator: str | None = None,
+        properties: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
         g: dict[str, Any] = {
             "type": "GRANT_TYPE_SERVICE_CONNECTION",
             "outway": {"peer_id": self.pid(outway), "public_key_thumbprint": self.thumbprint(outway)},
@@ -100,15 +116,24 @@ class Harness:
             g["properties"] = properties
         return g
 
-    def dsc(self, outway: str, delegator: str, provider: str = PROVIDER, name: str = SERVICE, *,
-            service_delegator: str | None = None, properties: dict[str, Any] | None = None) -> dict[str, Any]:
+    def dsc(
+        self,
+        outway: str,
+        delegator: str,
+        provider: str = PROVIDER,
+        name: str = SERVICE,
+        *,
+        service_delegator: str | None = None,
+        properties: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
         g = self.sc(outway, provider, name, service_delegator=service_delegator, properties=properties)
         g["type"] = "GRANT_TYPE_DELEGATED_SERVICE_CONNECTION"
         g["delegator"] = {"peer_id": self.pid(delegator)}
         return g
 
-    def sp(self, provider: str = PROVIDER, name: str = SERVICE, properties: dict[str, Any] | None = None
-           ) -> dict[str, Any]:
+    def sp(
+        self, provider: str = PROVIDER, name: str = SERVICE, properties: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         g: dict[str, Any] = {
             "type": "GRANT_TYPE_SERVICE_PUBLICATION",
             "directory": {"peer_id": self.pid(DIRECTORY)},
@@ -118,8 +143,9 @@ class Harness:
             g["properties"] = properties
         return g
 
-    def dsp(self, provider: str, delegator: str, name: str = SERVICE, properties: dict[str, Any] | None = None
-            ) -> dict[str, Any]:
+    def dsp(
+        self, provider: str, delegator: str, name: str = SERVICE, properties: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         g = self.sp(provider, name, properties)
         g["type"] = "GRANT_TYPE_DELEGATED_SERVICE_PUBLICATION"
         g["delegator"] = {"peer_id": self.pid(delegator)}
@@ -134,27 +160,56 @@ class Harness:
 
     # -- signatures ----------------------------------------------------------------------
 
-    def sign(self, name: str, content_hash: str, sig_type: str = "accept", *, rsa_hash: int = 256,
-             cert: Path | None = None, key: Path | None = None, signed_at: int | None = None) -> str:
+    def sign(
+        self,
+        name: str,
+        content_hash: str,
+        sig_type: str = "accept",
+        *,
+        rsa_hash: int = 256,
+        cert: Path | None = None,
+        key: Path | None = None,
+        signed_at: int | None = None,
+    ) -> str:
         p = self.p(name)
-        payload = {"contract_content_hash": content_hash, "type": sig_type,
-                   "signed_at": int(time.time()) if signed_at is None else signed_at}
-        return sign_compact(payload, load_private_key(key or p.key), load_certificate(cert or p.cert),
-                            rsa_hash=rsa_hash)  # type: ignore[arg-type]
+        payload = {
+            "contract_content_hash": content_hash,
+            "type": sig_type,
+            "signed_at": int(time.time()) if signed_at is None else signed_at,
+        }
+        return sign_compact(
+            payload, load_private_key(key or p.key), load_certificate(cert or p.cert), rsa_hash=rsa_hash
+        )  # type: ignore[arg-type]
 
     # -- calls ---------------------------------------------------------------------------
 
-    def post_contract(self, caller: str, target: str, content: dict[str, Any], signature: str | None = None,
-                      headers: dict[str, str] | None = None) -> httpx.Response:
+    def post_contract(
+        self,
+        caller: str,
+        target: str,
+        content: dict[str, Any],
+        signature: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
         if signature is None:
             signature = self.sign(caller, self.content_hash(content))
         h = {"Fsc-Manager-Address": self.p(caller).address, **(headers or {})}
-        return self.client(caller).post(f"{self.p(target).address}/v1/contracts",
-                                        json={"contract_content": content, "signature": signature}, headers=h)
+        return self.client(caller).post(
+            f"{self.p(target).address}/v1/contracts",
+            json={"contract_content": content, "signature": signature},
+            headers=h,
+        )
 
-    def put_signature(self, caller: str, target: str, sig_type: str, content: dict[str, Any],
-                      signature: str | None = None, url_hash: str | None = None,
-                      headers: dict[str, str] | None = None) -> httpx.Response:
+    def put_signature(
+        self,
+        caller: str,
+        target: str,
+        sig_type: str,
+        content: dict[str, Any],
+        signature: str | None = None,
+        url_hash: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
         h = self.content_hash(content)
         if signature is None:
             signature = self.sign(caller, h, sig_type)
@@ -167,14 +222,20 @@ class Harness:
     def get(self, caller: str, target: str, path: str, **params: Any) -> httpx.Response:
         return self.client(caller).get(f"{self.p(target).address}/v1{path}", params=params)
 
-    def token(self, caller: str, target: str, form: dict[str, str], client: httpx.Client | None = None
-              ) -> httpx.Response:
+    def token(
+        self, caller: str, target: str, form: dict[str, str], client: httpx.Client | None = None
+    ) -> httpx.Response:
         return (client or self.client(caller)).post(f"{self.p(target).address}/v1/token", data=form)
 
     def admin(self, name: str, method: str, path: str, body: Any = None) -> httpx.Response:
         p = self.p(name)
-        return httpx.request(method, f"{p.admin_url}/v1{path}", json=body, timeout=30,
-                             headers={"Authorization": f"Bearer {p.admin_token}"})
+        return httpx.request(
+            method,
+            f"{p.admin_url}/v1{path}",
+            json=body,
+            timeout=30,
+            headers={"Authorization": f"Bearer {p.admin_token}"},
+        )
 
     def admin_sign(self, name: str, content_hash: str, sig_type: str = "accept") -> None:
         r = self.admin(name, "POST", f"/contracts/{content_hash}/{sig_type}")
@@ -198,16 +259,24 @@ class Harness:
             time.sleep(0.1)
         raise AssertionError(f"timed out waiting for {what}")
 
-    def wait_signature(self, viewer: str, holder: str, content_hash: str, signer: str, sig_type: str = "accept",
-                       timeout: float = 15.0) -> None:
+    def wait_signature(
+        self,
+        viewer: str,
+        holder: str,
+        content_hash: str,
+        signer: str,
+        sig_type: str = "accept",
+        timeout: float = 15.0,
+    ) -> None:
         def seen() -> bool:
             c = self.contracts_seen_by(viewer, holder).get(content_hash)
             return c is not None and self.pid(signer) in c["signatures"][sig_type]
 
         self.wait_for(seen, timeout, f"{sig_type} signature of {signer} at {holder}")
 
-    def valid_connection(self, outway: str = CONSUMER, *, grant: dict[str, Any] | None = None,
-                         signers: tuple[str, ...] = ()) -> tuple[dict[str, Any], str]:
+    def valid_connection(
+        self, outway: str = CONSUMER, *, grant: dict[str, Any] | None = None, signers: tuple[str, ...] = ()
+    ) -> tuple[dict[str, Any], str]:
         """A valid contract with one connection grant to PROVIDER, accepted by everyone on it."""
         content = self.content(grant or self.sc(outway))
         h = self.content_hash(content)
@@ -249,7 +318,9 @@ def default_specs() -> list[PeerSpec]:
     return [
         PeerSpec(PROVIDER),
         # Consumer B also publishes whatever certificates tests put in extra/1..3.pem (JWKS rollover).
-        PeerSpec(CONSUMER, extra_config={"extra_jwks_certificates": ["extra/1.pem", "extra/2.pem", "extra/3.pem"]}),
+        PeerSpec(
+            CONSUMER, extra_config={"extra_jwks_certificates": ["extra/1.pem", "extra/2.pem", "extra/3.pem"]}
+        ),
         PeerSpec(DELEGATOR),
         PeerSpec(OUTSIDER),
         PeerSpec(RSA_PEER, key_type="rsa-3072"),

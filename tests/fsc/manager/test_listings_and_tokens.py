@@ -28,8 +28,11 @@ pytestmark = pytest.mark.integration
 
 
 def _token_ok(h: Harness, grant_hash: str, caller: str = CONSUMER) -> dict:
-    r = h.token(caller, PROVIDER, {"grant_type": "client_credentials", "scope": grant_hash,
-                                   "client_id": h.pid(caller)})
+    r = h.token(
+        caller,
+        PROVIDER,
+        {"grant_type": "client_credentials", "scope": grant_hash, "client_id": h.pid(caller)},
+    )
     assert r.status_code == 200, r.text
     assert r.headers["Cache-Control"] == "no-store"
     body = r.json()
@@ -52,7 +55,10 @@ def _publish(h: Harness, grant: dict, submitter: str) -> str:
     r = h.post_contract(submitter, DIRECTORY, content)
     assert r.status_code == 201, r.text
     ch = h.content_hash(content)
-    for p in {grant["service"]["peer_id"], grant.get("delegator", {}).get("peer_id")} - {None, h.pid(submitter)}:
+    for p in {grant["service"]["peer_id"], grant.get("delegator", {}).get("peer_id")} - {
+        None,
+        h.pid(submitter),
+    }:
         name = next(n for n, rt in h.group.peers.items() if rt.peer_id == p)
         r = h.put_signature(name, DIRECTORY, "accept", content)
         assert r.status_code == 201, r.text
@@ -89,7 +95,9 @@ def test_Manager_Contracts_2(harness: Harness) -> None:
 def test_contracts_pagination_and_filters(harness: Harness) -> None:
     h = harness
     for _ in range(3):
-        assert h.post_contract(CONSUMER, PROVIDER, h.content(h.sc(CONSUMER, name=SERVICE_2))).status_code == 201
+        assert (
+            h.post_contract(CONSUMER, PROVIDER, h.content(h.sc(CONSUMER, name=SERVICE_2))).status_code == 201
+        )
     everything = h.contracts_seen_by(CONSUMER, PROVIDER)
     collected: list[str] = []
     cursor = ""
@@ -106,11 +114,21 @@ def test_contracts_pagination_and_filters(harness: Harness) -> None:
     assert sorted(collected) == sorted(everything) and len(collected) == len(set(collected))
     created = [everything[x]["content"]["created_at"] for x in collected]
     assert created == sorted(created)
-    r = h.get(CONSUMER, PROVIDER, "/contracts", grant_type="GRANT_TYPE_DELEGATED_SERVICE_CONNECTION", limit=1000)
-    assert all(any(g["data"]["type"] == "GRANT_TYPE_DELEGATED_SERVICE_CONNECTION" for g in c["content"]["grants"])
-               for c in r.json()["contracts"])
-    for bad in ({"limit": 0}, {"limit": 1001}, {"limit": "x"}, {"sort_order": "UP"}, {"cursor": "%%%"},
-                {"grant_type": "GRANT_TYPE_NOPE"}):
+    r = h.get(
+        CONSUMER, PROVIDER, "/contracts", grant_type="GRANT_TYPE_DELEGATED_SERVICE_CONNECTION", limit=1000
+    )
+    assert all(
+        any(g["data"]["type"] == "GRANT_TYPE_DELEGATED_SERVICE_CONNECTION" for g in c["content"]["grants"])
+        for c in r.json()["contracts"]
+    )
+    for bad in (
+        {"limit": 0},
+        {"limit": 1001},
+        {"limit": "x"},
+        {"sort_order": "UP"},
+        {"cursor": "%%%"},
+        {"grant_type": "GRANT_TYPE_NOPE"},
+    ):
         r = h.get(CONSUMER, PROVIDER, "/contracts", **bad)
         assert r.status_code == 400, (bad, r.text)
         assert r.json()["domain"] == "ERROR_DOMAIN_MANAGER"
@@ -200,11 +218,16 @@ def test_Manager_GetToken_2(harness: Harness) -> None:
     content = h.content(h.sc(CONSUMER))
     assert h.post_contract(CONSUMER, PROVIDER, content).status_code == 201
     gh = h.grant_hashes(content)[0]
-    r = h.token(CONSUMER, PROVIDER, {"grant_type": "client_credentials", "scope": gh, "client_id": h.pid(CONSUMER)})
+    r = h.token(
+        CONSUMER, PROVIDER, {"grant_type": "client_credentials", "scope": gh, "client_id": h.pid(CONSUMER)}
+    )
     assert_oauth_error(r, "invalid_grant")
     unknown = h.grant_hashes(h.content(h.sc(CONSUMER)))[0]
-    r = h.token(CONSUMER, PROVIDER, {"grant_type": "client_credentials", "scope": unknown,
-                                     "client_id": h.pid(CONSUMER)})
+    r = h.token(
+        CONSUMER,
+        PROVIDER,
+        {"grant_type": "client_credentials", "scope": unknown, "client_id": h.pid(CONSUMER)},
+    )
     assert_oauth_error(r, "invalid_scope")
 
 
@@ -219,7 +242,9 @@ def test_Manager_GetToken_3(harness: Harness, signer: str) -> None:
         h.admin_sign(PROVIDER, h.content_hash(content), "revoke")
     else:
         assert h.put_signature(CONSUMER, PROVIDER, "revoke", content).status_code == 201
-    r = h.token(CONSUMER, PROVIDER, {"grant_type": "client_credentials", "scope": gh, "client_id": h.pid(CONSUMER)})
+    r = h.token(
+        CONSUMER, PROVIDER, {"grant_type": "client_credentials", "scope": gh, "client_id": h.pid(CONSUMER)}
+    )
     assert_oauth_error(r, "invalid_grant")
     assert "revoked" in r.json()["error_description"]
 
@@ -227,8 +252,11 @@ def test_Manager_GetToken_3(harness: Harness, signer: str) -> None:
 def test_Manager_GetToken_4(harness: Harness) -> None:
     h = harness
     for bad in ("abc", "$1$3$", "$9$3$" + "A" * 86, "$1$3$" + "!" * 86, "x" * 2000):
-        r = h.token(CONSUMER, PROVIDER, {"grant_type": "client_credentials", "scope": bad,
-                                         "client_id": h.pid(CONSUMER)})
+        r = h.token(
+            CONSUMER,
+            PROVIDER,
+            {"grant_type": "client_credentials", "scope": bad, "client_id": h.pid(CONSUMER)},
+        )
         assert_oauth_error(r, "invalid_scope")
 
 
@@ -251,8 +279,9 @@ def test_Manager_GetToken_6(harness: Harness) -> None:
 def test_Manager_GetToken_7(harness: Harness) -> None:
     h = harness
     _publish(h, h.dsp(PROVIDER, DELEGATOR, SERVICE), DELEGATOR)
-    _content, gh = h.valid_connection(grant=h.sc(CONSUMER, service_delegator=DELEGATOR),
-                                      signers=(CONSUMER, DELEGATOR))
+    _content, gh = h.valid_connection(
+        grant=h.sc(CONSUMER, service_delegator=DELEGATOR), signers=(CONSUMER, DELEGATOR)
+    )
     claims = _token_ok(h, gh)
     assert claims["pdi"] == h.pid(DELEGATOR)
     assert "act" not in claims
@@ -269,7 +298,9 @@ def test_Manager_GetToken_9(harness: Harness) -> None:
     h = harness
     _content, gh = h.valid_connection()
     for client_id in (h.pid(DELEGATOR), "not-a-peer", "0" * 20):
-        r = h.token(CONSUMER, PROVIDER, {"grant_type": "client_credentials", "scope": gh, "client_id": client_id})
+        r = h.token(
+            CONSUMER, PROVIDER, {"grant_type": "client_credentials", "scope": gh, "client_id": client_id}
+        )
         assert_oauth_error(r, "invalid_client")
 
 
@@ -285,8 +316,9 @@ def test_Manager_GetToken_11(harness: Harness) -> None:
     h = harness
     _draft_only(h)
     props = {"namens": "Delegator C"}
-    _content, gh = h.valid_connection(grant=h.dsc(CONSUMER, DELEGATOR, properties=props),
-                                      signers=(DELEGATOR, CONSUMER))
+    _content, gh = h.valid_connection(
+        grant=h.dsc(CONSUMER, DELEGATOR, properties=props), signers=(DELEGATOR, CONSUMER)
+    )
     claims = _token_ok(h, gh)
     assert claims["prp"] == props and claims["act"] == {"sub": h.pid(DELEGATOR)}
 
@@ -295,14 +327,19 @@ def test_token_refuses_other_outway_and_wrong_body(harness: Harness) -> None:
     h = harness
     _content, gh = h.valid_connection()
     # Another Peer presenting its own certificate and its own client_id: not the grant's Outway.
-    r = h.token(DELEGATOR, PROVIDER, {"grant_type": "client_credentials", "scope": gh,
-                                      "client_id": h.pid(DELEGATOR)})
+    r = h.token(
+        DELEGATOR, PROVIDER, {"grant_type": "client_credentials", "scope": gh, "client_id": h.pid(DELEGATOR)}
+    )
     assert_oauth_error(r, "unauthorized_client")
     # Not form-encoded.
-    r = h.client(CONSUMER).post(f"{h.p(PROVIDER).address}/v1/token", json={"grant_type": "client_credentials"})
+    r = h.client(CONSUMER).post(
+        f"{h.p(PROVIDER).address}/v1/token", json={"grant_type": "client_credentials"}
+    )
     assert_oauth_error(r, "invalid_request")
     # Token asked from a Manager that does not offer the Service.
-    r = h.token(CONSUMER, DELEGATOR, {"grant_type": "client_credentials", "scope": gh, "client_id": h.pid(CONSUMER)})
+    r = h.token(
+        CONSUMER, DELEGATOR, {"grant_type": "client_credentials", "scope": gh, "client_id": h.pid(CONSUMER)}
+    )
     assert_oauth_error(r, "invalid_scope")
 
 
@@ -332,8 +369,9 @@ def test_Manager_Peers_1(harness: Harness) -> None:
     r = h.get(CONSUMER, DIRECTORY, "/peers", peer_id=f"{h.pid(CONSUMER)},{h.pid(DELEGATOR)}")
     assert {p["id"] for p in r.json()["peers"]} == {h.pid(CONSUMER), h.pid(DELEGATOR)}
     # Announcing again (address unchanged) is accepted; a wrong address is refused.
-    r = h.client(OUTSIDER).put(f"{h.p(DIRECTORY).address}/v1/announce",
-                               headers={"Fsc-Manager-Address": h.p(OUTSIDER).address})
+    r = h.client(OUTSIDER).put(
+        f"{h.p(DIRECTORY).address}/v1/announce", headers={"Fsc-Manager-Address": h.p(OUTSIDER).address}
+    )
     assert r.status_code == 200
 
 
@@ -345,14 +383,28 @@ def test_Manager_TransactionLogRecord_1(harness: Harness) -> None:
     log = TransactionLog(f"sqlite:///{db}")
     mine, other = new_transaction_id(), new_transaction_id()
     try:
-        log.append_sync([
-            LogRecord(transaction_id=mine, direction=Direction.INCOMING, grant_hash="$1$3$" + "A" * 86,
-                      service_name=SERVICE, outway_peer_id=h.pid(CONSUMER), service_peer_id=h.pid(PROVIDER),
-                      created_at_us=int(time.time() * 1e6)),
-            LogRecord(transaction_id=other, direction=Direction.INCOMING, grant_hash="$1$3$" + "B" * 86,
-                      service_name=SERVICE, outway_peer_id=h.pid(DELEGATOR), service_peer_id=h.pid(PROVIDER),
-                      created_at_us=int(time.time() * 1e6)),
-        ])
+        log.append_sync(
+            [
+                LogRecord(
+                    transaction_id=mine,
+                    direction=Direction.INCOMING,
+                    grant_hash="$1$3$" + "A" * 86,
+                    service_name=SERVICE,
+                    outway_peer_id=h.pid(CONSUMER),
+                    service_peer_id=h.pid(PROVIDER),
+                    created_at_us=int(time.time() * 1e6),
+                ),
+                LogRecord(
+                    transaction_id=other,
+                    direction=Direction.INCOMING,
+                    grant_hash="$1$3$" + "B" * 86,
+                    service_name=SERVICE,
+                    outway_peer_id=h.pid(DELEGATOR),
+                    service_peer_id=h.pid(PROVIDER),
+                    created_at_us=int(time.time() * 1e6),
+                ),
+            ]
+        )
     finally:
         log.close()
     r = h.get(CONSUMER, PROVIDER, "/logs")
@@ -369,7 +421,9 @@ def test_Manager_Port_1(harness: Harness) -> None:
         assert h.client(CONSUMER).get(f"{p.address}/v1/peer").status_code == 200
     host = h.p(CONSUMER).address.rsplit(":", 1)[0]
     for bad in (f"{host}:9443", f"{host.replace('https', 'http')}:8443", host, f"{host}:8443/path"):
-        r = h.client(CONSUMER).put(f"{h.p(DIRECTORY).address}/v1/announce", headers={"Fsc-Manager-Address": bad})
+        r = h.client(CONSUMER).put(
+            f"{h.p(DIRECTORY).address}/v1/announce", headers={"Fsc-Manager-Address": bad}
+        )
         assert r.status_code == 400, bad
         assert r.headers["Fsc-Error-Code"] == "ERROR_CODE_PEER_CERTIFICATE_VERIFICATION_FAILED"
 

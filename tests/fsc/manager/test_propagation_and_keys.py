@@ -49,12 +49,16 @@ def test_propagation_to_a_peer_that_was_down(harness: Harness) -> None:
 
         def failed_once() -> bool:
             rows = h.admin(PROVIDER, "GET", "/outbox").json()["items"]
-            return any(r["content_hash"] == ch and r["attempts"] >= 1 and r["delivered_at"] is None for r in rows)
+            return any(
+                r["content_hash"] == ch and r["attempts"] >= 1 and r["delivered_at"] is None for r in rows
+            )
 
         h.wait_for(failed_once, what="a failed delivery attempt")
     finally:
         h.group.start([DELEGATOR])
-    h.wait_for(lambda: _admin_contract(h, DELEGATOR, ch) is not None, timeout=30, what="delivery after restart")
+    h.wait_for(
+        lambda: _admin_contract(h, DELEGATOR, ch) is not None, timeout=30, what="delivery after restart"
+    )
     got = _admin_contract(h, DELEGATOR, ch)
     assert got is not None and h.pid(PROVIDER) in got["signatures"]["accept"]
     rows = h.admin(PROVIDER, "GET", "/outbox").json()["items"]

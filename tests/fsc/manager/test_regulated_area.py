@@ -25,8 +25,11 @@ def ra() -> Iterator[Harness]:
     extra = {"regulated_areas": [AREA], "membership_cache_seconds": 0.0}
     group = LocalGroup(
         state,
-        [PeerSpec(PROVIDER, extra_config=extra), PeerSpec(MEMBER, extra_config=extra),
-         PeerSpec(STRANGER, extra_config=extra)],
+        [
+            PeerSpec(PROVIDER, extra_config=extra),
+            PeerSpec(MEMBER, extra_config=extra),
+            PeerSpec(STRANGER, extra_config=extra),
+        ],
         directory=PeerSpec(MA, membership_administrator=True, extra_config=extra),
         host_start=180,
         rules_overrides={"membership_administrator_peer_id": f"{1:020d}", "signature_retry_schedule": [1]},
@@ -36,8 +39,15 @@ def ra() -> Iterator[Harness]:
         group.setup()
         group.start(timeout=60)
         assert h.admin(PROVIDER, "PUT", "/inways/inway-a", {"address": INWAY_ADDRESS}).status_code == 200
-        assert h.admin(PROVIDER, "PUT", f"/services/{SERVICE}",
-                       {"inway": "inway-a", "endpoint_url": "http://127.0.0.1:9/"}).status_code == 200
+        assert (
+            h.admin(
+                PROVIDER,
+                "PUT",
+                f"/services/{SERVICE}",
+                {"inway": "inway-a", "endpoint_url": "http://127.0.0.1:9/"},
+            ).status_code
+            == 200
+        )
         yield h
     finally:
         h.close()
@@ -46,11 +56,13 @@ def ra() -> Iterator[Harness]:
 
 
 def _registration(h: Harness, name: str) -> dict:
-    return h.content({
-        "type": "GRANT_TYPE_PEER_REGISTRATION",
-        "membership_administrator": {"peer_id": h.pid(MA), "regulated_area_name": AREA},
-        "member": {"peer_id": h.pid(name), "role": "MEMBER"},
-    })
+    return h.content(
+        {
+            "type": "GRANT_TYPE_PEER_REGISTRATION",
+            "membership_administrator": {"peer_id": h.pid(MA), "regulated_area_name": AREA},
+            "member": {"peer_id": h.pid(name), "role": "MEMBER"},
+        }
+    )
 
 
 def _register(h: Harness, name: str) -> str:
@@ -87,7 +99,11 @@ def test_membership_flow(ra: Harness) -> None:
     content = h.content(h.sc(MEMBER))
     assert h.post_contract(MEMBER, PROVIDER, content).status_code == 201
     h.admin_sign(PROVIDER, h.content_hash(content))
-    form = {"grant_type": "client_credentials", "scope": h.grant_hashes(content)[0], "client_id": h.pid(MEMBER)}
+    form = {
+        "grant_type": "client_credentials",
+        "scope": h.grant_hashes(content)[0],
+        "client_id": h.pid(MEMBER),
+    }
     assert h.token(MEMBER, PROVIDER, form).status_code == 200
 
     # The Membership Administrator revokes the registration: the token endpoint re-checks membership.

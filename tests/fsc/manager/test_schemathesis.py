@@ -48,8 +48,13 @@ def before(harness: Harness, fuzz_session: requests.Session) -> dict[str, tuple]
 @schema.parametrize()
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 def test_manager_api_fuzz(case, harness: Harness, fuzz_session: requests.Session, before: dict) -> None:
-    response = case.call(base_url=f"{harness.p(PROVIDER).address}/v1", session=fuzz_session, timeout=10,
-                         verify=fuzz_session.verify, cert=fuzz_session.cert)
+    response = case.call(
+        base_url=f"{harness.p(PROVIDER).address}/v1",
+        session=fuzz_session,
+        timeout=10,
+        verify=fuzz_session.verify,
+        cert=fuzz_session.cert,
+    )
     case.validate_response(response, checks=[not_a_server_error])
     assert "Traceback" not in response.text
     if response.content:

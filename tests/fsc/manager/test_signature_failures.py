@@ -23,8 +23,9 @@ def _extra(h: Harness, n: int) -> Path:
 
 def _issue(h: Harness, tmp: Path, *, peer: str = CONSUMER, ca_dir: Path | None = None, **kw: object) -> Path:
     ca = ca_files(ca_dir or h.group.ca_dir)
-    files = issue_peer_certificate(ca, h.pid(peer), peer, [], tmp, ip_addresses=[h.p(CONSUMER).spec.host],
-                                   **kw)  # type: ignore[arg-type]
+    files = issue_peer_certificate(
+        ca, h.pid(peer), peer, [], tmp, ip_addresses=[h.p(CONSUMER).spec.host], **kw
+    )  # type: ignore[arg-type]
     return Path(files.chain)
 
 
@@ -65,7 +66,9 @@ def test_certificate_from_another_ca(harness: Harness, tmp_path: Path) -> None:
 def test_expired_certificate(harness: Harness, tmp_path: Path) -> None:
     h = harness
     now = datetime.now(UTC)
-    chain = _issue(h, tmp_path / "expired", not_before=now - timedelta(days=10), not_after=now - timedelta(days=1))
+    chain = _issue(
+        h, tmp_path / "expired", not_before=now - timedelta(days=10), not_after=now - timedelta(days=1)
+    )
     _extra(h, 2).write_bytes(chain.read_bytes())
     try:
         content, ch = _proposed(h)
@@ -105,7 +108,9 @@ def test_signer_certificate_expiry_invalidates_until_resigned(harness: Harness, 
     """fsc-core §Certificate renewal: without a valid signer certificate the contract is invalid."""
     h = harness
     now = datetime.now(UTC)
-    chain = _issue(h, tmp_path / "short", not_before=now - timedelta(minutes=1), not_after=now + timedelta(seconds=4))
+    chain = _issue(
+        h, tmp_path / "short", not_before=now - timedelta(minutes=1), not_after=now + timedelta(seconds=4)
+    )
     _extra(h, 2).write_bytes(chain.read_bytes())
     try:
         content, ch = _proposed(h)

@@ -46,7 +46,7 @@ def _placed(h: Harness, sig_type: str, signer: str = CONSUMER, rsa_hash: int = 2
 
 
 def _not_party(h: Harness, sig_type: str) -> None:
-    content, ch = _proposed(h)
+    content, _ch = _proposed(h)
     r = h.put_signature(OUTSIDER, PROVIDER, sig_type, content)
     assert_fsc_error(r, 422, "ERROR_CODE_PEER_NOT_PART_OF_CONTRACT")
 
@@ -60,9 +60,11 @@ def _not_jws(h: Harness, sig_type: str) -> None:
 
 
 def _hash_mismatch(h: Harness, sig_type: str) -> None:
-    content, ch = _proposed(h)
+    content, _ch = _proposed(h)
     other_hash = h.content_hash(h.content(h.sc(CONSUMER)))
-    r = h.put_signature(CONSUMER, PROVIDER, sig_type, content, signature=h.sign(CONSUMER, other_hash, sig_type))
+    r = h.put_signature(
+        CONSUMER, PROVIDER, sig_type, content, signature=h.sign(CONSUMER, other_hash, sig_type)
+    )
     assert_fsc_error(r, 422, "ERROR_CODE_SIGNATURE_CONTRACT_CONTENT_HASH_MISMATCH")
 
 
@@ -74,7 +76,7 @@ def _wrong_type(h: Harness, sig_type: str) -> None:
 
 
 def _url_mismatch(h: Harness, sig_type: str) -> None:
-    content, ch = _proposed(h)
+    content, _ch = _proposed(h)
     other_hash = h.content_hash(h.content(h.sc(CONSUMER)))
     r = h.put_signature(CONSUMER, PROVIDER, sig_type, content, url_hash=other_hash)
     assert_fsc_error(r, 422, "ERROR_CODE_URL_PATH_CONTENT_HASH_MISMATCH")
@@ -83,7 +85,9 @@ def _url_mismatch(h: Harness, sig_type: str) -> None:
 def _bad_alg(h: Harness, sig_type: str) -> None:
     content, ch = _proposed(h)
     for alg in ("HS256", "none", "PS256", "EdDSA"):
-        r = h.put_signature(CONSUMER, PROVIDER, sig_type, content, signature=_forged(h, CONSUMER, ch, sig_type, alg))
+        r = h.put_signature(
+            CONSUMER, PROVIDER, sig_type, content, signature=_forged(h, CONSUMER, ch, sig_type, alg)
+        )
         assert_fsc_error(r, 422, "ERROR_CODE_UNKNOWN_ALGORITHM_SIGNATURE")
     assert h.pid(CONSUMER) not in h.contracts_seen_by(CONSUMER, PROVIDER)[ch]["signatures"][sig_type]
 

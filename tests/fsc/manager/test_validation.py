@@ -16,8 +16,14 @@ GRANT_INVALID = "ERROR_CODE_GRANT_COMBINATION_NOT_ALLOWED"
 DUMMY_HASH = "$1$1$" + "A" * 86
 
 
-def _post_raw(h: Harness, body: bytes, *, caller: str = CONSUMER, content_type: str = "application/json",
-              headers: dict[str, str] | None = None):
+def _post_raw(
+    h: Harness,
+    body: bytes,
+    *,
+    caller: str = CONSUMER,
+    content_type: str = "application/json",
+    headers: dict[str, str] | None = None,
+):
     hdrs = {"Content-Type": content_type, "Fsc-Manager-Address": h.p(caller).address, **(headers or {})}
     return h.client(caller).post(f"{h.p(PROVIDER).address}/v1/contracts", content=body, headers=hdrs)
 
@@ -31,7 +37,10 @@ def _refused(h: Harness, content: dict, code: str, caller: str = CONSUMER) -> No
     ("change", "code"),
     [
         (lambda c, now: c.update(created_at=now + 3600), CONTENT_INVALID),
-        (lambda c, now: c.update(validity={"not_before": now + 100, "not_after": now + 100}), CONTENT_INVALID),
+        (
+            lambda c, now: c.update(validity={"not_before": now + 100, "not_after": now + 100}),
+            CONTENT_INVALID,
+        ),
         (lambda c, now: c.update(validity={"not_before": now + 100, "not_after": now + 50}), CONTENT_INVALID),
         (lambda c, now: c.update(validity={"not_before": now - 100, "not_after": now - 50}), CONTENT_INVALID),
         # Empty: nobody (not even the receiving Peer) is on it; the message also names the missing grants.
@@ -42,13 +51,30 @@ def _refused(h: Harness, content: dict, code: str, caller: str = CONSUMER) -> No
         (lambda c, now: c.update(extra="field"), CONTENT_INVALID),
         (lambda c, now: c.pop("validity"), CONTENT_INVALID),
         (lambda c, now: c["grants"][0]["data"].update(type="GRANT_TYPE_UNKNOWN"), CONTENT_INVALID),
-        (lambda c, now: c["grants"][0]["data"]["service"].update(name="bad name/with slash"), CONTENT_INVALID),
-        (lambda c, now: c["grants"][0]["data"]["outway"].update(public_key_thumbprint="xyz"),
-         "ERROR_CODE_INCORRECT_PUBLIC_KEY_THUMBPRINT"),
+        (
+            lambda c, now: c["grants"][0]["data"]["service"].update(name="bad name/with slash"),
+            CONTENT_INVALID,
+        ),
+        (
+            lambda c, now: c["grants"][0]["data"]["outway"].update(public_key_thumbprint="xyz"),
+            "ERROR_CODE_INCORRECT_PUBLIC_KEY_THUMBPRINT",
+        ),
     ],
-    ids=["created-in-future", "not-after-equals-not-before", "not-after-before-not-before", "expired",
-         "no-grants", "group-id-pattern", "iv-not-uuid", "created-at-string", "unknown-field", "missing-validity",
-         "unknown-grant-type", "service-name-pattern", "thumbprint-format"],
+    ids=[
+        "created-in-future",
+        "not-after-equals-not-before",
+        "not-after-before-not-before",
+        "expired",
+        "no-grants",
+        "group-id-pattern",
+        "iv-not-uuid",
+        "created-at-string",
+        "unknown-field",
+        "missing-validity",
+        "unknown-grant-type",
+        "service-name-pattern",
+        "thumbprint-format",
+    ],
 )
 def test_contract_validation_rules(harness: Harness, change, code: str) -> None:
     h = harness
@@ -70,7 +96,9 @@ def test_future_not_before_is_valid_but_gives_no_token_yet(harness: Harness) -> 
     assert h.post_contract(CONSUMER, PROVIDER, content).status_code == 201
     h.admin_sign(PROVIDER, h.content_hash(content))
     gh = h.grant_hashes(content)[0]
-    r = h.token(CONSUMER, PROVIDER, {"grant_type": "client_credentials", "scope": gh, "client_id": h.pid(CONSUMER)})
+    r = h.token(
+        CONSUMER, PROVIDER, {"grant_type": "client_credentials", "scope": gh, "client_id": h.pid(CONSUMER)}
+    )
     assert r.status_code == 400 and r.json()["error"] == "invalid_grant"
     assert "not valid yet" in r.json()["error_description"]
 
@@ -109,8 +137,10 @@ def test_fsc_manager_address_is_required_and_checked(harness: Harness) -> None:
     h = harness
     content = h.content(h.sc(CONSUMER))
     code = "ERROR_CODE_PEER_CERTIFICATE_VERIFICATION_FAILED"
-    r = h.client(CONSUMER).post(f"{h.p(PROVIDER).address}/v1/contracts",
-                                json={"contract_content": content, "signature": h.sign(CONSUMER, DUMMY_HASH)})
+    r = h.client(CONSUMER).post(
+        f"{h.p(PROVIDER).address}/v1/contracts",
+        json={"contract_content": content, "signature": h.sign(CONSUMER, DUMMY_HASH)},
+    )
     assert_fsc_error(r, 400, code)
     # Another Peer's address (not in the caller's certificate) is refused before anything calls it.
     r = h.post_contract(CONSUMER, PROVIDER, content, headers={"Fsc-Manager-Address": h.p(OUTSIDER).address})
@@ -138,4 +168,6 @@ def test_request_limits_and_malformed_bodies(harness: Harness) -> None:
 
 def test_delegator_must_be_party_when_submitting(harness: Harness) -> None:
     h = harness
-    _refused(h, h.content(h.dsc(CONSUMER, DELEGATOR)), "ERROR_CODE_PEER_NOT_PART_OF_CONTRACT", caller=OUTSIDER)
+    _refused(
+        h, h.content(h.dsc(CONSUMER, DELEGATOR)), "ERROR_CODE_PEER_NOT_PART_OF_CONTRACT", caller=OUTSIDER
+    )

@@ -51,7 +51,8 @@ class ManagerConfig(BaseModel):
         default="", description="SQLAlchemy URL; default SQLite at STATE_DIR/manager.db."
     )
     txlog_database_url: str = Field(
-        default="", description="TransactionLog URL served at GET /logs; default SQLite at STATE_DIR/txlog.db."
+        default="",
+        description="TransactionLog URL served at GET /logs; default SQLite at STATE_DIR/txlog.db.",
     )
     state_dir: Path = Field(default=Path("."), description="Directory for the database and admin token.")
     directory: bool = Field(default=False, description="Act as the Group's Directory.")
@@ -79,11 +80,13 @@ class ManagerConfig(BaseModel):
         default="", description="Manager address of the Membership Administrator used to check members."
     )
     membership_cache_seconds: float = Field(
-        default=10.0, ge=0, description="How long a membership answer of the Membership Administrator is reused."
+        default=10.0,
+        ge=0,
+        description="How long a membership answer of the Membership Administrator is reused.",
     )
     extra_jwks_certificates: list[Path] = Field(
         default_factory=list,
-        description="Further certificate chains published in the JWKS (previous certificates during a renewal).",
+        description="Further certificate chains published in the JWKS (the previous one during renewal).",
     )
     admin_host: str = Field(
         default="127.0.0.1", description="Bind address of the admin API (loopback by default)."

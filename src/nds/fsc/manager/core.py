@@ -35,7 +35,7 @@ from nds.fsc.manager import hashing
 from nds.fsc.manager.config import ManagerConfig
 from nds.fsc.manager.peerclient import PeerClient
 from nds.fsc.manager.sigverify import SignatureVerifier
-from nds.fsc.manager.store import GrantIndex, IvConflict, StoredContract, StoredSignature, Store
+from nds.fsc.manager.store import GrantIndex, IvConflict, Store, StoredContract, StoredSignature
 from nds.pki import (
     PeerIdentity,
     PkiError,
@@ -165,8 +165,10 @@ class Manager:
         content = content or parse_contract_content(stored.content, self.version)
         validity = self.store.certificate_validity(s.cert_thumbprint for s in stored.signatures)
         st = hashing.state(
-            content, [(s.peer_id, s.sig_type, s.signed_at, s.cert_thumbprint) for s in stored.signatures],
-            validity, self.now(),
+            content,
+            [(s.peer_id, s.sig_type, s.signed_at, s.cert_thumbprint) for s in stored.signatures],
+            validity,
+            self.now(),
         )
         return ContractView(stored, content, st.detail, st.reason)
 
@@ -179,7 +181,8 @@ class Manager:
         """fsc-core §Contract Validation for this Peer (see :func:`hashing.validate`)."""
         own_services = {s["name"] for s in self.store.list_services()}
         hashing.validate(
-            content, self.version,
+            content,
+            self.version,
             own_peer_id=self.peer_id,
             group_id=self.rules.group_id,
             now=self.now(),
@@ -194,9 +197,12 @@ class Manager:
             offered=offered,
         )
         for i, g in enumerate(content.grants):
-            if isinstance(g, PeerRegistrationGrant):
-                if g.membership_administrator.peer_id == self.peer_id and not self.cfg.membership_administrator:
-                    raise FscError(GRANT_INVALID, f"grants[{i}]: peer '{self.peer_id}' is not a Membership Administrator")
+            if isinstance(g, PeerRegistrationGrant) and (
+                g.membership_administrator.peer_id == self.peer_id and not self.cfg.membership_administrator
+            ):
+                raise FscError(
+                    GRANT_INVALID, f"grants[{i}]: peer '{self.peer_id}' is not a Membership Administrator"
+                )
 
     # -- receiving from other Peers ----------------------------------------------------------
 
@@ -271,9 +277,7 @@ class Manager:
             self.cfg.directory
             and self.cfg.auto_sign_publications
             and kinds <= {ServicePublicationGrant, DelegatedServicePublicationGrant}
-        ):
-            await self.sign(content_hash, "accept")
-        elif (
+        ) or (
             self.cfg.membership_administrator
             and self.cfg.auto_sign_registrations
             and kinds == {PeerRegistrationGrant}

@@ -86,9 +86,21 @@ def _list_response(key: str, item: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+GRANT_TYPE = {
+    "type": "string",
+    "enum": [
+        "GRANT_TYPE_SERVICE_PUBLICATION",
+        "GRANT_TYPE_SERVICE_CONNECTION",
+        "GRANT_TYPE_DELEGATED_SERVICE_CONNECTION",
+        "GRANT_TYPE_DELEGATED_SERVICE_PUBLICATION",
+        "GRANT_TYPE_PEER_REGISTRATION",
+    ],
+}
+
+
 @cache
 def openapi_document() -> dict[str, Any]:
-    grant_data = {
+    grant_data: dict[str, Any] = {
         "type": "object",
         "properties": {
             "type": {
@@ -160,7 +172,7 @@ def openapi_document() -> dict[str, Any]:
                             "in": "query",
                             "name": "grant_type",
                             "required": False,
-                            "schema": grant_data["properties"]["type"],
+                            "schema": GRANT_TYPE,
                         },
                         {
                             "in": "query",

@@ -10,6 +10,7 @@ FSC port) and the server's certificate must carry the target's Peer ID.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from typing import TYPE_CHECKING
@@ -74,10 +75,8 @@ async def deliver(m: Manager, item: OutboxItem) -> None:
     if resp.status_code in (200, 201):
         return
     detail = ""
-    try:
+    with contextlib.suppress(ValueError):
         detail = str(resp.json().get("code", ""))
-    except ValueError:
-        pass
     permanent = 400 <= resp.status_code < 500 and resp.status_code not in (408, 429)
     raise PeerCallError(
         f"HTTP {resp.status_code} {detail}".strip(), permanent=permanent, status=resp.status_code
@@ -115,7 +114,5 @@ async def run(m: Manager, stop: asyncio.Event) -> None:
         wait = 60.0 if nxt is None else max(0.0, min(60.0, nxt - time.time()))
         m.outbox_wakeup.clear()
         if wait > 0:
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(m.outbox_wakeup.wait(), timeout=wait)
-            except TimeoutError:
-                pass

@@ -95,12 +95,12 @@ async def is_member(m: Manager, peer_id: str) -> bool:
             expected_peer_id=admin,
             params={"peer_id": peer_id},
         )
-        members = resp.json()["members"] if resp.status_code == 200 else None
+        listed: list[Any] | None = resp.json()["members"] if resp.status_code == 200 else None
     except (PeerCallError, ValueError, KeyError, TypeError) as exc:
         raise MembershipUnavailable(str(exc)) from None
-    if members is None:
+    if listed is None:
         raise MembershipUnavailable(f"membership administrator answered HTTP {resp.status_code}")
-    result = any(isinstance(x, dict) and x.get("peer", {}).get("id") == peer_id for x in members)
+    result = any(isinstance(x, dict) and x.get("peer", {}).get("id") == peer_id for x in listed)
     _cache[key] = (time.monotonic() + m.cfg.membership_cache_seconds, result)
     return result
 

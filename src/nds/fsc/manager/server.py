@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import Iterator
 from typing import Any
 
 from aiohttp import web
@@ -48,8 +49,9 @@ def _admin_server(m: Manager) -> Any:
     from nds.fsc.manager.admin import make_admin_app
 
     class EmbeddedServer(uvicorn.Server):
-        def capture_signals(self) -> contextlib.AbstractContextManager[None]:  # signals are ours
-            return contextlib.nullcontext()
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:  # the Manager process handles signals itself
+            yield
 
     config = uvicorn.Config(
         make_admin_app(m),

@@ -290,7 +290,7 @@ class Store:
             return self._load(conn, conn.execute(q).mappings().all())
 
     def publication_grants(self) -> list[tuple[StoredContract, dict[str, Any]]]:
-        """All (Delegated)ServicePublication grants with their contracts (validity is checked by the caller)."""
+        """All (Delegated)ServicePublication grants with their contracts (the caller checks validity)."""
         types = ("GRANT_TYPE_SERVICE_PUBLICATION", "GRANT_TYPE_DELEGATED_SERVICE_PUBLICATION")
         return self._grants_of_types(types)
 
@@ -311,7 +311,10 @@ class Store:
 
     def iv_in_use(self, iv: str) -> bool:
         with self.engine.connect() as conn:
-            return conn.execute(select(t.contracts.c.content_hash).where(t.contracts.c.iv == iv)).first() is not None
+            return (
+                conn.execute(select(t.contracts.c.content_hash).where(t.contracts.c.iv == iv)).first()
+                is not None
+            )
 
     def count_contracts(self) -> int:
         with self.engine.connect() as conn:

@@ -97,8 +97,8 @@ async def issue(
             "expired": "the contract containing the grant has expired",
             "proposed": "the contract containing the grant is not accepted by all peers",
             "not_yet_valid": "the contract containing the grant is not valid yet",
-            "signer_certificate_expired": "a signature on the contract was made with a certificate that is no "
-            "longer valid; the peer must sign again",
+            "signer_certificate_expired": "a signature on the contract was made with a certificate that is "
+            "no longer valid; the peer must sign again",
         }
         raise OAuthError("invalid_grant", reasons.get(view.state, "the contract is not valid"))
     if m.rules.membership_administrator_peer_id is not None:
