@@ -176,6 +176,7 @@ class RoundContext:
 
 
 async def target_addresses(host: str, net: NetworkConfig, port: int = 443) -> list[str]:
+    """The addresses a web test of ``host`` will connect to (for the per-IP politeness locks)."""
     routed = net.route(host, port)
     if routed is not None:
         return [routed[0]]
@@ -184,6 +185,14 @@ async def target_addresses(host: str, net: NetworkConfig, port: int = 443) -> li
         return [host]
     except ValueError:
         pass
+    if net.resolver is not None:  # the same resolver the checks use (offline labs, own trust anchor)
+        try:
+            from nds.standards.checks.dns.resolver import DnsClient
+        except ImportError:
+            pass
+        else:
+            v4, v6 = await DnsClient(net).addresses(host)
+            return sorted(set(v4) | set(v6))
     loop = asyncio.get_running_loop()
     try:
         infos = await asyncio.wait_for(loop.getaddrinfo(host, port, type=socket.SOCK_STREAM), net.dns_timeout)
