@@ -155,3 +155,33 @@ def test_non_tls_and_garbage_servers_are_refusals() -> None:
     assert junk_ans.alert == -2 and not junk_ans.accepted
     assert junk_facts.versions == [] and junk_facts.reachable
     assert not short_ans.accepted and short_facts.versions == []
+
+
+@pytest.mark.integration
+def test_silent_server_is_retried_then_a_refusal_and_a_late_listener_is_found() -> None:
+    async def go() -> tuple:
+        async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await reader.read(1024)
+            await asyncio.sleep(5)
+            writer.close()
+
+        server = await asyncio.start_server(silent, "127.0.0.34", 0)
+        port = server.sockets[0].getsockname()[1]
+        counter = HandshakeCounter()
+        async with server:
+            hello = wire.client_hello(version=wire.TLS12, suites=LEGACY_SUITES, server_name="x.test")
+            ans = await exchange(
+                "127.0.0.34",
+                port,
+                hello,
+                timeout=0.3,
+                counter=counter,
+                tls13=False,
+                retries=1,
+                retry_delay=0.05,
+            )
+        return ans, counter.count
+
+    ans, attempts = asyncio.run(go())
+    assert ans.alert == -3 and not ans.accepted
+    assert attempts == 2  # one retry

@@ -29,9 +29,43 @@ async def _read_exact(reader: asyncio.StreamReader, n: int) -> bytes:
 
 
 async def exchange(
+    addr: str,
+    port: int,
+    hello: bytes,
+    *,
+    timeout: float,
+    counter: HandshakeCounter,
+    tls13: bool,
+    retries: int = 1,
+    retry_delay: float = 0.5,
+) -> wire.ServerAnswer:
+    """Send ``hello`` and parse the reply. Refusals become ``ServerAnswer(alert=...)``.
+
+    A connection that cannot be made, or an answer that times out, is retried ``retries`` times after
+    ``retry_delay`` seconds (rate limits and packet loss must not look like a refusal or an outage);
+    a TLS alert or a closed connection is an answer and is never retried. A server that still does not
+    answer counts as refusing this hello (``alert=-3``); one that cannot be reached raises Unreachable.
+    """
+    for attempt in range(retries + 1):
+        try:
+            return await _exchange_once(addr, port, hello, timeout=timeout, counter=counter, tls13=tls13)
+        except _TimedOut:
+            if attempt == retries:
+                return wire.ServerAnswer(alert=-3)
+        except Unreachable:
+            if attempt == retries:
+                raise
+        await asyncio.sleep(retry_delay * (attempt + 1))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+class _TimedOut(Unreachable):
+    """The server accepted the connection but did not answer in time."""
+
+
+async def _exchange_once(
     addr: str, port: int, hello: bytes, *, timeout: float, counter: HandshakeCounter, tls13: bool
 ) -> wire.ServerAnswer:
-    """Send ``hello`` and parse the reply. Refusals become ``ServerAnswer(alert=...)``."""
     try:
         reader, writer = await asyncio.wait_for(asyncio.open_connection(addr, port), timeout)
     except ConnectionRefusedError as exc:
@@ -46,9 +80,12 @@ async def exchange(
         writer.write(hello)
         await writer.drain()
         await asyncio.wait_for(_read_flight(reader, ans, tls13), timeout)
-    except (asyncio.IncompleteReadError, ConnectionError, TimeoutError):
+    except TimeoutError as exc:
         if ans.version is None and ans.alert is None:
-            ans.alert = -1  # closed without answer: treat as refusal
+            raise _TimedOut(f"{addr} port {port}: no answer within {timeout:g} s") from exc
+    except (asyncio.IncompleteReadError, ConnectionError):
+        if ans.version is None and ans.alert is None:
+            ans.alert = -1  # closed without answer: a refusal
     except (wire.ProtocolError, struct.error, IndexError, ValueError):
         ans = wire.ServerAnswer(alert=-2)  # not TLS, or a malformed handshake: a refusal
     finally:
