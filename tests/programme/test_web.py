@@ -73,6 +73,19 @@ def test_register_and_timeline_use_clock_and_filters(client: TestClient) -> None
     t = client.get("/programma/tijdlijn").text
     assert "Cloud" in t and "te laat" in t
     assert client.get("/programma/toezeggingen/99999").status_code == 404
+    for bad in (
+        "/programma/register?vandaag=gisteren",
+        "/programma/tijdlijn?binnenkort=-1",
+        "/programma/register?binnenkort=x",
+    ):
+        r = client.get(bad)
+        assert (
+            r.status_code == 400
+            and "Ongeldige invoer" in r.text
+            and r.headers["content-type"].startswith("text/html")
+        )
+    assert client.get("/programma/documenten/abc").status_code == 404
+    assert client.get("/programma/toezeggingen/1%3Cscript%3E").status_code == 404
     assert "Wijzigingen" in client.get("/programma/toezeggingen/1").text
 
 

@@ -55,6 +55,15 @@ def _clock(request_app: FastAPI, today: str | None) -> Any:
     return getattr(request_app.state, "programme_clock", dt.date.today)
 
 
+def _page_register(web: FastAPI, vandaag: str | None, binnenkort: str | None) -> Register:
+    soon = 30
+    if binnenkort:
+        if not binnenkort.isdigit() or int(binnenkort) > 3650:
+            raise Problem(400, "Ongeldige invoer", "binnenkort: een aantal dagen van 0 tot en met 3650")
+        soon = int(binnenkort)
+    return Register(_engine(web), clock=_clock(web, vandaag), soon_days=soon)
+
+
 def segments(text: str, offset: int, commitments: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Split an answer into plain, commitment and cross-reference segments (rendered escaped)."""
     marks = sorted(
@@ -112,8 +121,10 @@ def register(app: FastAPI) -> None:
         return render(request, "programme/index.html", {"docs": docs})
 
     @app.get("/programma/documenten/{doc_id}", response_class=HTMLResponse, include_in_schema=False)
-    async def document_page(request: Request, doc_id: int) -> HTMLResponse:
-        doc = get_document(_engine(request.app), doc_id)
+    async def document_page(request: Request, doc_id: str) -> HTMLResponse:
+        doc = (
+            get_document(_engine(request.app), int(doc_id)) if doc_id.isdigit() and len(doc_id) < 10 else None
+        )
         if doc is None:
             return render(request, "programme/notfound.html", {"what": f"document {doc_id}"}, status_code=404)
         by_q: dict[int, list[dict[str, Any]]] = {}
@@ -135,13 +146,27 @@ def register(app: FastAPI) -> None:
         status: str | None = None,
         signaal: str | None = None,
         vandaag: str | None = None,
-        binnenkort: int = Query(30, ge=0, le=3650),
+        binnenkort: str | None = None,
     ) -> HTMLResponse:
-        reg = Register(_engine(request.app), clock=_clock(request.app, vandaag), soon_days=binnenkort)
+        try:
+            reg = _page_register(request.app, vandaag, binnenkort)
+        except Problem as exc:
+            return render(
+                request,
+                "programme/notfound.html",
+                {"what": exc.detail, "title": "Ongeldige invoer"},
+                status_code=400,
+            )
+        soon = reg.soon_days
         try:
             items = reg.items(priority=prioriteit or None, status=status or None, signal=signaal or None)
         except RegisterError as exc:
-            return render(request, "programme/notfound.html", {"what": str(exc)}, status_code=400)
+            return render(
+                request,
+                "programme/notfound.html",
+                {"what": str(exc), "title": "Ongeldige invoer"},
+                status_code=400,
+            )
         return render(
             request,
             "programme/register.html",
@@ -152,22 +177,32 @@ def register(app: FastAPI) -> None:
                 "signals": SIGNALS,
                 "f": {"prioriteit": prioriteit or "", "status": status or "", "signaal": signaal or ""},
                 "today": reg.clock().isoformat(),
-                "soon": binnenkort,
+                "soon": soon,
             },
         )
 
     @app.get("/programma/tijdlijn", response_class=HTMLResponse, include_in_schema=False)
     async def timeline_page(
-        request: Request, vandaag: str | None = None, binnenkort: int = Query(30, ge=0, le=3650)
+        request: Request, vandaag: str | None = None, binnenkort: str | None = None
     ) -> HTMLResponse:
-        reg = Register(_engine(request.app), clock=_clock(request.app, vandaag), soon_days=binnenkort)
+        try:
+            reg = _page_register(request.app, vandaag, binnenkort)
+        except Problem as exc:
+            return render(
+                request,
+                "programme/notfound.html",
+                {"what": exc.detail, "title": "Ongeldige invoer"},
+                status_code=400,
+            )
         return render(request, "programme/timeline.html", {"rep": report_mod.build(reg)})
 
     @app.get("/programma/toezeggingen/{cid}", response_class=HTMLResponse, include_in_schema=False)
-    async def commitment_page(request: Request, cid: int) -> HTMLResponse:
+    async def commitment_page(request: Request, cid: str) -> HTMLResponse:
         reg = Register(_engine(request.app), clock=_clock(request.app, None))
         try:
-            row = reg.get(cid)
+            if not cid.isdigit() or len(cid) > 9:
+                raise RegisterError(cid)
+            row = reg.get(int(cid))
         except RegisterError:
             return render(request, "programme/notfound.html", {"what": f"toezegging {cid}"}, status_code=404)
         return render(
@@ -175,7 +210,7 @@ def register(app: FastAPI) -> None:
             "programme/commitment.html",
             {
                 "c": row,
-                "history": reg.history(cid),
+                "history": reg.history(int(cid)),
                 "status_label": STATUSES[row["status"]],
                 "signal": SIGNALS[reg.signal(row)],
                 "priority_label": labels().get(row["priority"], row["priority"]),
