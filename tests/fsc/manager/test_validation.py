@@ -171,3 +171,15 @@ def test_delegator_must_be_party_when_submitting(harness: Harness) -> None:
     _refused(
         h, h.content(h.dsc(CONSUMER, DELEGATOR)), "ERROR_CODE_PEER_NOT_PART_OF_CONTRACT", caller=OUTSIDER
     )
+
+
+def test_offering_peer_rule(harness: Harness) -> None:
+    """A DelegatedServiceConnectionGrant is offered to the Service's Peer by the Delegator, not the Outway;
+    the Outway may still sign it afterwards (the order of signatures of three Peers is not fixed)."""
+    h = harness
+    content = h.content(h.dsc(CONSUMER, DELEGATOR))
+    r = h.post_contract(CONSUMER, PROVIDER, content)
+    assert_fsc_error(r, 422, GRANT_INVALID)
+    assert "offered" in r.json()["message"]
+    r = h.put_signature(CONSUMER, PROVIDER, "accept", content)
+    assert r.status_code == 201, r.text

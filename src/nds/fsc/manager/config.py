@@ -152,9 +152,9 @@ def load_config(path: Path | str) -> ManagerConfig:
     for name in _PATH_FIELDS:
         value: Path = getattr(cfg, name)
         if not value.is_absolute():
-            updates[name] = base / value if name != "admin_token_file" else value
+            updates[name] = (base / value).resolve() if name != "admin_token_file" else value
     updates["extra_jwks_certificates"] = [
-        c if c.is_absolute() else base / c for c in cfg.extra_jwks_certificates
+        c if c.is_absolute() else (base / c).resolve() for c in cfg.extra_jwks_certificates
     ]
     cfg = cfg.model_copy(update=updates)
     if not cfg.admin_token_file.is_absolute():
