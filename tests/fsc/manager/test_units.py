@@ -74,7 +74,8 @@ def test_config_paths_resolve_relative_to_file(tmp_path: Path) -> None:
     cfg_file = tmp_path / "peer" / "manager.toml"
     cfg_file.parent.mkdir()
     cfg_file.write_text(
-        "[manager]\ngroup_rules = '../group.toml'\ncertificate = 'tls/chain.pem'\nprivate_key = 'tls/key.pem'\n"
+        "[manager]\ngroup_rules = '../group.toml'\ncertificate = 'tls/chain.pem'\n"
+        "private_key = 'tls/key.pem'\n"
         "address = 'https://m.example:8443/'\nstate_dir = 'state'\nextra_jwks_certificates = ['old.pem']\n"
     )
     cfg = load_config(cfg_file)
