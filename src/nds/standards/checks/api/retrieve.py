@@ -272,7 +272,8 @@ async def observe_api(url: str, net: NetworkConfig, guard: Guard | None = None) 
             obs.doc, obs.parse_error = parse_document(document.body)
         yaml_f, root_f = await asyncio.gather(
             fetch(session, base + "/openapi.yaml", guard=guard, max_bytes=MAX_DOCUMENT_BYTES, headers=origin),
-            fetch(session, base, guard=guard, headers={"Accept": "application/json"}),
+            # with an Origin too: many CORS layers send Access-Control-Allow-Origin only to CORS requests
+            fetch(session, base, guard=guard, headers=origin),
         )
         obs.yaml_document, obs.root = yaml_f, root_f
         if yaml_f.status == 200 and yaml_f.error is None and yaml_f.body:
