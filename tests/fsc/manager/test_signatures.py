@@ -153,8 +153,17 @@ def test_Manager_RejectContract_6(harness: Harness) -> None:
     _url_mismatch(harness, "reject")
 
 
+def _unknown_hash_algorithm(h: Harness, sig_type: str) -> None:
+    """The suite's text for Reject/Revoke-7 says "a hash with an unsupported algorithm": a URL hash
+    naming an unknown hash algorithm is refused with UNKNOWN_HASH_ALGORITHM_HASH."""
+    content, ch = _proposed(h)
+    r = h.put_signature(CONSUMER, PROVIDER, sig_type, content, url_hash="$7$1$" + ch[5:])
+    assert_fsc_error(r, 422, "ERROR_CODE_UNKNOWN_HASH_ALGORITHM_HASH")
+
+
 def test_Manager_RejectContract_7(harness: Harness) -> None:
     _bad_alg(harness, "reject")
+    _unknown_hash_algorithm(harness, "reject")
 
 
 def test_Manager_RevokeContract_1(harness: Harness) -> None:
@@ -183,6 +192,7 @@ def test_Manager_RevokeContract_6(harness: Harness) -> None:
 
 def test_Manager_RevokeContract_7(harness: Harness) -> None:
     _bad_alg(harness, "revoke")
+    _unknown_hash_algorithm(harness, "revoke")
 
 
 _ = base64
