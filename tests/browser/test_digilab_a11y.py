@@ -105,8 +105,11 @@ def test_citizen_logs_in_and_every_page_passes_axe(
     problems.extend(check_axe(browser, axe_source, "/digilab/beheer"))
     visit("/digilab/organisaties/brp/contracten")
     browser.submit(
-        "[...document.querySelectorAll('button')].find(b => b.textContent.startsWith('Accepteren')).click()"
+        "[...document.querySelectorAll('a.button')].find(b => b.textContent.startsWith('Accepteren')).click()"
     )
+    assert "Contract accepteren?" in browser.text()
+    problems.extend(check_axe(browser, axe_source, "bevestigen"))
+    browser.submit("document.querySelector('main form.inline button').click()")
     assert "is geaccepteerd" in browser.text()
     assert lab.managers["brp"].calls == [("accept", "$1$1$proposedcontract0001")]
     problems.extend(check_axe(browser, axe_source, "contracten na actie"))

@@ -275,6 +275,41 @@ def register(app: FastAPI) -> None:
             },
         )
 
+    @app.get(
+        "/digilab/organisaties/{slug}/contracten/{content_hash}/{action}",
+        response_class=HTMLResponse,
+        include_in_schema=False,
+    )
+    async def confirm_action(request: Request, slug: str, content_hash: str, action: str) -> Response:
+        who = _officer_for(request, slug)
+        if isinstance(who, Response):
+            return who
+        _s, officer = who
+        if action not in ACTION_LABELS:
+            return error_page(request, 404, "Niet gevonden", "Onbekende actie.")
+        if not officer.can_act(slug):
+            return error_page(
+                request,
+                403,
+                "Geen toegang",
+                "Alleen een beheerder van deze organisatie mag contracten ondertekenen.",
+            )
+        d = data_or_error(request)
+        if isinstance(d, Response):
+            return d
+        try:
+            org = d.org(slug)
+            contract = next((c for c in await d.contracts(slug) if c.content_hash == content_hash), None)
+        except DataError as exc:
+            return error_page(request, exc.status, "Contracten niet beschikbaar", exc.detail)
+        if contract is None:
+            return error_page(request, 404, "Niet gevonden", "De Manager kent geen contract met deze hash.")
+        return page(
+            request,
+            "digilab/bevestigen.html",
+            {"data": d, "org": org, "contract": contract, "action": action, "action_labels": ACTION_LABELS},
+        )
+
     @app.post(
         "/digilab/organisaties/{slug}/contracten/{content_hash}/{action}",
         response_class=HTMLResponse,

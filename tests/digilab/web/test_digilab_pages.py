@@ -235,6 +235,8 @@ def test_medewerker_sees_contracts_but_may_not_act(client: TestClient, lab: Lab,
     )
     assert r.status_code == 403 and "beheerder" in r.text
     assert lab.managers["brp"].calls == []
+    r = client.get("/digilab/organisaties/brp/contracten/$1$1$proposedcontract0001/accept")
+    assert r.status_code == 403 and "csrf_token" not in r.text.split("<h1>")[1]
 
 
 def test_beheerder_accepts_with_csrf_and_is_audited(client: TestClient, lab: Lab, tmp_path: Path) -> None:
@@ -242,6 +244,13 @@ def test_beheerder_accepts_with_csrf_and_is_audited(client: TestClient, lab: Lab
     url = "/digilab/organisaties/brp/contracten"
     page = client.get(url).text
     assert "Accepteren" in page and "Afwijzen" in page and "Intrekken" in page
+    # the buttons lead to a confirmation page showing what will be signed; GET changes nothing
+    confirm = client.get(url + "/%241%241%24proposedcontract0001/accept")
+    assert confirm.status_code == 200 and "Contract accepteren?" in confirm.text
+    assert "$1$1$proposedcontract0001" in confirm.text and "Gemeente Voorbeeldstad" in confirm.text
+    assert 'name="csrf_token"' in confirm.text and lab.managers["brp"].calls == []
+    assert client.get(url + "/$1$1$onbekend/accept").status_code == 404
+    assert client.get(url + "/$1$1$proposedcontract0001/verwijderen").status_code == 404
     # without the token: refused, the Manager never asked to sign
     r = client.post(url + "/$1$1$proposedcontract0001/accept", data={}, follow_redirects=False)
     assert r.status_code == 403 and lab.managers["brp"].calls == []
