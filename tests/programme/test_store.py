@@ -138,3 +138,23 @@ def test_report_escapes_markdown_and_csv_formulas(engine) -> None:
     reg2.edit(item["id"], "X", evidence="=cmd|' /C calc'!A0")
     out = report.render(report.build(reg2), "csv")
     assert "'=cmd" in out
+
+
+def test_new_version_carries_officer_fields_and_replaces_old_in_register(seeded) -> None:
+    engine, first_id = seeded
+    reg = Register(engine, clock=lambda: dt.date(2026, 1, 15))
+    before = len(reg.items())
+    item = next(i for i in reg.items() if i["question"] == 105)
+    reg.edit(item["id"], "J. Jansen", status="Deels afgedaan", note="plan in concept")
+    v3 = SEED.read_text(encoding="utf-8").replace("versie: 2 (versie 1)", "versie: 3 (versie 2)")
+    v3 = v3.replace("wordt in de loop van 2026 verwacht.", "wordt medio 2026 verwacht.")
+    new_id, new = store_result(engine, parse_text(v3), "seed-v3.txt")
+    assert new and new_id != first_id
+    items = reg.items()
+    assert len(items) == before and {i["document_id"] for i in items} == {new_id}
+    carried = next(i for i in items if i["question"] == 105)
+    assert carried["status"] == "deels_afgedaan" and carried["note"] == "plan in concept"
+    assert {h["officer"] for h in reg.history(carried["id"])} == {"systeem"}
+    q49 = next(i for i in items if i["question"] == 49)
+    assert q49["deadline_end"] == dt.date(2026, 8, 31)
+    assert get_document(engine, first_id) is not None  # the old version stays stored

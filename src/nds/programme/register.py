@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from nds.programme.priorities import labels
-from nds.programme.store import audit, commitments, documents
+from nds.programme.store import audit, commitments, documents, latest_documents
 
 STATUSES = {
     "openstaand": "Openstaand",
@@ -80,7 +80,8 @@ class Register:
         if status:
             q = q.where(commitments.c.status == normalise_status(status))
         with self.engine.connect() as conn:
-            rows = [dict(r) for r in conn.execute(q).mappings().all()]
+            current = latest_documents(conn)
+            rows = [dict(r) for r in conn.execute(q).mappings().all() if r["document_id"] in current]
         names = labels()
         for r in rows:
             r["signal"] = self.signal(r)

@@ -248,7 +248,68 @@ def store_result(engine: Engine, result: ParseResult, source_name: str | None = 
             )
         if rows:
             conn.execute(commitments.insert(), rows)
+            if h.nummer:
+                _carry_over(conn, doc_id, h.nummer)
     return int(doc_id), True
+
+
+CARRIED = ("status", "due", "evidence", "note", "actor", "priority")
+
+
+def _carry_over(conn: sa.Connection, doc_id: int, nummer: str) -> None:
+    """A new version of a document (same Nummer): register fields that officers set on the previous
+    version's commitments move to the same commitments (same question and text) in the new version, with
+    an audit entry; the previous version stays stored but leaves the register (see latest_documents)."""
+    prev = conn.execute(
+        sa.select(sa.func.max(documents.c.id)).where(documents.c.nummer == nummer, documents.c.id < doc_id)
+    ).scalar()
+    if prev is None:
+        return
+    old = {
+        (r["question"], r["text"]): r
+        for r in conn.execute(sa.select(commitments).where(commitments.c.document_id == prev)).mappings()
+    }
+    now = _now()
+    for new in (
+        conn.execute(sa.select(commitments).where(commitments.c.document_id == doc_id)).mappings().all()
+    ):
+        was = old.get((new["question"], new["text"]))
+        if was is None:
+            continue
+        changed = {k: was[k] for k in CARRIED if was[k] != new[k]}
+        if not changed:
+            continue
+        conn.execute(
+            commitments.update().where(commitments.c.id == new["id"]).values(**changed, updated_at=now)
+        )
+        conn.execute(
+            audit.insert(),
+            [
+                {
+                    "commitment_id": new["id"],
+                    "at": now,
+                    "officer": "systeem",
+                    "field": k,
+                    "old": None if new[k] is None else str(new[k]),
+                    "new": None if v is None else str(v),
+                    "reason": f"overgenomen uit vorige versie (toezegging {was['id']})",
+                }
+                for k, v in changed.items()
+            ],
+        )
+
+
+def latest_documents(conn: sa.Connection) -> set[int]:
+    """Ids of the documents that are the newest version of their Nummer (or have no Nummer)."""
+    rows = conn.execute(sa.select(documents.c.id, documents.c.nummer)).all()
+    newest: dict[str, int] = {}
+    out = set()
+    for doc_id, nummer in rows:
+        if nummer is None:
+            out.add(doc_id)
+        else:
+            newest[nummer] = max(doc_id, newest.get(nummer, 0))
+    return out | set(newest.values())
 
 
 def list_documents(engine: Engine) -> list[dict[str, Any]]:
