@@ -87,3 +87,13 @@ def test_size_cap_and_binary(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="kan"):
         read_document(tmp_path / "missing.txt")
     assert decode("caf\u00e9".encode("cp1252")) == "caf\u00e9"
+
+
+def test_missing_anchor_is_flagged_and_uses_the_given_clock() -> None:
+    from datetime import date
+
+    r = parse_text("1 | Wanneer? Ik stuur de brief dit jaar. |\n", today=date(2027, 5, 1))
+    assert "no_anchor" in [w.code for w in r.warnings] and r.partial
+    c = r.commitments[0]
+    assert c.deadline is not None
+    assert (c.deadline.start, c.deadline.end) == (date(2027, 5, 1), date(2027, 12, 31))
