@@ -1,0 +1,187 @@
+"""The DigiLab pages against a real federation (``nds digilab up``): contracts from each Manager's
+admin API, signing through it over the web (CSRF, roles, audit), transaction logs over mTLS."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from nds.digilab.auth_web import AuditLog
+from nds.pki import load_certificate, public_key_thumbprint
+from nds.settings import Settings
+from nds.web.app import create_app
+
+pytestmark = pytest.mark.e2e
+
+
+def nds(*args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "nds", *args], capture_output=True, text=True, timeout=timeout
+    )
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict[str, Any]]]:
+    root = tmp_path_factory.mktemp("digilab-web")
+    state = root / "digilab"  # the web app finds it at NDS_STATE_DIR/digilab
+    res = nds("digilab", "up", "--state", str(state), "--detach")
+    try:
+        assert res.returncode == 0, res.stderr + res.stdout
+        yield root, json.loads((state / "digilab.json").read_text())
+    finally:
+        nds("digilab", "down", "--state", str(state))
+
+
+@pytest.fixture
+def client(lab: tuple[Path, dict[str, Any]], tmp_path: Path) -> Iterator[TestClient]:
+    root, _ = lab
+    settings = Settings(demo_mode=True, state_dir=root)
+    with TestClient(create_app(settings)) as c:
+        yield c
+
+
+def org(data: dict[str, Any], slug: str) -> dict[str, Any]:
+    return next(o for o in data["organisations"] if o["slug"] == slug)
+
+
+def admin(o: dict[str, Any], method: str, path: str, **kw: Any) -> httpx.Response:
+    token = Path(o["admin_token_file"]).read_text().strip()
+    r = httpx.request(
+        method, f"{o['admin_url']}/v1{path}", headers={"Authorization": f"Bearer {token}"}, timeout=20, **kw
+    )
+    assert r.status_code < 400, r.text
+    return r
+
+
+def wait_state(o: dict[str, Any], content_hash: str, state: str | None) -> dict[str, Any]:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        for c in admin(o, "GET", "/contracts").json()["contracts"]:
+            if c["content_hash"] == content_hash and (state is None or c["state"] == state):
+                return dict(c)
+        time.sleep(0.1)
+    raise AssertionError(f"contract never reached {state} at {o['name']}")
+
+
+def login(client: TestClient, username: str) -> None:
+    page = client.get("/digilab/inloggen/medewerker").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    r = client.post(
+        "/digilab/inloggen/medewerker",
+        follow_redirects=False,
+        data={"csrf_token": token, "gebruikersnaam": username, "wachtwoord": "digilab-demo"},
+    )
+    assert r.status_code == 303
+
+
+def test_participants_and_services_from_the_running_federation(
+    client: TestClient, lab: tuple[Path, dict[str, Any]]
+) -> None:
+    _, data = lab
+    r = client.get("/digilab/deelnemers")
+    assert r.status_code == 200
+    for o in [data["directory"], *data["organisations"]]:
+        assert o["name"] in r.text and o["peer_id"] in r.text
+    r = client.get("/digilab/diensten")
+    for s in data["services"]:
+        assert f"<code>{s['name']}</code>" in r.text
+    for g in data["grants"]:
+        assert g["hash"] in r.text
+
+
+def test_beheerder_accepts_and_revokes_a_real_contract(
+    client: TestClient, lab: tuple[Path, dict[str, Any]]
+) -> None:
+    root, data = lab
+    brp, kadaster = org(data, "brp"), org(data, "kadaster")
+    # Kadaster proposes (and signs) a connection to the BRP's service; the BRP has not signed yet
+    now = int(time.time())
+    grant = {
+        "type": "GRANT_TYPE_SERVICE_CONNECTION",
+        "outway": {
+            "peer_id": kadaster["peer_id"],
+            "public_key_thumbprint": public_key_thumbprint(load_certificate(Path(kadaster["certificate"]))),
+        },
+        "service": {"type": "SERVICE_TYPE_SERVICE", "peer_id": brp["peer_id"], "name": "personen"},
+    }
+    content = {
+        "iv": str(uuid.uuid4()),
+        "group_id": data["group_id"],
+        "validity": {"not_before": now - 60, "not_after": now + 86400},
+        "grants": [{"data": grant}],
+        "hash_algorithm": "HASH_ALGORITHM_SHA3_512",
+        "created_at": now - 1,
+    }
+    h = admin(kadaster, "POST", "/contracts", json={"contract_content": content}).json()["content_hash"]
+    wait_state(brp, h, "proposed")
+
+    # a medewerker sees it but cannot sign
+    login(client, "medewerker-brp")
+    page = client.get("/digilab/organisaties/brp/contracten")
+    assert page.status_code == 200 and h in page.text and "Voorgesteld" in page.text
+    assert client.get(f"/digilab/organisaties/brp/contracten/{h}/accept").status_code == 403
+
+    # the beheerder accepts it: the BRP's Manager signs, the contract becomes valid at both peers
+    login(client, "beheerder-brp")
+    confirm = client.get(f"/digilab/organisaties/brp/contracten/{h}/accept")
+    assert confirm.status_code == 200 and "Kadaster Adressen" in confirm.text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', confirm.text).group(1)  # type: ignore[union-attr]
+    assert client.post(f"/digilab/organisaties/brp/contracten/{h}/accept", data={}).status_code == 403
+    r = client.post(
+        f"/digilab/organisaties/brp/contracten/{h}/accept", data={"csrf_token": token}, follow_redirects=False
+    )
+    assert r.status_code == 303
+    signed = wait_state(brp, h, "valid")
+    assert brp["peer_id"] in signed["signatures"]["accept"]
+    wait_state(kadaster, h, "valid")
+    assert "Geldig" in client.get("/digilab/organisaties/brp/contracten").text
+
+    # and revokes it
+    token = re.search(
+        r'name="csrf_token" value="([^"]+)"',  # type: ignore[union-attr]
+        client.get(f"/digilab/organisaties/brp/contracten/{h}/revoke").text,
+    ).group(1)
+    r = client.post(
+        f"/digilab/organisaties/brp/contracten/{h}/revoke", data={"csrf_token": token}, follow_redirects=False
+    )
+    assert r.status_code == 303
+    wait_state(brp, h, "revoked")
+    wait_state(kadaster, h, "revoked")
+
+    audit = AuditLog(root / "digilab-web" / "audit.jsonl")
+    acts = [(e.officer, e.action, e.object, e.result) for e in audit.entries(["brp"]) if e.object == h]
+    assert acts == [
+        ("beheerder-brp", "contract accept", h, "gelukt"),
+        ("beheerder-brp", "contract revoke", h, "gelukt"),
+    ]
+    assert audit.verify() is None
+
+
+def test_transaction_log_over_mtls_shows_a_real_call(
+    client: TestClient, lab: tuple[Path, dict[str, Any]]
+) -> None:
+    _, data = lab
+    g = next(g for g in data["grants"] if g["consumer"] == "gemeente" and g["service"] == "personen")
+    gemeente = org(data, "gemeente")
+    r = httpx.get(
+        f"{gemeente['outway_address']}/personen/1", headers={"Fsc-Grant-Hash": g["hash"]}, timeout=20
+    )
+    assert r.status_code == 200, r.text
+    tx = r.headers["fsc-transaction-id"]
+    login(client, "medewerker-gemeente")
+    page = client.get("/digilab/organisaties/gemeente/transacties")
+    assert page.status_code == 200 and tx in page.text and "Uitgaand" in page.text
+    login(client, "medewerker-brp")
+    page = client.get("/digilab/organisaties/brp/transacties")
+    assert tx in page.text and "Inkomend" in page.text and "Gemeente Voorbeeldstad" in page.text
