@@ -88,19 +88,34 @@ def test_cli_bad_input(args: list[str], message: str) -> None:
     assert message in res.stderr and "Traceback" not in res.stderr
 
 
-def test_dnssec_and_caa_through_the_dns_lab(ca: TestCA) -> None:
+def test_dnssec_caa_and_dane_through_the_dns_lab(ca: TestCA) -> None:
     dnsinfra = pytest.importorskip("dnsinfra")
     if not dnsinfra.tools_available():
         pytest.skip("nsd/unbound not installed")
+    import hashlib
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    certs = {
+        h: ca.issue(h, curve=ec.SECP256R1(), label=h) for h in ("www.gemeente.test", "www.onveilig.test")
+    }
+    leaf = x509.load_pem_x509_certificate(certs["www.gemeente.test"].cert.read_bytes())
+    spki = leaf.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    tlsa = f"_443._tcp.www TLSA 3 1 1 {hashlib.sha256(spki).hexdigest()}"
+    wrong = "_443._tcp.www TLSA 3 1 1 " + "00" * 32
     zones = [
-        dnsinfra.ZoneSpec("gemeente.test.", ["www A 127.0.0.63", '@ CAA 0 issue "ca.example"'], "secure"),
-        dnsinfra.ZoneSpec("onveilig.test.", ["www A 127.0.0.64"], "insecure"),
+        dnsinfra.ZoneSpec(
+            "gemeente.test.", ["www A 127.0.0.63", '@ CAA 0 issue "ca.example"', tlsa], "secure"
+        ),
+        dnsinfra.ZoneSpec("onveilig.test.", ["www A 127.0.0.64", wrong], "insecure"),
     ]
     with dnsinfra.running_lab(zones) as lab:
 
         async def go(host: str, addr: str):
-            site = Site(host, ca.issue(host, curve=ec.SECP256R1(), label=host))
-            async with serve(site, addr) as net:
+            async with serve(Site(host, certs[host]), addr) as net:
                 from dataclasses import replace
 
                 return await check_web(host, replace(net, resolver=lab.resolver, timeout=5), "ncsc-2025-05")
@@ -111,9 +126,13 @@ def test_dnssec_and_caa_through_the_dns_lab(ca: TestCA) -> None:
     assert by["cert.caa"].status is Status.PASSED and by["cert.caa"].facts["zone"] == "gemeente.test"
     assert by["dnssec.valid"].status is Status.PASSED
     assert secure.standards()["dnssec"] is Status.PASSED
+    assert by["dane.exists"].status is Status.PASSED and by["dane.valid"].status is Status.PASSED
     by2 = {r.id: r for r in insecure.tests}
     assert by2["cert.caa"].status is Status.WARNING
     assert insecure.standards()["dnssec"] is Status.FAILED
+    assert by2["dane.exists"].status is Status.INFO and "not DNSSEC-signed" in by2["dane.exists"].detail
+    assert "dane.valid" not in by2
+    assert secure.standards()["https"] is Status.PASSED  # DANE is info/notice: never counted
 
 
 def test_every_address_is_tested(ca: TestCA) -> None:

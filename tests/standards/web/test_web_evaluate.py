@@ -281,3 +281,80 @@ def test_legal_undetermined_when_a_tls_subtest_could_not_run() -> None:
     results = [r for r in _all_good() if r.id != "tls.zero_rtt"] + [_r("tls.zero_rtt", Status.NOT_TESTED)]
     v = legal.https_verdict(results, {"a": "max-age=31536000"})
     assert v["verdict"] == "undetermined" and v["undetermined"]
+
+
+# --- DANE ----------------------------------------------------------------------------------------------
+
+
+def _chain() -> list[bytes]:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, HOST)])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(7)
+        .not_valid_before(now)
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(HOST)]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    return [cert.public_bytes(serialization.Encoding.DER)]
+
+
+def _tlsa(records: tuple[str, ...], dnssec: str = "secure", rcode: str = "NOERROR"):
+    from nds.standards.checks.dns.resolver import DnssecStatus, Lookup
+
+    return Lookup(f"_443._tcp.{HOST}", "TLSA", rcode, records, DnssecStatus(dnssec))
+
+
+def test_dane_web_rules() -> None:
+    import hashlib
+
+    from cryptography import x509
+
+    from nds.standards.checks.tls.retrieve import TlsFacts
+    from nds.standards.checks.web.dane import evaluate_dane
+
+    chain = _chain()
+    spki_hash = hashlib.sha256(
+        x509.load_der_x509_certificate(chain[0])
+        .public_key()
+        .public_bytes(
+            __import__("cryptography").hazmat.primitives.serialization.Encoding.DER,
+            __import__("cryptography").hazmat.primitives.serialization.PublicFormat.SubjectPublicKeyInfo,
+        )
+    ).hexdigest()
+    untrusted = TlsFacts("192.0.2.1", 443, chain=chain, trust_error="self-signed certificate")
+    trusted = TlsFacts("192.0.2.1", 443, chain=chain)
+
+    def by(results: list) -> dict:
+        return {r.id: r.status for r in results}
+
+    assert by(evaluate_dane(HOST, _tlsa((f"3 1 1 {spki_hash}",)), [untrusted])) == {
+        "dane.exists": Status.PASSED,
+        "dane.valid": Status.PASSED,
+    }
+    assert (
+        by(evaluate_dane(HOST, _tlsa(("3 1 1 " + "ab" * 32,)), [untrusted]))["dane.valid"] is Status.WARNING
+    )
+    # PKIX-EE (usage 1) also needs ordinary trust
+    assert (
+        by(evaluate_dane(HOST, _tlsa((f"1 1 1 {spki_hash}",)), [untrusted]))["dane.valid"] is Status.WARNING
+    )
+    assert by(evaluate_dane(HOST, _tlsa((f"1 1 1 {spki_hash}",)), [trusted]))["dane.valid"] is Status.PASSED
+    assert by(evaluate_dane(HOST, _tlsa(()), [trusted])) == {"dane.exists": Status.INFO}
+    assert by(evaluate_dane(HOST, _tlsa((f"3 1 1 {spki_hash}",), "bogus"), [trusted]))["dane.valid"] is (
+        Status.WARNING
+    )
+    assert by(evaluate_dane(HOST, _tlsa((), rcode="SERVFAIL"), [trusted])) == {
+        "dane.exists": Status.NOT_TESTED
+    }
+    assert evaluate_dane(HOST, None, [trusted]) == []

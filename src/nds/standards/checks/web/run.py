@@ -18,6 +18,7 @@ from nds.standards.checks.tls import evaluate as tls_eval
 from nds.standards.checks.tls.probe import HandshakeCounter
 from nds.standards.checks.tls.retrieve import TlsFacts, scan_address
 from nds.standards.checks.web import evaluate as web_eval
+from nds.standards.checks.web.dane import evaluate_dane
 from nds.standards.checks.web.headers import evaluate_headers
 from nds.standards.checks.web.retrieve import HttpFacts, retrieve_http
 from nds.standards.checks.web.securitytxt import evaluate_security_txt
@@ -35,6 +36,7 @@ class WebFacts:
     tls: list[TlsFacts] = field(default_factory=list)
     http: list[HttpFacts] = field(default_factory=list)
     dns_results: list[TestResult] = field(default_factory=list)  # DNSSEC/IPv6/RPKI/CAA verdicts
+    tlsa: Any = None  # Lookup of _443._tcp.<host> TLSA (None: DNS checks off)
     resolve_error: str | None = None
 
 
@@ -182,15 +184,28 @@ async def retrieve_web(
     facts.addresses, facts.resolve_error = await _addresses(host, net)
     per_address = [_one_address(host, a, p, net, counter) for a, p in facts.addresses]
     source = rpki_source if rpki_source is not None else _rpki_source(net)
-    dns_job = _dns_families(host, net, facts.addresses, source) if dns_checks else None
-    results = await asyncio.gather(*per_address, *([dns_job] if dns_job else []))
+    jobs: list[Any] = list(per_address)
+    if dns_checks:
+        jobs += [_dns_families(host, net, facts.addresses, source), _tlsa(host, net)]
+    results = await asyncio.gather(*jobs)
     for item in results[: len(per_address)]:
-        tls, http = item  # type: ignore[misc]
+        tls, http = item
         facts.tls.append(tls)
         facts.http.append(http)
-    if dns_job:
-        facts.dns_results = list(results[-1])  # type: ignore[arg-type]
+    if dns_checks:
+        facts.dns_results = list(results[-2])
+        facts.tlsa = results[-1]
     return facts
+
+
+async def _tlsa(host: str, net: NetworkConfig) -> Any:
+    """TLSA at _443._tcp.<host>, asked without CD so SECURE is exact (internet.nl, issue #1869)."""
+    try:
+        from nds.standards.checks.dns.resolver import DnsClient
+
+        return await DnsClient(net).query(f"_443._tcp.{host}", "TLSA", accurate_secure=True)
+    except Exception:  # DANE is info/notice only: its lookup failing must not sink the test
+        return None
 
 
 def evaluate_web(facts: WebFacts, p: Profile) -> list[TestResult]:
@@ -219,6 +234,7 @@ def evaluate_web(facts: WebFacts, p: Profile) -> list[TestResult]:
             out.append(web_eval.http_compression(http, p))
             out += evaluate_headers(http)
             out.append(evaluate_security_txt(http, facts.host))
+    out += evaluate_dane(facts.host, facts.tlsa, facts.tls)
     return out
 
 
