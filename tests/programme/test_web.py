@@ -54,6 +54,9 @@ def test_document_page_opentk_style(client: TestClient) -> None:
     assert html.count('<mark class="toezegging') >= 15
     assert '<a href="#vraag-19">antwoord op vraag 19</a>' in html  # linked cross-reference
     assert "[2026-01-01 – 2026-03-31]" in html
+    assert '<sup><a href="#voetnoot-1" title="voetnoot 1">2</a></sup>' in html  # "weerbaar2" -> footnote 1
+    assert 'title="markering 3: niet aan een voetnoot gekoppeld">3</span></sup>' in html
+    assert html.count('<li id="voetnoot-') == 15 and "geen bevestigde markering" in html
     assert 'href="https://zoek.officielebekendmakingen.nl/kst-36740-VII-21.html"' in html
 
 

@@ -172,7 +172,14 @@ def store_result(engine: Engine, result: ParseResult, source_name: str | None = 
                 layout=result.layout,
                 source_name=(source_name or "")[:500] or None,
                 raw=result.raw,
-                meta=json.dumps(doc["document"], ensure_ascii=False),
+                meta=json.dumps(
+                    {
+                        **doc["document"],
+                        "footnotes": doc["footnotes"],
+                        "footnote_markers": doc["footnote_markers"],
+                    },
+                    ensure_ascii=False,
+                ),
                 warnings=json.dumps(doc["warnings"], ensure_ascii=False),
                 partial=result.partial,
                 ingested_at=_now(),

@@ -64,22 +64,50 @@ def _page_register(web: FastAPI, vandaag: str | None, binnenkort: str | None) ->
     return Register(_engine(web), clock=_clock(web, vandaag), soon_days=soon)
 
 
-def segments(text: str, offset: int, commitments: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Split an answer into plain, commitment and cross-reference segments (rendered escaped)."""
-    marks = sorted(
-        (c["span_start"] - offset, c["span_end"] - offset, c)
-        for c in commitments
-        if c["span_start"] >= offset and c["span_end"] <= offset + len(text)
+def segments(
+    text: str, offset: int, commitments: list[dict[str, Any]], markers: list[dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
+    """An answer as groups ``{"c": commitment or None, "parts": [...]}``; parts are plain text,
+    cross-references and footnote markers. Rendered escaped by the template, never as pre-built HTML."""
+    end = offset + len(text)
+    spans = sorted(
+        (
+            (c["span_start"] - offset, c["span_end"] - offset, c)
+            for c in commitments
+            if c["span_start"] >= offset and c["span_end"] <= end
+        ),
+        key=lambda x: (x[0], x[1]),
     )
-    out: list[dict[str, Any]] = []
+    marks = sorted(
+        ((m["offset"] - offset, m) for m in markers or [] if offset <= m["offset"] < end), key=lambda x: x[0]
+    )
+    groups: list[dict[str, Any]] = []
     pos = 0
-    for s, e, c in marks:
+    for s, e, c in spans:
         if s < pos:
             continue
-        out += _xref_segments(text[pos:s])
-        out.append({"kind": "commitment", "text": text[s:e], "c": c})
+        if s > pos:
+            groups.append({"c": None, "parts": _parts(text, pos, s, marks)})
+        groups.append({"c": c, "parts": _parts(text, s, e, marks)})
         pos = e
-    out += _xref_segments(text[pos:])
+    if pos < len(text):
+        groups.append({"c": None, "parts": _parts(text, pos, len(text), marks)})
+    return groups
+
+
+def _parts(text: str, start: int, end: int, marks: list[tuple[int, dict[str, Any]]]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    pos = start
+    for at, m in marks:
+        n = len(str(m["number"]))
+        if at < pos or at + n > end:
+            continue
+        out += _xref_segments(text[pos:at])
+        out.append(
+            {"kind": "marker", "text": text[at : at + n], "entry": m.get("entry"), "number": m["number"]}
+        )
+        pos = at + n
+    out += _xref_segments(text[pos:end])
     return out
 
 
@@ -132,9 +160,16 @@ def register(app: FastAPI) -> None:
             by_q.setdefault(c["question"], []).append(c)
         for r in doc["references"]:
             r["url"] = kst_url(r)
+        markers = doc["meta"].get("footnote_markers", [])
+        linked: dict[int, list[dict[str, Any]]] = {}
+        for m in markers:
+            if m.get("entry"):
+                linked.setdefault(m["entry"], []).append(m)
+        for f in doc["meta"].get("footnotes", []):
+            f["markers"] = linked.get(f["number"], [])
         for p in doc["pairs"]:
             p["segments"] = (
-                segments(p["answer"], p["a_start"], by_q.get(p["number"], [])) if p["answer"] else []
+                segments(p["answer"], p["a_start"], by_q.get(p["number"], []), markers) if p["answer"] else []
             )
             p["commitments"] = by_q.get(p["number"], [])
         return render(request, "programme/document.html", {"doc": doc, "meta": doc["meta"]})
