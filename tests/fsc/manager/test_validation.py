@@ -183,3 +183,21 @@ def test_offering_peer_rule(harness: Harness) -> None:
     assert "offered" in r.json()["message"]
     r = h.put_signature(CONSUMER, PROVIDER, "accept", content)
     assert r.status_code == 201, r.text
+
+
+def test_writes_must_come_from_the_announced_address(harness: Harness) -> None:
+    h = harness
+    host = h.p(CONSUMER).address.rsplit(":", 1)[0]
+    other = f"{host}:443"  # in the certificate, an FSC port, but not the address the Consumer uses
+    content = h.content(h.sc(CONSUMER))
+    r = h.post_contract(CONSUMER, PROVIDER, content, headers={"Fsc-Manager-Address": other})
+    assert_fsc_error(r, 400, "ERROR_CODE_PEER_CERTIFICATE_VERIFICATION_FAILED")
+    assert "announce" in r.json()["message"]
+    announce = f"{h.p(PROVIDER).address}/v1/announce"
+    try:
+        assert h.client(CONSUMER).put(announce, headers={"Fsc-Manager-Address": other}).status_code == 200
+        r = h.post_contract(CONSUMER, PROVIDER, content, headers={"Fsc-Manager-Address": other})
+        assert r.status_code == 201, r.text
+    finally:
+        r = h.client(CONSUMER).put(announce, headers={"Fsc-Manager-Address": h.p(CONSUMER).address})
+        assert r.status_code == 200

@@ -340,6 +340,21 @@ class Manager:
 
     # -- announce ----------------------------------------------------------------------------
 
+    async def announce_to_known_peers(self) -> None:
+        from nds.fsc.manager.peerclient import PeerCallError
+
+        entry = self.directory_entry()
+        peers = await asyncio.to_thread(self.store.list_peers, limit=100000)
+        for p in peers:
+            if p["peer_id"] in (self.peer_id, entry[1] if entry else None) or not p["manager_address"]:
+                continue
+            try:
+                await self.client.request(
+                    "PUT", p["manager_address"], "/announce", expected_peer_id=p["peer_id"], write=True
+                )
+            except PeerCallError as exc:
+                log.info("announce to peer %s failed: %s", p["peer_id"], exc)
+
     async def announce_to_directory(self) -> bool:
         entry = self.directory_entry()
         if entry is None or entry[0] == self.cfg.address:

@@ -104,10 +104,23 @@ async def announce(request: web.Request) -> web.Response:
     return web.Response(status=200)
 
 
+async def _known_address(m: Manager, caller: PeerIdentity, address: str) -> None:
+    """A write must come from the address the Peer announced (or first used); announce to change it."""
+    known = await asyncio.to_thread(m.store.get_peer, caller.peer_id)
+    if known and known["manager_address"] and known["manager_address"] != address:
+        raise RequestError(
+            ErrorCode.PEER_CERTIFICATE_VERIFICATION_FAILED,
+            f"the Fsc-Manager-Address does not match the announced address of peer '{caller.peer_id}'; "
+            "announce the new address first",
+            400,
+        )
+
+
 async def submit_contract(request: web.Request) -> web.Response:
     m = _manager(request)
     cert, caller = _caller(request)
     address = _manager_address(request, cert)
+    await _known_address(m, caller, address)
     body = await read_json_object(request, m.cfg.max_body_bytes, m.cfg.max_json_depth)
     await m.receive(caller, address, body, "accept", None)
     return web.Response(status=201)
@@ -118,6 +131,7 @@ def _signature_handler(sig_type: str) -> Handler:
         m = _manager(request)
         cert, caller = _caller(request)
         address = _manager_address(request, cert)
+        await _known_address(m, caller, address)
         body = await read_json_object(request, m.cfg.max_body_bytes, m.cfg.max_json_depth)
         await m.receive(caller, address, body, sig_type, request.match_info["hash"])
         return web.Response(status=201)

@@ -36,6 +36,9 @@ async def _announce_loop(m: Manager, stop: asyncio.Event) -> None:
     attempt = 0
     while not stop.is_set():
         if await m.announce_to_directory():
+            # fsc-core: also announce to the Peers we negotiated contracts with (their stored address of
+            # us may be outdated after a move); best effort, once per start.
+            await m.announce_to_known_peers()
             return
         delay = m.rules.retry_delay(attempt)
         attempt += 1

@@ -26,6 +26,10 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 SIG_TYPES = ("accept", "reject", "revoke")
 
 
+class _RaceLost(Exception):
+    pass
+
+
 class IvConflict(Exception):
     """Another contract with the same ``iv`` exists (FSC: the iv is unique per Peer)."""
 
@@ -126,7 +130,17 @@ class Store:
 
     # -- contracts ---------------------------------------------------------------------------
 
-    def insert_contract(
+    def insert_contract(self, *args: Any, **kwargs: Any) -> bool:
+        """Store a contract once; True if it is new. Raises IvConflict for a reused iv."""
+        try:
+            return self._insert_contract(*args, **kwargs)
+        except _RaceLost:
+            content_hash = args[0] if args else kwargs["content_hash"]
+            if self.get_contract(content_hash) is not None:
+                return False
+            raise IvConflict("iv") from None
+
+    def _insert_contract(
         self,
         content_hash: str,
         content: dict[str, Any],
@@ -157,8 +171,8 @@ class Store:
                         received_at=time.time(),
                     )
                 )
-            except IntegrityError:  # a concurrent insert of the same iv
-                raise IvConflict(content["iv"]) from None
+            except IntegrityError:  # a concurrent insert of the same contract, or of the same iv
+                raise _RaceLost(content["iv"]) from None
             rows = [g.__dict__ | {"content_hash": content_hash} for g in grants]
             if rows:
                 conn.execute(insert(t.grants), rows)
