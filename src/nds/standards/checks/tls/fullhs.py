@@ -13,9 +13,11 @@ import ipaddress
 import os
 import socket
 import struct
+import time
 
 from cryptography import x509
 from OpenSSL import SSL, crypto
+from OpenSSL._util import ffi as _ffi
 from OpenSSL._util import lib as _lib
 
 from nds.standards.checks.tls.probe import HandshakeCounter
@@ -82,13 +84,31 @@ def _close(conn: SSL.Connection, sock: socket.socket) -> None:
     sock.close()
 
 
-def _zero_rtt(conn: SSL.Connection, name: str) -> bool | None:
-    """Read a little application data so the NewSessionTicket arrives, then ask the ticket."""
-    host = name or "localhost"
-    with contextlib.suppress(Exception):
-        conn.sendall(f"GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
-        conn.recv(16384)  # tickets are sent right after the handshake, so they precede the response
-    session = conn.get_session()
+def _zero_rtt(conn: SSL.Connection, sock: socket.socket, wait: float = 0.6) -> bool | None:
+    """Wait briefly for the TLS 1.3 NewSessionTicket (servers send it right after the handshake) without
+    sending application data (for SMTP after STARTTLS that would break the session, the reason internet.nl
+    dropped 0-RTT for mail), then read the ticket's max_early_data. A new ticket shows as a new session
+    object; no ticket within ``wait`` means no resumption, hence no 0-RTT."""
+
+    def current() -> tuple[int, SSL.Session | None]:
+        s = conn.get_session()
+        return (int(_ffi.cast("uintptr_t", s._session)), s) if s is not None else (0, None)
+
+    first, _ = current()
+    sock.setblocking(False)
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        try:
+            conn.recv(16384)
+        except SSL.WantReadError:
+            pass
+        except (SSL.Error, OSError):
+            break
+        ptr, session = current()
+        if session is not None and ptr != first:
+            return bool(_lib.SSL_SESSION_get_max_early_data(session._session))
+        time.sleep(0.01)
+    _, session = current()
     if session is None:
         return None
     return bool(_lib.SSL_SESSION_get_max_early_data(session._session))
@@ -147,7 +167,7 @@ def full_handshake(
         facts.trust_error = verify_chain(list(chain), ca_file)
         facts.ocsp_stapled = bool(ocsp and ocsp[0]) or bool(facts.ocsp_stapled)
         if facts.negotiated == "TLSv1.3":
-            facts.zero_rtt = _zero_rtt(conn, name)
+            facts.zero_rtt = _zero_rtt(conn, sock)
         elif "TLSv1.2" in facts.versions or facts.negotiated:
             facts.client_renegotiation = _client_renegotiation(conn)
     finally:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import concurrent.futures
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -246,6 +247,18 @@ async def _legacy_curves(s: _Scanner, facts: TlsFacts, sha2_seen: list[bool]) ->
         rest.remove(ans.group)
 
 
+_POOL: concurrent.futures.ThreadPoolExecutor | None = None
+FULL_HANDSHAKE_THREADS = 64  # mostly waiting on the network: many threads, little CPU
+
+
+def _pool() -> concurrent.futures.ThreadPoolExecutor:
+    """A dedicated pool, so slow servers in a round cannot starve asyncio's default executor."""
+    global _POOL
+    if _POOL is None:
+        _POOL = concurrent.futures.ThreadPoolExecutor(FULL_HANDSHAKE_THREADS, thread_name_prefix="nds-tls")
+    return _POOL
+
+
 async def scan_address(
     addr: str,
     port: int,
@@ -266,8 +279,8 @@ async def scan_address(
         await _scan_tls13(s, facts)
         await _scan_legacy(s, facts)
         if facts.versions:
-            await asyncio.to_thread(
-                fullhs.full_handshake, addr, port, server_name, facts, timeout, ca_file, counter
+            await asyncio.get_running_loop().run_in_executor(
+                _pool(), fullhs.full_handshake, addr, port, server_name, facts, timeout, ca_file, counter
             )
     except Unreachable as exc:
         facts.reachable = False
