@@ -331,26 +331,46 @@ def _entry_hash(body: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
+class AuditLogError(Exception):
+    """The audit log cannot be read or written; officer actions must then not happen."""
+
+
 class AuditLog:
-    """Append-only, hash-chained JSON Lines; each append is fsynced before it returns."""
+    """Append-only, hash-chained JSON Lines; each append is fsynced before it returns.
+
+    One writing process per file (the web app); the last sequence number and hash are kept in
+    memory after the first append."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = threading.Lock()
+        self._tail: tuple[int, str] | None = None
 
     def _read(self) -> list[AuditEntry]:
         try:
             lines = self.path.read_text(encoding="utf-8").splitlines()
         except FileNotFoundError:
             return []
-        return [AuditEntry(**json.loads(line)) for line in lines if line.strip()]
+        except OSError as exc:
+            raise AuditLogError(f"audit log unreadable: {exc.strerror}") from None
+        out = []
+        for n, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                out.append(AuditEntry(**json.loads(line)))
+            except (ValueError, TypeError):
+                raise AuditLogError(f"audit log damaged at line {n}") from None
+        return out
 
     def append(self, officer: Officer, organisation: str, action: str, obj: str, result: str) -> AuditEntry:
         with self._lock:
-            entries = self._read()
-            prev = entries[-1].hash if entries else "0" * 64
-            body = {
-                "seq": (entries[-1].seq + 1) if entries else 1,
+            if self._tail is None:
+                entries = self._read()
+                self._tail = (entries[-1].seq, entries[-1].hash) if entries else (0, "0" * 64)
+            seq, prev = self._tail
+            body: dict[str, Any] = {
+                "seq": seq + 1,
                 "at": datetime.now(UTC).isoformat(timespec="seconds"),
                 "officer": officer.username,
                 "organisation": organisation,
@@ -360,13 +380,18 @@ class AuditLog:
                 "prev": prev,
             }
             entry = AuditEntry(**body, hash=_entry_hash(body))
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
             try:
-                os.write(fd, (json.dumps(entry.__dict__, ensure_ascii=False) + "\n").encode())
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+                try:
+                    os.write(fd, (json.dumps(entry.__dict__, ensure_ascii=False) + "\n").encode())
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+            except OSError as exc:
+                self._tail = None  # re-read: a partial line must be noticed by verify()
+                raise AuditLogError(f"audit log not writable: {exc.strerror}") from None
+            self._tail = (entry.seq, entry.hash)
             return entry
 
     def entries(self, organisations: Iterable[str] | None = None) -> list[AuditEntry]:

@@ -14,6 +14,7 @@ Everything shown from contracts, registers or logs goes through Jinja's autoesca
 from __future__ import annotations
 
 import contextlib
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from nds.digilab.auth_web import (
     COOKIE,
     ROLES,
     AuditLog,
+    AuditLogError,
     AuthError,
     CitizenLogin,
     DemoOfficers,
@@ -74,6 +76,7 @@ class Web:
         self.throttle = LoginThrottle()
         self._data: DigiLabData | None = None
         self._mtime: float | None = None
+        self._audit: AuditLog | None = None
 
     @property
     def settings(self) -> Any:
@@ -86,7 +89,7 @@ class Web:
     def data(self) -> DigiLabData:
         fixed = getattr(self.app.state, "digilab_data", None)
         if fixed is not None:
-            return fixed  # type: ignore[no-any-return]
+            return fixed
         state = Path(self.settings.state_dir) / "digilab"
         try:
             mtime = (state / "digilab.json").stat().st_mtime
@@ -98,18 +101,23 @@ class Web:
         return self._data
 
     def audit(self) -> AuditLog:
-        return getattr(self.app.state, "digilab_audit", None) or AuditLog(self.web_dir / "audit.jsonl")
+        custom = getattr(self.app.state, "digilab_audit", None)
+        if custom is not None:
+            return custom
+        if self._audit is None:
+            self._audit = AuditLog(self.web_dir / "audit.jsonl")
+        return self._audit
 
     def citizen_login(self) -> CitizenLogin | None:
         custom = getattr(self.app.state, "digilab_citizen_login", None)
         if custom is not None:
-            return custom  # type: ignore[no-any-return]
+            return custom
         return SimulatedDigiD() if self.settings.demo_mode else None
 
     def officers(self) -> OfficerDirectory:
         custom = getattr(self.app.state, "digilab_officers", None)
         if custom is not None:
-            return custom  # type: ignore[no-any-return]
+            return custom
         files = FileOfficers(self.web_dir / "officers.json")
         if not self.settings.demo_mode:
             return files
@@ -121,7 +129,7 @@ class Web:
 
 
 def _web(request: Request) -> Web:
-    return request.app.state.digilab_web  # type: ignore[no-any-return]
+    return request.app.state.digilab_web
 
 
 def _session(request: Request) -> Session | None:
@@ -335,13 +343,20 @@ def register(app: FastAPI) -> None:
                 "Alleen een beheerder van deze organisatie mag contracten ondertekenen.",
             )
         audit = web.audit()
+        what = f"contract {action}"
+        try:  # fail closed: no signature without its audit entry
+            audit.append(s.officer, slug, what, content_hash, "aangevraagd")
+        except AuditLogError:
+            return error_page(
+                request, 500, "Actie niet uitgevoerd", "Het auditlog kan niet worden geschreven."
+            )
         try:
             d = web.data()
             await d.contract_action(slug, content_hash, action)
         except DataError as exc:
-            audit.append(s.officer, slug, f"contract {action}", content_hash, f"geweigerd: {exc.detail}")
+            _audit_quietly(audit, s.officer, slug, what, content_hash, f"geweigerd: {exc.detail}")
             return error_page(request, exc.status, "Actie mislukt", exc.detail)
-        audit.append(s.officer, slug, f"contract {action}", content_hash, "gelukt")
+        _audit_quietly(audit, s.officer, slug, what, content_hash, "gelukt")
         s.flash.append(("ok", f"Contract {content_hash[:24]}… is {ACTION_DONE[action]}."))
         return _redirect(request, f"/digilab/organisaties/{slug}/contracten", s)
 
@@ -363,9 +378,14 @@ def register(app: FastAPI) -> None:
             org = d.org(slug)
             log = await d.transaction_log(slug, limit=100, cursor=cursor)
         except DataError as exc:
-            audit.append(officer, slug, "transactielog ingezien", "GET /logs", f"mislukt: {exc.detail}")
+            _audit_quietly(
+                audit, officer, slug, "transactielog ingezien", "GET /logs", f"mislukt: {exc.detail}"
+            )
             return error_page(request, exc.status, "Transactielog niet beschikbaar", exc.detail)
-        audit.append(officer, slug, "transactielog ingezien", "GET /logs", f"{len(log.records)} records")
+        try:  # no lookup shown without its audit entry
+            audit.append(officer, slug, "transactielog ingezien", "GET /logs", f"{len(log.records)} records")
+        except AuditLogError:
+            return error_page(request, 500, "Niet getoond", "Het auditlog kan niet worden geschreven.")
         return page(
             request,
             "digilab/transacties.html",
@@ -377,7 +397,10 @@ def register(app: FastAPI) -> None:
         s = _session(request)
         if s is None or s.officer is None:
             return _redirect(request, "/digilab/inloggen/medewerker")
-        entries = list(reversed(web.audit().entries(s.officer.roles)))[:500]
+        try:
+            entries = list(reversed(web.audit().entries(s.officer.roles)))[:500]
+        except AuditLogError as exc:
+            return error_page(request, 500, "Auditlog niet leesbaar", str(exc))
         names: dict[str, str] = {}
         with contextlib.suppress(DataError):
             names = {o.slug: o.name for o in web.data().organisations}
@@ -487,7 +510,7 @@ def register(app: FastAPI) -> None:
         s = web.sessions.rotate(s)
         s.officer = officer
         for slug in sorted(officer.roles):
-            web.audit().append(officer, slug, "ingelogd", "-", "gelukt")
+            _audit_quietly(web.audit(), officer, slug, "ingelogd", "-", "gelukt")
         return _redirect(request, _safe_next(form.get("volgende")) or "/digilab/beheer", s)
 
     @app.post("/digilab/uitloggen", response_class=HTMLResponse, include_in_schema=False)
@@ -501,11 +524,20 @@ def register(app: FastAPI) -> None:
         assert s is not None
         if s.officer is not None:
             for slug in sorted(s.officer.roles):
-                web.audit().append(s.officer, slug, "uitgelogd", "-", "gelukt")
+                _audit_quietly(web.audit(), s.officer, slug, "uitgelogd", "-", "gelukt")
         web.sessions.delete(s)
         resp = _redirect(request, "/digilab")
         clear_cookie(resp)
         return resp
+
+
+def _audit_quietly(audit: AuditLog, officer: Any, slug: str, action: str, obj: str, result: str) -> None:
+    """An audit entry after the fact: a write failure is logged (never with personal data) and the
+    page goes on, because the action itself already happened."""
+    try:
+        audit.append(officer, slug, action, obj, result)
+    except AuditLogError as exc:
+        logging.getLogger(__name__).error("audit entry lost (%s %s): %s", slug, action, exc)
 
 
 def _safe_next(value: str | None) -> str | None:

@@ -264,7 +264,8 @@ def test_beheerder_accepts_with_csrf_and_is_audited(client: TestClient, lab: Lab
     assert "is geaccepteerd" in after and 'role="status"' in after
     entries = audit(tmp_path).entries(["brp"])
     signed = [e for e in entries if e.action == "contract accept"]
-    assert len(signed) == 1
+    assert [e.result for e in signed] == ["aangevraagd", "gelukt"]  # intent before, outcome after
+    signed = signed[1:]
     assert signed[0].officer == "beheerder-brp" and signed[0].object == "$1$1$proposedcontract0001"
     assert signed[0].result == "gelukt" and signed[0].at
     # revoke the valid one
@@ -281,8 +282,9 @@ def test_manager_refusal_is_shown_and_audited(client: TestClient, tmp_path: Path
     token = csrf(client, "/digilab/organisaties/brp/contracten")
     r = client.post("/digilab/organisaties/brp/contracten/$1$1$onbekend/reject", data={"csrf_token": token})
     assert r.status_code == 409 and "Geen contract met deze hash" in r.text
-    (e,) = [e for e in audit(tmp_path).entries(["brp"]) if e.action == "contract reject"]
-    assert e.result.startswith("geweigerd")
+    entries = [e for e in audit(tmp_path).entries(["brp"]) if e.action == "contract reject"]
+    assert len(entries) == 2 and entries[0].result == "aangevraagd"
+    assert entries[1].result.startswith("geweigerd")
 
 
 def test_officer_of_other_organisation_is_refused(client: TestClient, lab: Lab) -> None:
@@ -356,3 +358,41 @@ def test_officers_file_outside_demo_mode(lab: Lab, tmp_path: Path) -> None:
         assert "Accepteren" in c.get("/digilab/organisaties/brp/contracten").text
         assert c.get("/digilab/organisaties/gemeente/contracten").status_code == 200
         assert c.get("/digilab/organisaties/uitkering/contracten").status_code == 403
+
+
+def test_unwritable_audit_log_blocks_the_action(client: TestClient, lab: Lab, tmp_path: Path) -> None:
+    login_officer(client, "beheerder-brp")
+    token = csrf(client, "/digilab/organisaties/brp/contracten")
+    log = tmp_path / "web" / "digilab-web" / "audit.jsonl"
+    client.app.state.digilab_web._audit = None  # type: ignore[attr-defined]
+    log.unlink()
+    log.mkdir()  # a directory where the file should be: every write fails
+    r = client.post(
+        "/digilab/organisaties/brp/contracten/$1$1$proposedcontract0001/accept", data={"csrf_token": token}
+    )
+    assert r.status_code == 500 and "auditlog" in r.text.lower()
+    assert lab.managers["brp"].calls == []  # fail closed: nothing signed
+    assert client.get("/digilab/organisaties/brp/transacties").status_code == 500
+
+
+@pytest.mark.unit
+def test_audit_log_chain_detects_edits(tmp_path: Path) -> None:
+    import json
+
+    from nds.digilab.auth_web import AuditLogError, Officer
+
+    log = AuditLog(tmp_path / "a.jsonl")
+    o = Officer("jan", "Jan", {"brp": "beheerder"})
+    for i in range(3):
+        log.append(o, "brp", "contract accept", f"h{i}", "gelukt")
+    assert log.verify() is None and [e.seq for e in log.entries()] == [1, 2, 3]
+    lines = (tmp_path / "a.jsonl").read_text().splitlines()
+    edited = json.loads(lines[1])
+    edited["officer"] = "piet"
+    (tmp_path / "a.jsonl").write_text("\n".join([lines[0], json.dumps(edited), lines[2]]) + "\n")
+    assert AuditLog(tmp_path / "a.jsonl").verify() == 2
+    (tmp_path / "a.jsonl").write_text("\n".join([lines[0], lines[2]]) + "\n")  # a deleted entry
+    assert AuditLog(tmp_path / "a.jsonl").verify() == 2
+    (tmp_path / "a.jsonl").write_text(lines[0] + "\n{kapot\n")
+    with pytest.raises(AuditLogError, match="line 2"):
+        AuditLog(tmp_path / "a.jsonl").entries()

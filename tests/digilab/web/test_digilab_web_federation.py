@@ -161,7 +161,11 @@ def test_beheerder_accepts_and_revokes_a_real_contract(
 
     audit = AuditLog(root / "digilab-web" / "audit.jsonl")
     acts = [(e.officer, e.action, e.object, e.result) for e in audit.entries(["brp"]) if e.object == h]
-    assert acts == [
+    assert acts[0::2] == [
+        ("beheerder-brp", "contract accept", h, "aangevraagd"),
+        ("beheerder-brp", "contract revoke", h, "aangevraagd"),
+    ]
+    assert acts[1::2] == [
         ("beheerder-brp", "contract accept", h, "gelukt"),
         ("beheerder-brp", "contract revoke", h, "gelukt"),
     ]
