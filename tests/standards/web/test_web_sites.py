@@ -85,7 +85,9 @@ def test_redirect_to_other_host_first(ca: TestCA) -> None:
     report = run(site, "127.0.0.44")
     r = result(report, "https.redirect")
     assert r.status is Status.FAILED and "www.elders.test" in r.detail
-    assert "Stb. 2023, 179" in r.clause
+    assert r.clause.startswith(
+        "Besluit beveiligde verbinding met overheidswebsites (Stb. 2023, 179) art. 2 onderdeel b"
+    )
     assert any("onderdeel b" in x["clause"] for x in report.legal["reasons"])
 
 
@@ -121,7 +123,13 @@ def test_rsa2048_vs_rsa3072(ca: TestCA) -> None:
     rsa2048 = Site(HOST, ca.issue(HOST, rsa_bits=2048, label="rsa2048"), ciphers="ECDHE+AESGCM")
     old, new = run(rsa2048, "127.0.0.48", "ncsc-2.1.1"), run(rsa2048, "127.0.0.48", "ncsc-2025-05")
     assert status(old, "cert.pubkey") is Status.PASSED
+    assert result(old, "cert.pubkey").clause == "NCSC TLS 2.1 Table 3 (certificate public keys)"
     assert status(new, "cert.pubkey") is Status.WARNING
+    assert result(new, "cert.pubkey").clause == "NCSC TLS 2025-05 §certificates (public keys)"
+    assert result(new, "cert.pubkey").facts["by_profile"] == {
+        "ncsc-2.1.1": "passed",
+        "ncsc-2025-05": "warning",
+    }
     assert old.legal["verdict"] == new.legal["verdict"] == "compliant"  # legal is always judged under 2.1.1
     rsa3072 = Site(HOST, ca.issue(HOST, rsa_bits=3072, label="rsa3072"), ciphers="ECDHE+AESGCM")
     assert status(run(rsa3072, "127.0.0.49"), "cert.pubkey") is Status.PASSED
@@ -132,10 +140,12 @@ def test_expired_and_wrong_name(ca: TestCA) -> None:
     report = run(expired, "127.0.0.50")
     r = result(report, "cert.trust")
     assert r.status is Status.FAILED and "expired" in r.detail
+    assert r.clause == "NCSC TLS guidelines: certificates; RFC 5280 §6"
     assert report.legal["verdict"] == "non_compliant"
     wrong = Site(HOST, ca.issue("www.anders.test", curve=ec.SECP256R1(), label="wrongname"))
     report = run(wrong, "127.0.0.51")
     assert status(report, "cert.hostname") is Status.FAILED
+    assert result(report, "cert.hostname").clause == "RFC 6125 §6; RFC 9110 §4.3.4"
     assert status(report, "cert.trust") is Status.PASSED
 
 
@@ -155,6 +165,7 @@ def test_broken_security_txt_and_bad_csp(ca: TestCA) -> None:
     assert (
         c.status is Status.WARNING and "'unsafe-inline'" in c.detail and "frame-ancestors missing" in c.detail
     )
+    assert c.clause == "W3C CSP Level 3; internet.nl CSP rules (notice)"
     # notice-level subtests never fail a standard, and the law ignores them
     assert report.standards()["https"] is Status.PASSED
     assert report.legal["verdict"] == "compliant"
