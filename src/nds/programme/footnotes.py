@@ -189,6 +189,14 @@ def agreement(
     return score if score >= 2 else 0
 
 
+def _tail_words(text: str, limit: int = 60) -> str:
+    """The end of ``text``, at most ``limit`` characters, starting at a word boundary."""
+    if len(text) <= limit:
+        return text.strip()
+    cut = text[-limit:]
+    return ("…" + cut[cut.find(" ") + 1 :]) if " " in cut else cut
+
+
 def _similar(a: str, b: str) -> bool:
     a, b = a.lower(), b.lower()
     if a == b:
@@ -254,7 +262,7 @@ def link(markers: list[Marker], entries: list[Footnote], scores: list[list[int]]
             warnings.append(
                 Warning_(
                     "footnote_unlinked",
-                    f"voetnootmarkering {mk.number} bij '{mk.context[-60:]}' "
+                    f"voetnootmarkering {mk.number} bij '{_tail_words(mk.context)}' "
                     f"is niet aan een voetnoot gekoppeld{extra}",
                     mk.question,
                 )

@@ -212,6 +212,7 @@ def register(app: FastAPI) -> None:
                 "signals": SIGNALS,
                 "f": {"prioriteit": prioriteit or "", "status": status or "", "signaal": signaal or ""},
                 "today": reg.clock().isoformat(),
+                "vandaag": vandaag or "",
                 "soon": soon,
             },
         )
