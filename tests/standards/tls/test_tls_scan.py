@@ -263,3 +263,23 @@ def test_ipv6_loopback(ca: TestCA) -> None:
     with s_server("::1", cert, "-tls1_3") as port:
         f = scan("::1", port, ca)
     assert f.address == "::1" and f.versions == ["TLSv1.3"] and f.trust_error is None
+
+
+def test_key_exchange_signed_with_sha1_only(ca: TestCA) -> None:
+    cert = ca.issue(HOST, rsa_bits=2048, label="sha1kex")
+    with s_server(
+        "127.0.0.35",
+        cert,
+        "-no_tls1_3",
+        "-sigalgs",
+        "RSA+SHA1",
+        "-cipher",
+        "ECDHE-RSA-AES128-GCM-SHA256:@SECLEVEL=0",
+    ) as port:
+        f = scan("127.0.0.35", port, ca)
+    assert f.versions == ["TLSv1.2"]
+    assert f.kex_hash == "no_sha2"
+    for p in (OLD, NEW):
+        r = ev.kex_hash(f, p)
+        assert r.status is Status.WARNING and "SHA-2" in r.detail
+    assert ev.kex_hash(f, OLD).clause == "NCSC TLS 2.1 Table 5 (hash functions)"

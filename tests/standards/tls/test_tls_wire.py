@@ -185,3 +185,23 @@ def test_silent_server_is_retried_then_a_refusal_and_a_late_listener_is_found() 
     ans, attempts = asyncio.run(go())
     assert ans.alert == -3 and not ans.accepted
     assert attempts == 2  # one retry
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    ("code", "sha2"),
+    [
+        (0x0401, True),
+        (0x0403, True),
+        (0x0501, True),
+        (0x0601, True),
+        (0x0804, True),
+        (0x0807, True),
+        (0x0201, False),
+        (0x0203, False),
+        (0x0101, False),
+        (0x0301, False),
+    ],
+)
+def test_kex_signature_hash(code: int, sha2: bool) -> None:
+    assert wire.sigalg_is_sha2(code) is sha2

@@ -165,7 +165,7 @@ def _record_flight(ans: wire.ServerAnswer, facts: TlsFacts, sha2_seen: list[bool
         if g not in facts.groups:
             facts.groups.append(g)
     if ans.kex_sigalg is not None:
-        sha2_seen.append(ans.kex_sigalg & 0xFF in (4, 5, 6, 8) or ans.kex_sigalg >> 8 == 8)
+        sha2_seen.append(wire.sigalg_is_sha2(ans.kex_sigalg))
 
 
 async def _scan_legacy(s: _Scanner, facts: TlsFacts) -> None:

@@ -104,6 +104,13 @@ SIGALGS_SHA2 = [
 SIGALGS_ALL = [*SIGALGS_SHA2, 0x0303, 0x0301, 0x0302, 0x0203, 0x0201, 0x0202]
 HASH_OF_SIGALG = {1: "md5", 2: "sha1", 3: "sha224", 4: "sha256", 5: "sha384", 6: "sha512"}
 
+
+def sigalg_is_sha2(code: int) -> bool:
+    """TLS 1.2 SignatureAndHashAlgorithm: the high byte is the hash (RFC 5246 §7.4.1.4.1); 0x08xx are
+    RFC 8446 schemes (RSA-PSS with SHA-256/384/512, Ed25519/Ed448) — all SHA-2 or intrinsic."""
+    return (code >> 8) in (4, 5, 6, 8)
+
+
 EXT_SERVER_NAME, EXT_STATUS_REQUEST, EXT_SUPPORTED_GROUPS, EXT_EC_POINT_FORMATS = 0, 5, 10, 11
 EXT_SIGNATURE_ALGORITHMS, EXT_EMS, EXT_SUPPORTED_VERSIONS, EXT_PSK_MODES, EXT_KEY_SHARE = 13, 23, 43, 45, 51
 EXT_RENEGOTIATION_INFO, EXT_PADDING = 0xFF01, 21
