@@ -97,7 +97,7 @@ async def _scan_tls13(s: _Scanner, facts: TlsFacts) -> None:
     if not (ans.accepted and ans.version == wire.TLS13):
         return
     facts.versions.append("TLSv1.3")
-    while True:
+    for _ in range(len(suites) + len(groups) + 1):  # bounded even for servers that ignore our offer
         assert ans.suite is not None
         if ans.suite not in got_suites:
             got_suites.append(ans.suite)
@@ -111,6 +111,8 @@ async def _scan_tls13(s: _Scanner, facts: TlsFacts) -> None:
         offer_g = rest_g or got_groups[:1]
         ans = await s.hello(version=wire.TLS12, suites=offer_s, groups=offer_g, tls13=True)
         if ans.accepted and ans.version == wire.TLS13:
+            if ans.suite not in offer_s or (ans.group is not None and ans.group not in offer_g):
+                break  # the server answers outside our offer: stop rather than loop
             continue
         # Refused: either no suite or no group of what remained. Separate the two, then finish each alone.
         if rest_s and rest_g:
