@@ -13,6 +13,7 @@ Everything shown from contracts, registers or logs goes through Jinja's autoesca
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from pathlib import Path
@@ -96,8 +97,12 @@ class Web:
         except OSError:
             mtime = None
         if self._data is None or mtime != self._mtime:
+            old = self._data
             self._data = DigiLabData.from_state(state)
             self._mtime = mtime
+            close = getattr(old.clients, "aclose", None) if old is not None else None
+            if close is not None:  # the old connection pools, once running requests are done
+                asyncio.get_running_loop().call_later(30, lambda: asyncio.ensure_future(close()))
         return self._data
 
     def audit(self) -> AuditLog:

@@ -254,6 +254,16 @@ def parse_contract(raw: dict[str, Any]) -> Contract:
     )
 
 
+def _json_object(r: httpx.Response, who: str) -> dict[str, Any]:
+    try:
+        body = r.json()
+    except ValueError:
+        raise DataError(f"{who} gaf geen JSON.") from None
+    if not isinstance(body, dict):
+        raise DataError(f"{who} gaf een onverwacht antwoord.")
+    return body
+
+
 def _problem_detail(r: httpx.Response) -> str:
     try:
         body = r.json()
@@ -323,7 +333,10 @@ class DigiLabData:
         if not isinstance(data, dict):
             raise DataError(f"{p} is geen DigiLab-toestand.", 503)
         clients = clients or NetworkClients(data.get("trust_anchor"))
-        return cls(data, clients, assertion_for=_digid_assertions(data), state_dir=Path(state_dir))
+        try:
+            return cls(data, clients, assertion_for=_digid_assertions(data), state_dir=Path(state_dir))
+        except (KeyError, TypeError, ValueError, AttributeError):
+            raise DataError(f"{p} heeft niet de verwachte vorm (zie docs/digilab.md).", 503) from None
 
     # -- lookup ------------------------------------------------------------------------------
 
@@ -347,7 +360,11 @@ class DigiLabData:
             raise DataError(f"De Manager van {org.name} is niet bereikbaar.") from None
         if r.status_code != 200:
             raise DataError(f"De Manager van {org.name} antwoordde HTTP {r.status_code}.")
-        out = [parse_contract(c) for c in r.json().get("contracts", []) if isinstance(c, dict)]
+        body = _json_object(r, f"De Manager van {org.name}")
+        try:
+            out = [parse_contract(c) for c in body.get("contracts", []) if isinstance(c, dict)]
+        except (TypeError, ValueError, AttributeError):
+            raise DataError(f"De Manager van {org.name} gaf contracten in een onverwachte vorm.") from None
         out.sort(key=lambda c: c.created_at or 0, reverse=True)
         return out
 
@@ -378,7 +395,7 @@ class DigiLabData:
             raise DataError(f"De Manager van {org.name} is niet bereikbaar.") from None
         if r.status_code != 200:
             raise DataError(f"De transactielog van {org.name} gaf HTTP {r.status_code}.")
-        body = r.json()
+        body = _json_object(r, f"De transactielog van {org.name}")
         return LogPage(
             [x for x in body.get("records", []) if isinstance(x, dict)],
             str((body.get("pagination") or {}).get("next_cursor") or ""),
@@ -408,7 +425,9 @@ class DigiLabData:
             raise DataError(f"Het register van {org.name} is niet bereikbaar.") from None
         if r.status_code != 200:
             raise DataError(f"Het register van {org.name} gaf HTTP {r.status_code}.")
-        acts = r.json().get("verwerkingsactiviteiten", [])
+        acts = _json_object(r, f"Het register van {org.name}").get("verwerkingsactiviteiten", [])
+        if not isinstance(acts, list):
+            raise DataError(f"Het register van {org.name} gaf een onverwacht antwoord.")
         return [a for a in acts if isinstance(a, dict)]
 
     def sources(self) -> list[Source]:

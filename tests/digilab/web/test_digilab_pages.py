@@ -396,3 +396,21 @@ def test_audit_log_chain_detects_edits(tmp_path: Path) -> None:
     (tmp_path / "a.jsonl").write_text(lines[0] + "\n{kapot\n")
     with pytest.raises(AuditLogError, match="line 2"):
         AuditLog(tmp_path / "a.jsonl").entries()
+
+
+def test_malformed_answers_and_state_give_clear_pages(client: TestClient, lab: Lab, tmp_path: Path) -> None:
+    from nds.settings import Settings
+    from nds.web.app import create_app
+
+    lab.managers["brp"].contracts["x"] = {"content_hash": "x", "content": "geen object"}
+    login_officer(client, "medewerker-brp")
+    r = client.get("/digilab/organisaties/brp/contracten")
+    assert r.status_code == 502 and "onverwachte vorm" in r.text
+    state = tmp_path / "kapot" / "digilab"
+    state.mkdir(parents=True)
+    with TestClient(create_app(Settings(state_dir=tmp_path / "kapot"))) as c:
+        (state / "digilab.json").write_text("{niet json")
+        assert c.get("/digilab/deelnemers").status_code == 503
+        (state / "digilab.json").write_text('{"organisations": [{"naam": "zonder slug"}]}')
+        r = c.get("/digilab/deelnemers")
+        assert r.status_code == 503 and "niet de verwachte vorm" in r.text
