@@ -38,8 +38,14 @@ def compliant_app(public_base: str) -> FastAPI:
     async def root() -> dict[str, str]:
         return {"naam": "Gebouwen"}
 
-    problem = {"type": "object", "properties": {"status": {"type": "integer"}, "title": {"type": "string"},
-                                                 "detail": {"type": "string"}}}
+    problem = {
+        "type": "object",
+        "properties": {
+            "status": {"type": "integer"},
+            "title": {"type": "string"},
+            "detail": {"type": "string"},
+        },
+    }
     version_header = {"API-Version": {"description": "Volledige versie", "schema": {"type": "string"}}}
     generate = api.openapi
 
@@ -53,16 +59,33 @@ def compliant_app(public_base: str) -> FastAPI:
         for item in doc["paths"].values():
             for op in item.values():
                 op["responses"] = {
-                    "200": {"description": "OK", "headers": version_header,
-                            "content": {"application/json": {"schema": {"type": "object"}}}},
-                    "400": {"description": "Ongeldige invoer", "headers": version_header,
-                            "content": {"application/problem+json": {"schema": problem}}},
+                    "200": {
+                        "description": "OK",
+                        "headers": version_header,
+                        "content": {"application/json": {"schema": {"type": "object"}}},
+                    },
+                    "400": {
+                        "description": "Ongeldige invoer",
+                        "headers": version_header,
+                        "content": {"application/problem+json": {"schema": problem}},
+                    },
                 }
         # ADR 2.1.0's linter wants /openapi.json itself described, with its CORS header.
-        doc["paths"]["/openapi.json"] = {"get": {
-            "operationId": "getOpenapiJSON", "tags": ["gebouwen"],
-            "responses": {"200": {"description": "OpenAPI-document", "headers": {
-                **version_header, "access-control-allow-origin": {"schema": {"type": "string"}}}}}}}
+        doc["paths"]["/openapi.json"] = {
+            "get": {
+                "operationId": "getOpenapiJSON",
+                "tags": ["gebouwen"],
+                "responses": {
+                    "200": {
+                        "description": "OpenAPI-document",
+                        "headers": {
+                            **version_header,
+                            "access-control-allow-origin": {"schema": {"type": "string"}},
+                        },
+                    }
+                },
+            }
+        }
         api.openapi_schema = doc
         return doc
 
@@ -96,12 +119,15 @@ def bad_app() -> Any:
     from aiohttp import web
 
     async def document(_r: web.Request) -> web.Response:
-        return web.Response(body=json.dumps(BAD_DOC), content_type="application/json",
-                            headers={"API-Version": "0.9.0"})
+        return web.Response(
+            body=json.dumps(BAD_DOC), content_type="application/json", headers={"API-Version": "0.9.0"}
+        )
 
     async def yaml_doc(_r: web.Request) -> web.Response:
-        return web.Response(text="openapi: 3.0.3\ninfo: {title: Anders, version: '2.0.0'}\npaths: {}\n",
-                            content_type="application/yaml")
+        return web.Response(
+            text="openapi: 3.0.3\ninfo: {title: Anders, version: '2.0.0'}\npaths: {}\n",
+            content_type="application/yaml",
+        )
 
     async def root(_r: web.Request) -> web.Response:
         return web.json_response({"ok": True})

@@ -135,17 +135,17 @@ CASES: dict[str, tuple[str, Callable[[dict[str, Any]], None], str]] = {
     "oas3-valid-media-example": (
         "2.2.0",
         setp([*G, "responses", "200", "content", "application/json", "example"], {"bouwDatum": 5}),
-        "paths./gebouwen/{id}.get.responses[200].content.application/json.example",
+        "paths./gebouwen/{id}.get.responses[200].content.application/json.example.bouwDatum",
     ),
     "oas3-valid-schema-example": (
         "2.2.0",
         setp(["components", "schemas", "Gebouw", "example"], {"bouwDatum": 5}),
-        "components.schemas.Gebouw.example",
+        "components.schemas.Gebouw.example.bouwDatum",
     ),
     "oas3-server-variables": (
         "2.2.0",
         setp(["servers"], [{"url": "https://{omg}.example.org/v1"}]),
-        "servers[0].url",
+        "servers[0]",
     ),
     "oas3-api-servers": ("2.1.0", setp(["servers"], []), "servers"),
     "unrecognized-format": ("2.2.0", delp(["openapi"]), ""),
@@ -196,11 +196,6 @@ CASES: dict[str, tuple[str, Callable[[dict[str, Any]], None], str]] = {
         "2.2.0",
         setp(["components", "schemas", "gebouw_oud"], {"type": "object"}),
         "components.schemas.gebouw_oud",
-    ),
-    "property-casing": (
-        "2.2.0",
-        setp([*PROPS, "Ext_links"], {"type": "object"}),
-        "components.schemas.Gebouw.properties.Ext_links",
     ),
     "servers-use-https": (
         "2.2.0",

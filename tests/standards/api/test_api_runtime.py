@@ -26,8 +26,11 @@ def by_id(report):  # type: ignore[no-untyped-def]
 def test_compliant_make_api_over_tls(tmp_path: Path) -> None:
     tls = make_tls(tmp_path, ["api.gebouwen.test"])
     with serve_asgi(apps.compliant_app("https://api.gebouwen.test/v1"), "127.0.0.21", tls) as port:
-        net = NetworkConfig(connect_to=(ConnectTo("api.gebouwen.test", 443, "127.0.0.21", port),),
-                            ca_file=tls.ca_file, timeout=5)
+        net = NetworkConfig(
+            connect_to=(ConnectTo("api.gebouwen.test", 443, "127.0.0.21", port),),
+            ca_file=tls.ca_file,
+            timeout=5,
+        )
         report = asyncio.run(check_api("https://api.gebouwen.test/v1", net, "2.2.0"))
         # FastAPI writes OpenAPI 3.1.0: ADR 2.1.0 accepts only 3.0.x, ADR 2.2.0 any 3.x.
         r21 = by_id(asyncio.run(check_api("https://api.gebouwen.test/v1", net, "2.1.0")))
@@ -58,8 +61,12 @@ def test_untrusted_certificate_fails_tls(tmp_path: Path) -> None:
     tls = make_tls(tmp_path / "a", ["api.gebouwen.test"])
     other = make_tls(tmp_path / "b", ["api.gebouwen.test"])
     with serve_asgi(apps.compliant_app("https://api.gebouwen.test/v1"), "127.0.0.22", tls) as port:
-        net = NetworkConfig(connect_to=(ConnectTo("api.gebouwen.test", 443, "127.0.0.22", port),),
-                            ca_file=other.ca_file, timeout=5, retries=0)
+        net = NetworkConfig(
+            connect_to=(ConnectTo("api.gebouwen.test", 443, "127.0.0.22", port),),
+            ca_file=other.ca_file,
+            timeout=5,
+            retries=0,
+        )
         report = asyncio.run(check_api("https://api.gebouwen.test/v1", net, "2.1.0"))
     t = by_id(report)
     assert t["api.core/transport/tls"].status is Status.FAILED
@@ -118,8 +125,18 @@ def test_cli_json_and_errors(tmp_path: Path) -> None:
 
     runner = CliRunner()
     with serve_aiohttp(apps.bad_app(), "127.0.0.23") as port:
-        res = runner.invoke(app, ["check", "api", "http://api.test/api", "--format", "json",
-                                  "--connect-to", f"api.test:80:127.0.0.23:{port}"])
+        res = runner.invoke(
+            app,
+            [
+                "check",
+                "api",
+                "http://api.test/api",
+                "--format",
+                "json",
+                "--connect-to",
+                f"api.test:80:127.0.0.23:{port}",
+            ],
+        )
     assert res.exit_code == 1, res.output
     out = json.loads(res.stdout)
     assert out["profile"] == "adr-2.1.0" and out["standards"]["API Design Rules"] == "failed"

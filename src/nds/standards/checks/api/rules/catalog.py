@@ -94,21 +94,21 @@ RULES: tuple[RuleSpec, ...] = (
         "oas3-valid-media-example",
         _PUB_OR_DOC,
         _same("oas3-valid-media-example"),
-        {"2.0.2": ERROR, "2.1.0": WARN, "2.2.0": ERROR},
+        _same(ERROR),  # spectral:oas makes these errors in 2.1.0 too (checked against Spectral)
         builtin=True,
     ),
     RuleSpec(
         "oas3-valid-schema-example",
         _PUB_OR_DOC,
         _same("oas3-valid-schema-example"),
-        {"2.0.2": ERROR, "2.1.0": WARN, "2.2.0": ERROR},
+        _same(ERROR),  # spectral:oas makes these errors in 2.1.0 too (checked against Spectral)
         builtin=True,
     ),
     RuleSpec(
         "oas3-server-variables",
         _PUB_OR_DOC,
         _same("oas3-server-variables"),
-        {"2.0.2": ERROR, "2.1.0": WARN, "2.2.0": ERROR},
+        _same(ERROR),  # spectral:oas makes these errors in 2.1.0 too (checked against Spectral)
         builtin=True,
     ),
     RuleSpec(
@@ -190,7 +190,8 @@ RULES: tuple[RuleSpec, ...] = (
     ),
     # -- style warnings without their own ADR rule -------------------------------------------
     RuleSpec("schema-camel-case", _same("/core/naming-resources"), _nl("schema-camel-case"), _same(WARN)),
-    RuleSpec("property-casing", _same("/core/naming-resources"), _nl("property-casing"), _same(WARN)),
+    # ``property-casing`` (`_links` keys lowerCamelCase) is not implemented: its JSONPath selects nothing in
+    # Spectral 6, so the official linter never reports it (found by the differential test).
     RuleSpec(
         "servers-use-https",
         {"2.0.2": "/core/transport-security", "2.1.0": "/core/transport/tls", "2.2.0": "/core/transport/tls"},

@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from typing import Any
 
 from nds.standards.checks.api.rules.base import (
-    _CAMEL,
     _DATE_NAME,
     _PASCAL,
     _STATUS_2XX_3XX,
@@ -328,36 +327,6 @@ def schema_camel_case(oas: Oas, _v: str) -> list[Finding]:
         for k in schemas
         if not _PASCAL.search(str(k))
     ]
-
-
-@rule("property-casing")
-def property_casing(oas: Oas, _v: str) -> list[Finding]:
-    out = []
-    doc = oas.doc if isinstance(oas.doc, dict) else {}
-    for top, container in doc.items():
-        schemas = container.get("schemas") if isinstance(container, dict) else None
-        if not isinstance(schemas, dict):
-            continue
-        for sname, schema in schemas.items():
-            props = schema.get("properties") if isinstance(schema, dict) else None
-            if not isinstance(props, dict):
-                continue
-            for pname, prop in props.items():
-                # Spectral's `@key` field on the matched property: the key itself must be camelCase.
-                # Leading underscores (HAL's `_links`) are not part of the casing.
-                if (
-                    re.search("_links", str(pname), re.I)
-                    and isinstance(prop, dict)
-                    and not _CAMEL.search(str(pname).lstrip("_"))
-                ):
-                    out.append(
-                        Finding(
-                            "property-casing",
-                            (top, "schemas", sname, "properties", pname),
-                            "Properties must be lowerCamelCase.",
-                        )
-                    )
-    return out
 
 
 @rule("servers-use-https")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from nds.standards.checks.api.rules.base import (
@@ -22,21 +23,50 @@ from nds.standards.checks.api.rules.doc import Oas, Path
 
 @rule("oas3-schema")
 def oas3_schema(oas: Oas, _version: str) -> list[Finding]:
-    from openapi_spec_validator.schemas import openapi_v30_schema_validator, openapi_v31_schema_validator
+    """Validate against the OAS 3.0 / 3.1 JSON Schema, reporting each error at its deepest location.
 
+    For 3.0 the pure-Python ``jsonschema`` descends into ``oneOf``/``anyOf`` alternatives (as Spectral's
+    AJV does: an invalid header is reported at the header, not at the response); 3.1 uses the bundled
+    validator of openapi-spec-validator (its schema relies on dynamic references).
+    """
     version = str(oas.doc.get("openapi", ""))
-    validator = openapi_v31_schema_validator if version.startswith("3.1") else openapi_v30_schema_validator
     out: list[Finding] = []
     try:
-        for err in validator.iter_errors(oas.doc):
-            path = tuple(str(p) if not isinstance(p, int) else p for p in err.absolute_path)
-            first = str(err.message).splitlines()[0]
-            out.append(Finding("oas3-schema", path, first[:300]))
+        for path, message in _schema_errors(oas.doc, version.startswith("3.1")):
+            out.append(Finding("oas3-schema", path, message[:300]))
             if len(out) >= 50:
                 break
     except (ValueError, RecursionError) as exc:  # jsonschema-rs: "Recursion limit reached"
         raise RecursionError(str(exc)) from None
-    return out
+    return _dedupe(out)
+
+
+def _schema_errors(doc: Any, v31: bool) -> Iterator[tuple[Path, str]]:
+    if v31:
+        from openapi_spec_validator.schemas import openapi_v31_schema_validator
+
+        for err in openapi_v31_schema_validator.iter_errors(doc):
+            yield (
+                tuple(str(p) if not isinstance(p, int) else p for p in err.absolute_path),
+                str(err.message).splitlines()[0],
+            )
+        return
+    import jsonschema
+    from openapi_spec_validator.schemas import schema_v30
+
+    for err in jsonschema.Draft4Validator(dict(schema_v30)).iter_errors(doc):
+        deepest = _deepest(err)
+        yield tuple(deepest.absolute_path), str(deepest.message).splitlines()[0]
+
+
+def _deepest(err: Any) -> Any:
+    """The most specific error inside ``oneOf``/``anyOf`` alternatives (the longest instance path)."""
+    while err.context:
+        best = max(err.context, key=lambda e: len(e.absolute_path))
+        if len(best.absolute_path) < len(err.absolute_path):
+            break
+        err = best
+    return err
 
 
 @rule("operation-operationId-unique")
@@ -162,10 +192,35 @@ def _schema_validator(oas: Oas, schema: Any) -> Any:
         return node
 
     cls = jsonschema.Draft202012Validator if spec is DRAFT202012 else jsonschema.Draft4Validator
-    return cls(rewrite(schema), registry=registry)
+    return cls(rewrite(schema), registry=registry, format_checker=_formats())
 
 
-def _example_errors(oas: Oas, schema: Any, value: Any) -> str | None:
+#: Spectral validates examples with AJV and ajv-formats in "fast" mode: the time zone of a date-time
+#: and a time is optional there. We check these formats the same way (see the differential test).
+_FAST_FORMATS = {
+    "date": r"^\d\d\d\d-[0-1]\d-[0-3]\d$",
+    "time": r"^(?:[0-2]\d:[0-5]\d:[0-5]\d|23:59:60)(?:\.\d+)?(?:z|[+-]\d\d(?::?\d\d)?)?$",
+    "date-time": r"^\d\d\d\d-[0-1]\d-[0-3]\d[t\s](?:[0-2]\d:[0-5]\d:[0-5]\d|23:59:60)(?:\.\d+)?"
+    r"(?:z|[+-]\d\d(?::?\d\d)?)?$",
+}
+
+
+def _formats() -> Any:
+    import jsonschema
+
+    checker = jsonschema.FormatChecker()
+    for name, pattern in _FAST_FORMATS.items():
+        rx = re.compile(pattern, re.IGNORECASE)
+
+        def check(value: object, rx: re.Pattern[str] = rx) -> bool:
+            return not isinstance(value, str) or rx.match(value) is not None
+
+        checker.checks(name)(check)
+    return checker
+
+
+def _example_errors(oas: Oas, schema: Any, value: Any) -> tuple[Path, str] | None:
+    """The first error of ``value`` against ``schema`` (formats checked as AJV does): (path, message)."""
     import jsonschema
     import referencing.exceptions
 
@@ -173,7 +228,9 @@ def _example_errors(oas: Oas, schema: Any, value: Any) -> str | None:
         err = jsonschema.exceptions.best_match(_schema_validator(oas, schema).iter_errors(value))
     except (referencing.exceptions.Unresolvable, jsonschema.exceptions.SchemaError, RecursionError):
         return None  # cannot judge: unresolvable reference or an invalid schema (oas3-schema reports it)
-    return None if err is None else str(err.message)[:200]
+    if err is None:
+        return None
+    return tuple(err.absolute_path), str(err.message)[:200]
 
 
 @rule("oas3-valid-media-example")
@@ -195,9 +252,13 @@ def valid_media_example(oas: Oas, _v: str) -> list[Finding]:
                     if isinstance(e, dict) and "value" in e:
                         samples.append((e["value"], (*epath, "value")))
             for value, vpath in samples:
-                msg = _example_errors(oas, schema, value)
-                if msg:
-                    out.append(Finding("oas3-valid-media-example", vpath, f'"example" property {msg}'))
+                found = _example_errors(oas, schema, value)
+                if found:
+                    out.append(
+                        Finding(
+                            "oas3-valid-media-example", (*vpath, *found[0]), f'"example" property {found[1]}'
+                        )
+                    )
     return _dedupe(out)
 
 
@@ -214,9 +275,15 @@ def valid_schema_example(oas: Oas, _v: str) -> list[Finding]:
         if "schema" in node:  # a media type or parameter object: oas3-valid-media-example's business
             continue
         schema = {k: v for k, v in node.items() if k != "example"}
-        msg = _example_errors(oas, schema, node["example"])
-        if msg:
-            out.append(Finding("oas3-valid-schema-example", (*path, "example"), f'"example" property {msg}'))
+        found = _example_errors(oas, schema, node["example"])
+        if found:
+            out.append(
+                Finding(
+                    "oas3-valid-schema-example",
+                    (*path, "example", *found[0]),
+                    f'"example" property {found[1]}',
+                )
+            )
     return _dedupe(out)
 
 
@@ -235,7 +302,7 @@ def server_variables(oas: Oas, _v: str) -> list[Finding]:
                 out.append(
                     Finding(
                         "oas3-server-variables",
-                        (*spath, "url"),
+                        spath,
                         f'Server variable "{name}" is not described in "variables".',
                     )
                 )
