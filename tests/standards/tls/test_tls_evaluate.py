@@ -295,3 +295,27 @@ def test_mail_makes_trust_and_hostname_info(ca_key) -> None:
     by = {r.id: r.status for r in ev.evaluate_cert(f, "mx.example.test", NEW, mail=True)}
     assert by["cert.trust"] is Status.INFO and by["cert.hostname"] is Status.INFO
     assert [r.id for r in ev.evaluate_tls(f, NEW, mail=True)].count("tls.zero_rtt") == 0
+
+
+def test_trust_is_never_assumed_without_a_full_handshake() -> None:
+    """A server only legacy clients can talk to: trust comes from the plaintext chain, never a default."""
+    import asyncio
+
+    from nds.standards.checks.tls import fullhs
+    from nds.standards.checks.tls.probe import HandshakeCounter
+
+    f = facts(chain=[], negotiated=None)
+    # nothing listens on this loopback port: the full handshake fails
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.36", 0))
+        port = s.getsockname()[1]
+    asyncio.run(
+        asyncio.to_thread(
+            fullhs.full_handshake, "127.0.0.36", port, "x.test", f, 1.0, None, HandshakeCounter()
+        )
+    )
+    assert f.error and f.error.startswith("full handshake failed")
+    assert f.trust_error == "no certificate received"
+    assert ev.trust(f, NEW).status is Status.FAILED

@@ -78,6 +78,12 @@ def verify_chain(chain: list[x509.Certificate], ca_file: str | None) -> str | No
     return None
 
 
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, SSL.Error) and exc.args and isinstance(exc.args[0], list) and exc.args[0]:
+        return "; ".join(str(e[-1]) for e in exc.args[0] if e)
+    return str(exc) or type(exc).__name__
+
+
 def _close(conn: SSL.Connection, sock: socket.socket) -> None:
     with contextlib.suppress(Exception):
         conn.shutdown()
@@ -158,7 +164,14 @@ def full_handshake(
     try:
         conn, sock = _connect(addr, port, name, ctx, timeout, counter)
     except (SSL.Error, OSError) as exc:
-        facts.error = f"full handshake failed: {exc}"
+        # e.g. a server that only speaks suites OpenSSL 3 dropped (RC4, 3DES): judge the chain it sent in
+        # the plaintext TLS <= 1.2 flight instead, so trust is never assumed
+        facts.error = f"full handshake failed: {_reason(exc)}"
+        if facts.chain:
+            chain = [x509.load_der_x509_certificate(c) for c in facts.chain]
+            facts.trust_error = verify_chain(chain, ca_file)
+        else:
+            facts.trust_error = "no certificate received"
         return
     try:
         facts.negotiated = conn.get_protocol_version_name()

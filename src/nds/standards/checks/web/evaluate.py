@@ -61,11 +61,12 @@ CERT_CAA = SUBTESTS.declare(
 
 
 def https_available(f: TlsFacts) -> TestResult:
-    if f.reachable and f.versions and f.negotiated:
+    if f.reachable and f.versions:
+        how = f.negotiated or f"{f.versions[0]}; a modern client could not complete the handshake: {f.error}"
         return TestResult(
             HTTPS_AVAILABLE.id,
             Status.PASSED,
-            f"HTTPS available ({f.negotiated})",
+            f"HTTPS available ({how})",
             HTTPS_AVAILABLE.clause,
             target=f.address,
         )
