@@ -2,8 +2,10 @@
 
 The Outway asks ``POST {manager}/v1/token`` (OAuth 2.0 client credentials, RFC 6749 §4.4) over mTLS
 with its own certificate, ``scope`` = grant hash, ``client_id`` = its peer ID (fsc-core §Obtaining
-access tokens). The token is cached until ``token_refresh_seconds`` before it expires; concurrent
-requests for the same grant share one fetch. A token the Inway calls invalid or expired is dropped.
+access tokens). The token is cached; from ``token_refresh_seconds`` (at most a quarter of its
+lifetime) before it expires a new one is fetched in the background while the cached one is still
+used, so a Manager hiccup does not interrupt traffic. Concurrent requests share one fetch. A token
+the Inway calls invalid or expired is dropped.
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ class TokenCache:
         self.refresh_seconds = refresh_seconds
         self._clock = clock
         self._tokens: dict[str, CachedToken] = {}
-        self._inflight: dict[str, asyncio.Future[CachedToken]] = {}
+        self._inflight: dict[str, asyncio.Task[CachedToken]] = {}
         self.fetches = 0
 
     def drop(self, grant_hash: str, token: str) -> None:
@@ -65,27 +67,35 @@ class TokenCache:
 
     async def get(self, grant_hash: str, manager_address: str) -> CachedToken:
         cur = self._tokens.get(grant_hash)
-        if cur is not None:
+        now = self._clock()
+        if cur is not None and now < cur.exp - 1:
             lifetime = max(1, cur.exp - int(cur.claims.get("nbf", cur.exp)))
             margin = min(self.refresh_seconds, lifetime // 4)
-            if self._clock() < cur.exp - margin:
-                return cur
-        fut = self._inflight.get(grant_hash)
-        if fut is None:
-            fut = asyncio.get_running_loop().create_future()
-            self._inflight[grant_hash] = fut
-            try:
-                tok = await self._fetch(grant_hash, manager_address)
-                self._tokens[grant_hash] = tok
-                fut.set_result(tok)
-            except BaseException as exc:
-                fut.set_exception(exc)
-                fut.exception()  # mark retrieved: other waiters may not exist
-                raise
-            finally:
-                self._inflight.pop(grant_hash, None)
-            return tok
-        return await asyncio.shield(fut)
+            if now >= cur.exp - margin:
+                self._fetch_task(grant_hash, manager_address)  # refresh in the background
+            return cur
+        return await asyncio.shield(self._fetch_task(grant_hash, manager_address))
+
+    def _fetch_task(self, grant_hash: str, manager_address: str) -> asyncio.Task[CachedToken]:
+        """The one fetch in flight for a grant. It runs as its own task: a client that goes away does
+        not cancel it for the others, and a background refresh that fails leaves the cached token."""
+        task = self._inflight.get(grant_hash)
+        if task is None:
+            task = asyncio.get_running_loop().create_task(self._fetch_and_store(grant_hash, manager_address))
+            self._inflight[grant_hash] = task
+            task.add_done_callback(lambda t: self._done(grant_hash, t))
+        return task
+
+    def _done(self, grant_hash: str, task: asyncio.Task[CachedToken]) -> None:
+        if self._inflight.get(grant_hash) is task:
+            del self._inflight[grant_hash]
+        if not task.cancelled():
+            task.exception()  # retrieved here, so an unawaited failure is not reported as lost
+
+    async def _fetch_and_store(self, grant_hash: str, manager_address: str) -> CachedToken:
+        tok = await self._fetch(grant_hash, manager_address)
+        self._tokens[grant_hash] = tok
+        return tok
 
     async def _fetch(self, grant_hash: str, manager_address: str) -> CachedToken:
         self.fetches += 1
