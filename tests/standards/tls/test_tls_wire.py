@@ -205,3 +205,49 @@ def test_silent_server_is_retried_then_a_refusal_and_a_late_listener_is_found() 
 )
 def test_kex_signature_hash(code: int, sha2: bool) -> None:
     assert wire.sigalg_is_sha2(code) is sha2
+
+
+def _ssl2_server_hello() -> bytes:
+    cert = b"\x30\x03\x02\x01\x00"  # not parsed: only the version and cipher specs matter
+    specs = (0x010080).to_bytes(3, "big")
+    conn_id = b"\x22" * 16
+    msg = b"\x04\x00\x01\x00\x02" + struct.pack("!HHH", len(cert), len(specs), len(conn_id)) + cert + specs
+    msg += conn_id
+    return struct.pack("!H", 0x8000 | len(msg)) + msg
+
+
+@pytest.mark.unit
+def test_ssl2_hello_format_and_answer() -> None:
+    hello = wire.ssl2_client_hello()
+    assert hello[0] & 0x80 and (struct.unpack("!H", hello[:2])[0] & 0x7FFF) == len(hello) - 2
+    assert hello[2] == 1 and hello[3:5] == b"\x00\x02"
+    assert wire.parse_ssl2_server_hello(_ssl2_server_hello())
+    assert not wire.parse_ssl2_server_hello(b"\x15\x03\x03\x00\x02\x02\x28")  # a TLS alert
+
+
+@pytest.mark.integration
+def test_sslv2_server_detected_and_insufficient() -> None:
+    """Debian's OpenSSL cannot serve SSL 2.0: a scripted server answers the SSL 2.0 hello."""
+    from nds.standards.checks.tls import evaluate as ev
+    from nds.standards.policy import get_profile
+
+    async def go():
+        async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            first = await reader.read(4096)
+            if first[:1] and first[0] & 0x80 and first[2:3] == b"\x01":
+                writer.write(_ssl2_server_hello())
+            else:
+                writer.write(b"\x15\x03\x01\x00\x02\x02\x46")  # alert protocol_version to every TLS hello
+            await writer.drain()
+            writer.close()
+
+        server = await asyncio.start_server(handler, "127.0.0.37", 0)
+        port = server.sockets[0].getsockname()[1]
+        async with server:
+            return await scan_address("127.0.0.37", port, "x.test", timeout=3)
+
+    f = asyncio.run(go())
+    assert f.versions == ["SSLv2"]
+    for name in ("ncsc-2.1.1", "ncsc-2025-05"):
+        r = ev.version(f, get_profile(name))
+        assert r.status.value == "failed" and "SSLv2" in r.detail

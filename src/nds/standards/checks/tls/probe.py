@@ -132,3 +132,23 @@ async def _read_flight(reader: asyncio.StreamReader, ans: wire.ServerAnswer, tls
                 ans.ocsp_stapled = len(msg) > 4
             elif mtype == wire.HS_SERVER_HELLO_DONE:
                 return
+
+
+async def probe_sslv2(addr: str, port: int, *, timeout: float, counter: HandshakeCounter) -> bool:
+    """One SSL 2.0 CLIENT-HELLO; True when the server answers with an SSL 2.0 SERVER-HELLO."""
+    try:
+        reader, writer = await asyncio.wait_for(asyncio.open_connection(addr, port), timeout)
+    except (OSError, TimeoutError) as exc:
+        raise Unreachable(f"{addr} port {port}: {exc}") from exc
+    counter.add()
+    try:
+        writer.write(wire.ssl2_client_hello())
+        await writer.drain()
+        data = await asyncio.wait_for(reader.read(2048), timeout)
+        return wire.parse_ssl2_server_hello(data)
+    except (OSError, TimeoutError, struct.error, IndexError):
+        return False
+    finally:
+        writer.close()
+        with contextlib.suppress(Exception):
+            await writer.wait_closed()

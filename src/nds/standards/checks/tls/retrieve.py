@@ -19,7 +19,7 @@ from typing import Any
 
 from nds.standards.checks.tls import wire
 from nds.standards.checks.tls.ffdhe import identify_dh_group
-from nds.standards.checks.tls.probe import HandshakeCounter, Unreachable, exchange
+from nds.standards.checks.tls.probe import HandshakeCounter, Unreachable, exchange, probe_sslv2
 from nds.standards.checks.tls.suites import SUITES, TLS13_SUITES
 
 LEGACY_SUITES = [c for c in SUITES if c not in TLS13_SUITES]
@@ -280,6 +280,8 @@ async def scan_address(
     try:
         await _scan_tls13(s, facts)
         await _scan_legacy(s, facts)
+        if await probe_sslv2(addr, port, timeout=timeout, counter=counter):
+            facts.versions.append("SSLv2")
         if facts.versions:
             await asyncio.get_running_loop().run_in_executor(
                 _pool(), fullhs.full_handshake, addr, port, server_name, facts, timeout, ca_file, counter
@@ -289,6 +291,6 @@ async def scan_address(
         facts.error = str(exc)
     except Exception as exc:  # boundary of a measurement: record, never crash a round
         facts.error = f"TLS scan failed: {type(exc).__name__}: {exc}"
-    facts.versions.sort(key=lambda v: ["TLSv1.3", "TLSv1.2", "TLSv1.1", "TLSv1.0", "SSLv3"].index(v))
+    facts.versions.sort(key=lambda v: ["TLSv1.3", "TLSv1.2", "TLSv1.1", "TLSv1.0", "SSLv3", "SSLv2"].index(v))
     facts.handshakes = counter.count - start
     return facts

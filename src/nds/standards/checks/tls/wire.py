@@ -280,3 +280,27 @@ def parse_server_key_exchange(msg: bytes, ans: ServerAnswer) -> None:
         return
     if ans.version == TLS12 and "_anon_" not in name and pos + 2 <= len(msg):
         ans.kex_sigalg = struct.unpack("!H", msg[pos : pos + 2])[0]
+
+
+# --- SSL 2.0 (draft-hickman-netscape-ssl-00): a different record and hello format ----------------------
+
+SSL2_CIPHER_SPECS = [0x010080, 0x020080, 0x030080, 0x040080, 0x050080, 0x060040, 0x0700C0]
+
+
+def ssl2_client_hello() -> bytes:
+    specs = b"".join(spec.to_bytes(3, "big") for spec in SSL2_CIPHER_SPECS)
+    challenge = os.urandom(16)
+    msg = b"\x01\x00\x02" + struct.pack("!HHH", len(specs), 0, len(challenge)) + specs + challenge
+    return struct.pack("!H", 0x8000 | len(msg)) + msg
+
+
+def parse_ssl2_server_hello(data: bytes) -> bool:
+    """True when ``data`` starts with an SSL 2.0 SERVER-HELLO offering at least one cipher spec."""
+    if len(data) < 2 + 11 or not data[0] & 0x80:
+        return False
+    msg = data[2:]
+    if msg[0] != 4:
+        return False
+    version = struct.unpack("!H", msg[3:5])[0]
+    specs_len = struct.unpack("!H", msg[7:9])[0]
+    return version == 0x0002 and specs_len >= 3
