@@ -366,7 +366,9 @@ def register(app: FastAPI) -> None:
         return _redirect(request, f"/digilab/organisaties/{slug}/contracten", s)
 
     @app.get("/digilab/organisaties/{slug}/transacties", response_class=HTMLResponse, include_in_schema=False)
-    async def transactions(request: Request, slug: str, cursor: str | None = None) -> Response:
+    async def transactions(
+        request: Request, slug: str, cursor: str | None = None, dienst: str | None = None
+    ) -> Response:
         who = _officer_for(request, slug)
         if isinstance(who, Response):
             return who
@@ -381,20 +383,29 @@ def register(app: FastAPI) -> None:
         audit = web.audit()
         try:
             org = d.org(slug)
-            log = await d.transaction_log(slug, limit=100, cursor=cursor)
+            service = dienst or None
+            if service is not None and service not in d.service_names():
+                return error_page(request, 400, "Ongeldige invoer", "Onbekende dienst.")
+            log = await d.transaction_log(slug, limit=100, cursor=cursor, service=service)
         except DataError as exc:
             _audit_quietly(
                 audit, officer, slug, "transactielog ingezien", "GET /logs", f"mislukt: {exc.detail}"
             )
             return error_page(request, exc.status, "Transactielog niet beschikbaar", exc.detail)
         try:  # no lookup shown without its audit entry
-            audit.append(officer, slug, "transactielog ingezien", "GET /logs", f"{len(log.records)} records")
+            audit.append(
+                officer,
+                slug,
+                "transactielog ingezien",
+                f"GET /logs service_name={service}" if service else "GET /logs",
+                f"{len(log.records)} records",
+            )
         except AuditLogError:
             return error_page(request, 500, "Niet getoond", "Het auditlog kan niet worden geschreven.")
         return page(
             request,
             "digilab/transacties.html",
-            {"data": d, "org": org, "log": log, "directions": DIRECTION_LABELS},
+            {"data": d, "org": org, "log": log, "directions": DIRECTION_LABELS, "service": service},
         )
 
     @app.get("/digilab/audit", response_class=HTMLResponse, include_in_schema=False)

@@ -106,6 +106,13 @@ class Contract:
     signatures: dict[str, dict[str, int | None]]  # accept/reject/revoke → peer_id → signed_at
     parties: set[str] = field(default_factory=set)
 
+    @property
+    def awaiting(self) -> list[str]:
+        """Parties that have not accepted yet (while proposed)."""
+        if self.state != "proposed":
+            return []
+        return sorted(self.parties - set(self.signatures.get("accept", {})))
+
     def actions_for(self, peer_id: str) -> list[str]:
         """What an officer of ``peer_id`` can still do (the Manager checks again)."""
         if peer_id not in self.parties:
@@ -384,11 +391,15 @@ class DigiLabData:
 
     # -- transaction log (FSC GET /logs over mTLS) -------------------------------------------
 
-    async def transaction_log(self, slug: str, limit: int = 100, cursor: str | None = None) -> LogPage:
+    async def transaction_log(
+        self, slug: str, limit: int = 100, cursor: str | None = None, service: str | None = None
+    ) -> LogPage:
         org = self.org(slug)
         params = {"limit": str(max(1, min(limit, LOG_PAGE_MAX))), "sort_order": "SORT_ORDER_DESCENDING"}
         if cursor:
             params["cursor"] = cursor
+        if service:
+            params["service_name"] = service
         try:
             r = await self.clients.manager(org).get("/v1/logs", params=params)
         except httpx.HTTPError:
@@ -429,6 +440,9 @@ class DigiLabData:
         if not isinstance(acts, list):
             raise DataError(f"Het register van {org.name} gaf een onverwacht antwoord.")
         return [a for a in acts if isinstance(a, dict)]
+
+    def service_names(self) -> list[str]:
+        return sorted({s.name for s in self.services} | {c.service for c in self.connections if c.service})
 
     def sources(self) -> list[Source]:
         return [Source(o.name, o.peer_id, o.read_api) for o in self.organisations if o.read_api]

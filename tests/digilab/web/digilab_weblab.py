@@ -115,7 +115,9 @@ class FakeManager:
             # the caller is who its client certificate says; here the client is always this peer
             self.log_callers.append(self.peer_id)
             limit = int(request.query_params.get("limit", "25"))
-            return {"records": self.logs[:limit], "pagination": {"next_cursor": ""}}
+            svc = request.query_params.get("service_name")
+            records = [r for r in self.logs if svc is None or r["service_name"] == svc]
+            return {"records": records[:limit], "pagination": {"next_cursor": ""}}
 
         return app
 

@@ -227,6 +227,7 @@ def test_medewerker_sees_contracts_but_may_not_act(client: TestClient, lab: Lab,
     assert r.status_code == 200
     assert "Voorgesteld (wacht op handtekeningen)" in r.text and "Geldig" in r.text
     assert "Gemeente Voorbeeldstad: geaccepteerd" in r.text
+    assert "Basisregistratie Personen: <em>wacht op handtekening</em>" in r.text
     assert ESCAPED in r.text and EVIL not in r.text
     assert "Accepteren" not in r.text
     token = re.search(r'name="csrf_token" value="([^"]+)"', r.text).group(1)  # type: ignore[union-attr]
@@ -310,6 +311,10 @@ def test_transaction_log_lookup_is_shown_and_audited(client: TestClient, tmp_pat
     r = client.get("/digilab/audit")
     assert r.status_code == 200 and "transactielog ingezien" in r.text and "medewerker-brp" in r.text
     assert client.get("/digilab/organisaties/brp/transacties?cursor=<x>").status_code == 400
+    assert client.get("/digilab/organisaties/brp/transacties?dienst=<x>").status_code == 400
+    r = client.get("/digilab/organisaties/brp/transacties?dienst=personen")
+    assert "01930000-0000-7000-8000-000000000001" in r.text and '<option value="personen" selected>' in r.text
+    assert any(e.object == "GET /logs service_name=personen" for e in audit(tmp_path).entries(["brp"]))
 
 
 def test_wrong_password_and_throttle(client: TestClient) -> None:

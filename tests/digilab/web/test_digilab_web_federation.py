@@ -186,6 +186,9 @@ def test_transaction_log_over_mtls_shows_a_real_call(
     login(client, "medewerker-gemeente")
     page = client.get("/digilab/organisaties/gemeente/transacties")
     assert page.status_code == 200 and tx in page.text and "Uitgaand" in page.text
+    # the Manager filters by service (fsc-logging service_name)
+    assert tx not in client.get("/digilab/organisaties/gemeente/transacties?dienst=adressen").text
+    assert tx in client.get("/digilab/organisaties/gemeente/transacties?dienst=personen").text
     login(client, "medewerker-brp")
     page = client.get("/digilab/organisaties/brp/transacties")
     assert tx in page.text and "Inkomend" in page.text and "Gemeente Voorbeeldstad" in page.text
