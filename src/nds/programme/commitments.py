@@ -18,6 +18,9 @@ from datetime import date
 from nds.programme.model import Commitment, Pair, TimeExpr
 from nds.programme.split import next_terminator
 from nds.programme.timex import find_time_expressions
+from nds.programme.xrefs import REFERRAL_VERB
+
+REFERRAL_START = re.compile(r"(?i)[ (]*zie[ ]+(?:ook[ ]+)?(?:het[ ]+|de[ ]+)?(?:antwoord|beantwoording)")
 
 COST = re.compile(
     r"(?i)(?<!\w)(?:kosten|bedragen|bedraagt|geschat[ ]op|begroot|budget|€|euro|miljoen|miljard)(?!\w)"
@@ -89,12 +92,8 @@ NP = (
 THIRD_PARTY = re.compile(
     r"(?i)[ ]+(?:(?P<desc>onderzoeksorganisatie|organisatie|instituut|toezichthouder)[ ]+)?(?P<np>" + NP + ")"
 )
-FRONT_SUBJECT = re.compile(
-    r"(?i)(?P<np>"
-    + NP
-    + r")[ ]+(?:zal|zullen|brengt|brengen|levert|leveren|publiceert|publiceren|presenteert|"
-    r"presenteren|stelt|stellen|start|starten|gaat|gaan|komt|komen|stuurt|sturen|rondt|verwacht)(?!\w)"
-)
+# subject, then a finite verb ("zal", "organiseert", "brengen"): a lower-case word ending in -t or -en
+FRONT_SUBJECT = re.compile(r"(?i)(?P<np>" + NP + r")[ ]+(?:zal|zullen|(?-i:[a-z]{2,}(?:t|en)))(?!\w)")
 NOT_ACTORS = {
     "Kamer",
     "U",
@@ -213,12 +212,19 @@ def _clauses(norm: str, s: int, e: int, txs: list[TimeExpr]) -> list[tuple[int, 
 
 
 def extract(raw: str, norm: str, pairs: list[Pair], anchor: date, indiener: str) -> list[Commitment]:
+    """Commitments per answer. Referral sentences are skipped, and an answer shared by several numbers
+    ("Vraag 2 en 3") is read once, so a delegating pair never duplicates its target's commitments; its
+    own further sentences still count."""
     found: list[Commitment] = []
+    seen_spans: set[tuple[int, int]] = set()
     for p in pairs:
-        if not p.answer_span or p.delegates_to is not None:
+        if not p.answer_span or p.answer_span in seen_spans:
             continue
+        seen_spans.add(p.answer_span)
         context_year: int | None = None  # the last year named in this answer
         for s, e in sentences(norm, *p.answer_span):
+            if REFERRAL_START.match(norm, s, e) or REFERRAL_VERB.search(norm, s, e):
+                continue  # "Zie het antwoord op vraag 19." / "... verwijs ik u naar het antwoord op vraag 24"
             txs = find_time_expressions(norm, s, e, anchor, context_year)
             years = [t.explicit_year for t in txs if t.explicit_year and t.explicit_year >= anchor.year]
             if years:
@@ -228,24 +234,12 @@ def extract(raw: str, norm: str, pairs: list[Pair], anchor: date, indiener: str)
             dated = [t for t in txs if t.interval is not None and t.interval.end >= anchor]
             vague = [t for t in txs if t.vague]
             if dated and not COST.search(norm, s, e):
-                for cs, ce, tx in _clauses(norm, s, e, dated):
-                    if _negated(norm, cs, ce, tx) or _is_past(norm, cs, ce, tx):
+                marked = sorted(dated + vague, key=lambda t: t.span[0])
+                for cs, ce, tx in _clauses(norm, s, e, marked):
+                    if _negated(norm, cs, ce, tx) or (tx.interval is not None and _is_past(norm, cs, ce, tx)):
                         continue
                     actor, source = actor_of(norm, cs, ce, indiener)
-                    found.append(
-                        Commitment(
-                            p.number,
-                            raw[cs:ce].strip(),
-                            (cs, ce),
-                            raw[tx.span[0] : tx.span[1]],
-                            tx.span,
-                            actor,
-                            source,
-                            tx.interval,
-                            False,
-                            bool(HEDGE.search(norm, cs, ce)),
-                        )
-                    )
+                    found.append(_make(raw, norm, p.number, cs, ce, tx.span, actor, source, tx))
                 continue
             if dated:
                 continue
@@ -256,19 +250,31 @@ def extract(raw: str, norm: str, pairs: list[Pair], anchor: date, indiener: str)
                 continue
             actor, source = actor_of(norm, s, e, indiener)
             phrase_tx = vague[0] if vague else None
-            phrase = raw[phrase_tx.span[0] : phrase_tx.span[1]] if phrase_tx else raw[cue.start() : cue.end()]
-            found.append(
-                Commitment(
-                    p.number,
-                    raw[s:e].strip(),
-                    (s, e),
-                    phrase,
-                    phrase_tx.span if phrase_tx else (cue.start(), cue.end()),
-                    actor,
-                    source,
-                    None,
-                    bool(vague),
-                    bool(HEDGE.search(norm, s, e)),
-                )
-            )
+            span = phrase_tx.span if phrase_tx else (cue.start(), cue.end())
+            found.append(_make(raw, norm, p.number, s, e, span, actor, source, phrase_tx))
     return found
+
+
+def _make(
+    raw: str,
+    norm: str,
+    question: int,
+    s: int,
+    e: int,
+    phrase_span: tuple[int, int],
+    actor: str,
+    source: str,
+    tx: TimeExpr | None,
+) -> Commitment:
+    return Commitment(
+        question,
+        raw[s:e].strip(),
+        (s, e),
+        raw[phrase_span[0] : phrase_span[1]],
+        phrase_span,
+        actor,
+        source,
+        tx.interval if tx else None,
+        bool(tx and tx.vague),
+        bool(HEDGE.search(norm, s, e)),
+    )
