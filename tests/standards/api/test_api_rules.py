@@ -339,3 +339,10 @@ def test_yaml_aliases_refused() -> None:
     bomb = "a: &a [x, x]\nb: &b [*a, *a]\nc: &c [*b, *b]\n"
     with pytest.raises(yaml.YAMLError, match="aliases"):
         load_yaml_without_aliases(bomb)
+
+
+def test_version_header_name_is_case_insensitive() -> None:
+    """Deviation from the official rule (five listed casings): the ADR says the name is case-insensitive."""
+    doc = good()
+    doc["paths"]["/gebouwen/{id}"]["get"]["responses"]["200"]["headers"] = {"API-VERSION": {"schema": {}}}
+    assert [f for f in lint(doc, "2.1.0") if f.key == "missing-version-header"] == []
