@@ -351,3 +351,9 @@ def test_inway_bad_config_is_a_clear_error(tmp_path: Path) -> None:
     assert res.returncode == 2
     assert "invalid config" in res.stderr and "Traceback" not in res.stderr
     assert GROUP_ID  # the harness' group is unaffected
+
+
+def test_inway_head_keeps_the_services_headers(env: Env) -> None:
+    r = env.get("/bench/1k", method="HEAD")
+    assert r.status_code == 200 and r.content == b""
+    assert r.headers["Content-Length"] == "1024"

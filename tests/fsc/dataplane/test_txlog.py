@@ -169,3 +169,23 @@ def test_write_failure_fails_every_waiter_then_recovers(sqlite_url: str) -> None
     with check.engine.connect() as conn:
         assert conn.execute(sa.text("select count(*) from fsc_txlog_records")).scalar_one() == 5
     check.close()
+
+
+@pytest.mark.unit
+def test_transaction_ids_differ_across_forked_workers() -> None:
+    import os
+
+    new_transaction_id()  # the parent's generator is in use before the fork
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.write(w, ",".join(new_transaction_id() for _ in range(100)).encode())
+        os._exit(0)
+    os.close(w)
+    os.waitpid(pid, 0)
+    child = set(os.read(r, 1 << 16).decode().split(","))
+    os.close(r)
+    mine = {new_transaction_id() for _ in range(100)}
+    assert len(child) == 100 and not child & mine
+    # the random parts differ too, not only the timestamps
+    assert not {c[15:] for c in child} & {m[15:] for m in mine}

@@ -122,6 +122,13 @@ async def relay_response(
         for k, v in extra.items():
             headers[k] = v
     length = upstream.content_length
+    if request.method == "HEAD":  # no body, but the Content-Length of the GET it describes
+        if length is not None:
+            headers["Content-Length"] = str(length)
+        resp = web.StreamResponse(status=upstream.status, reason=upstream.reason, headers=headers)
+        await resp.prepare(request)
+        await resp.write_eof()
+        return resp
     if length is not None and length <= SMALL_BODY:
         body = await upstream.read()
         return web.Response(status=upstream.status, reason=upstream.reason, body=body, headers=headers)

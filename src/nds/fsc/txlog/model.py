@@ -8,6 +8,7 @@ and paths are never part of a record.
 from __future__ import annotations
 
 import os
+import random
 import re
 import time
 import uuid
@@ -29,10 +30,25 @@ DESTINATION_TYPE_DELEGATED = "DESTINATION_TYPE_DELEGATED_DESTINATION"
 _UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
+_rng = random.Random(os.urandom(32))  # uniqueness, not secrecy; seeded from the OS
+
+
+def _reseed() -> None:
+    _rng.seed(os.urandom(32))
+
+
+os.register_at_fork(after_in_child=_reseed)  # forked workers must not share a random sequence
+
+
 def new_transaction_id() -> str:
-    """A fresh UUIDv7 (RFC 9562 §5.7): 48-bit Unix milliseconds, then 74 random bits."""
+    """A fresh UUIDv7 (RFC 9562 §5.7): 48-bit Unix milliseconds, then 74 random bits.
+
+    The random bits come from a per-process generator seeded from ``os.urandom`` (and re-seeded in
+    every forked worker): transaction IDs must be unique, not secret, and a system call per request
+    is measurable on the data path.
+    """
     ms = time.time_ns() // 1_000_000
-    rand = int.from_bytes(os.urandom(10), "big")
+    rand = _rng.getrandbits(80)
     rand_a = rand >> 68  # 12 bits
     rand_b = rand & ((1 << 62) - 1)
     value = (ms & ((1 << 48) - 1)) << 80 | 0x7 << 76 | rand_a << 64 | 0b10 << 62 | rand_b
