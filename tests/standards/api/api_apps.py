@@ -167,3 +167,24 @@ def auth_app() -> Any:
     app = web.Application()
     app.router.add_get("/v1/openapi.json", document)
     return app
+
+
+def rate_limited_app(limited: int) -> Any:
+    """openapi.json answers 429 (Retry-After: 0) to the first ``limited`` requests, then the document."""
+    from aiohttp import web
+
+    seen = {"n": 0}
+
+    async def document(_r: web.Request) -> web.Response:
+        seen["n"] += 1
+        if seen["n"] <= limited:
+            return web.Response(status=429, headers={"Retry-After": "0"})
+        return web.Response(
+            body=json.dumps(BAD_DOC),
+            content_type="application/json",
+            headers={"Access-Control-Allow-Origin": "*", "API-Version": "1.0"},
+        )
+
+    app = web.Application()
+    app.router.add_get("/api/openapi.json", document)
+    return app

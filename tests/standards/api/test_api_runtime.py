@@ -151,3 +151,15 @@ def test_cli_json_and_errors(tmp_path: Path) -> None:
     doc.write_text("{not json")
     bad = runner.invoke(app, ["check", "api", "https://x.test/v1", "--document", str(doc)])
     assert bad.exit_code == 2 and "not valid JSON" in bad.stderr and "Traceback" not in bad.output
+
+
+def test_rate_limits_retry_then_error_never_failure() -> None:
+    with serve_aiohttp(apps.rate_limited_app(2), "127.0.0.27") as port:
+        net = NetworkConfig(connect_to=(ConnectTo("api.test", 80, "127.0.0.27", port),), timeout=5, retries=2)
+        t = by_id(asyncio.run(check_api("http://api.test/api", net, "2.2.0")))
+    assert t["api.core/publish-openapi"].status is Status.PASSED  # two 429s, then the document
+    with serve_aiohttp(apps.rate_limited_app(100), "127.0.0.28") as port:
+        net = NetworkConfig(connect_to=(ConnectTo("api.test", 80, "127.0.0.28", port),), timeout=5, retries=2)
+        t = by_id(asyncio.run(check_api("http://api.test/api", net)))
+    assert t["api.core/publish-openapi"].status is Status.ERROR
+    assert "rate limited" in t["api.core/publish-openapi"].detail

@@ -33,6 +33,10 @@ MAX_REDIRECTS = 5
 PROBE_ORIGIN = "https://zelftest.nds.invalid"
 USER_AGENT = "nds-standards-check/0.1 (+API Design Rules self-check)"
 
+#: Answers that mean "not now" (rate limits, overload): retried, then reported as error, never as failure.
+RATE_LIMITED = (429, 503)
+MAX_RETRY_WAIT = 5.0
+
 #: A guard gets (host name, address) and raises ``TargetRefused`` to stop the connection.
 Guard = Callable[[str, str], None]
 
@@ -132,6 +136,14 @@ class Fetched:
         }
 
 
+def _retry_after(value: str | None, attempt: int) -> float:
+    try:
+        wait = float(value) if value is not None else 0.5 * attempt
+    except ValueError:
+        wait = 0.5 * attempt  # an HTTP-date: do not wait long for it
+    return max(0.0, min(wait, MAX_RETRY_WAIT))
+
+
 def check_literal(url: str, guard: Guard | None) -> None:
     """Literal IP addresses skip the resolver: vet them here (aiohttp connects to them directly)."""
     parts = urlsplit(url)
@@ -176,6 +188,10 @@ async def fetch(
                     for k, v in resp.headers.items():
                         lk = k.lower()
                         out.headers[lk] = f"{out.headers[lk]}, {v}" if lk in out.headers else v
+                    if resp.status in RATE_LIMITED and attempt < retries:
+                        attempt += 1  # rate limited: wait (Retry-After, capped) and ask again
+                        await asyncio.sleep(_retry_after(out.headers.get("retry-after"), attempt))
+                        continue
                     if resp.status in (301, 302, 303, 307, 308) and "location" in out.headers:
                         nxt = urljoin(current, out.headers["location"])
                         out.redirects.append(nxt)
@@ -273,7 +289,7 @@ async def observe_api(url: str, net: NetworkConfig, guard: Guard | None = None) 
         yaml_f, root_f = await asyncio.gather(
             fetch(session, base + "/openapi.yaml", guard=guard, max_bytes=MAX_DOCUMENT_BYTES, headers=origin),
             # with an Origin too: many CORS layers send Access-Control-Allow-Origin only to CORS requests
-            fetch(session, base, guard=guard, headers=origin),
+            fetch(session, base, guard=guard, headers=origin, retries=net.retries),
         )
         obs.yaml_document, obs.root = yaml_f, root_f
         if yaml_f.status == 200 and yaml_f.error is None and yaml_f.body:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from nds.standards.checks.api.lint import clause, subtest_id
-from nds.standards.checks.api.retrieve import ApiObservation, Fetched
+from nds.standards.checks.api.retrieve import RATE_LIMITED, ApiObservation, Fetched
 from nds.standards.model import Status, TestResult
 
 SECURITY_HEADERS = (
@@ -52,6 +52,14 @@ def publish_openapi(obs: ApiObservation, version: str) -> TestResult:
             Status.FAILED,
             f"openapi.json could not be retrieved: {d.error}",
             fix,
+            fetched=d.facts(),
+        )
+    if d.status in RATE_LIMITED:
+        return _result(
+            rule,
+            version,
+            Status.ERROR,
+            f"openapi.json answered HTTP {d.status} (rate limited or overloaded) after retries; not judged",
             fetched=d.facts(),
         )
     if d.status in (401, 403):
@@ -103,7 +111,7 @@ def version_header(obs: ApiObservation, version: str) -> TestResult:
         )
     seen: dict[str, str | None] = {}
     for name, f in (("openapi.json", obs.document), ("API root", obs.root)):
-        if f is None or f.status is None or f.error is not None:
+        if f is None or f.status is None or f.error is not None or f.status in RATE_LIMITED:
             continue
         # An error answered by an intermediary (e.g. a gateway's 404 for the bare base path) MAY lack
         # the header (ADR /core/version-header rationale): only judge it when present.
@@ -139,8 +147,8 @@ def security_headers(obs: ApiObservation, version: str) -> TestResult | None:
         return None  # ADR 2.0 has no security-headers rule
     rule = "/core/transport/security-headers"
     root: Fetched | None = obs.root
-    if root is None or root.status is None or root.error is not None:
-        reason = root.error if root is not None else "not requested"
+    if root is None or root.status is None or root.error is not None or root.status in RATE_LIMITED:
+        reason = (root.error or f"HTTP {root.status} (rate limited)") if root is not None else "not requested"
         return _result(rule, version, Status.ERROR, f"the API root could not be retrieved: {reason}")
     h = root.header
     problems: list[str] = []
