@@ -93,5 +93,11 @@ def test_ingest_report_edit_history(tmp_path: Path) -> None:
     assert r.exit_code == 0, r.output
     r = runner.invoke(app, ["programme", "history", str(tno["id"]), *db])
     assert "J. Jansen: status 'openstaand' -> 'afgedaan' (monitor gedeeld)" in r.stdout
+    r = runner.invoke(app, ["programme", "list", "--signal", "afgerond", *db])
+    assert r.exit_code == 0 and r.stdout.split()[0] == str(tno["id"]) and "Afgedaan" in r.stdout
+    r = runner.invoke(app, ["programme", "list", "--today", "2026-01-15", "--signal", "te_laat", *db])
+    assert r.exit_code == 0 and len(r.stdout.splitlines()) >= 6
+    r = runner.invoke(app, ["programme", "list", "--signal", "kwijt", *db])
+    assert r.exit_code == 2 and "onbekend signaal" in r.stderr
     r = runner.invoke(app, ["programme", "edit", "99999", "--officer", "X", "--note", "n", *db])
     assert r.exit_code == 2 and "bestaat niet" in r.stderr

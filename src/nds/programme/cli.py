@@ -125,6 +125,42 @@ def report(
     engine.dispose()
 
 
+@app.command("list")
+def list_register(
+    priority: str = typer.Option(None, help="Only this priority."),
+    status: str = typer.Option(
+        None, help="Only this status (Openstaand, Deels afgedaan, Afgedaan, Vervallen)."
+    ),
+    signal: str = typer.Option(
+        None, help="Only this signal (te_laat, binnenkort, op_schema, zonder_termijn, afgerond)."
+    ),
+    today: str = typer.Option(None, help="Clock for the signals (default: today)."),
+    soon_days: int = typer.Option(30, min=0, max=3650, help="'Due soon' window in days."),
+    database_url: str = DB,
+) -> None:
+    """The commitment register, one line per entry (id, termijn, status, signal, question, text)."""
+    from nds.programme.register import SIGNALS, Register, RegisterError
+
+    if signal and signal not in SIGNALS:
+        raise _fail(f"onbekend signaal {signal!r}; kies uit: {', '.join(SIGNALS)}")
+    clock_date = _date(today, "--today")
+    engine = _engine(database_url)
+    reg = Register(engine, clock=(lambda: clock_date) if clock_date else dt.date.today, soon_days=soon_days)
+    try:
+        items = reg.items(priority=priority, status=status, signal=signal)
+    except RegisterError as exc:
+        raise _fail(str(exc)) from None
+    finally:
+        engine.dispose()
+    for it in items:
+        due = it["due"].isoformat() if it["due"] else ("vaag" if it["vague"] else "-")
+        text = " ".join(it["text"].split())
+        typer.echo(
+            f"{it['id']:>5}  {due:<10}  {it['status_label']:<14}  {it['signal_label']:<14}  "
+            f"{it['nummer'] or ''} v{it['question']:<4} {text[:90]}"
+        )
+
+
 @app.command()
 def edit(
     commitment_id: int = typer.Argument(..., help="Register id of the commitment."),
