@@ -69,7 +69,7 @@ def test_participants_list_organisations_roles_and_peer_ids(client: TestClient) 
         assert name in r.text and peer_id in r.text
     assert "Aanbieder" in r.text and "Afnemer" in r.text
     assert 'href="/digilab/organisaties/brp/register"' in r.text
-    assert '<th scope="col">Peer-ID (OIN)</th>' in r.text and "<caption>" in r.text
+    assert '<th scope="col">Peer-ID (OIN)</th>' in r.text and '<caption id="deelnemers-tabel-1">' in r.text
 
 
 def test_service_directory_shows_services_and_connections(client: TestClient) -> None:
