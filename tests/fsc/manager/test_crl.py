@@ -79,6 +79,5 @@ def test_revoked_client_certificate_cannot_connect(crl_group: tuple[Harness, Pat
     h, _signing, tls = crl_group
     ctx = ssl.create_default_context(cafile=str(h.group.ca_dir / "ca.pem"))
     ctx.load_cert_chain(str(tls), str(tls.parent / "key.pem"))
-    with pytest.raises(httpx.HTTPError):
-        with httpx.Client(verify=ctx, timeout=5) as c:
-            c.get(f"{h.p(PROVIDER).address}/v1/peer")
+    with pytest.raises(httpx.HTTPError), httpx.Client(verify=ctx, timeout=5) as c:
+        c.get(f"{h.p(PROVIDER).address}/v1/peer")

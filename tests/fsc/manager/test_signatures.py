@@ -6,7 +6,6 @@ proposed by the Provider's officer through the admin API, so the calling Peer ha
 
 from __future__ import annotations
 
-import base64
 import json
 
 import pytest
@@ -193,6 +192,3 @@ def test_Manager_RevokeContract_6(harness: Harness) -> None:
 def test_Manager_RevokeContract_7(harness: Harness) -> None:
     _bad_alg(harness, "revoke")
     _unknown_hash_algorithm(harness, "revoke")
-
-
-_ = base64

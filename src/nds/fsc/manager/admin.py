@@ -168,8 +168,5 @@ def _grant_hashes(m: Manager, content_hash: str) -> list[str]:
     stored = m.store.get_contract(content_hash)
     if stored is None:
         return []
-    from nds.fsc.manager import hashing
-
-    content, _h, grant_hashes = m.parse(stored.content)
-    _ = content, hashing
+    _content, _hash, grant_hashes = m.parse(stored.content)
     return grant_hashes

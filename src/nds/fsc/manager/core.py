@@ -12,10 +12,10 @@ import logging
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
 
 from nds.fsc.contracts.errors import CONTENT_INVALID, GRANT_INVALID, ErrorCode, FscError
 from nds.fsc.contracts.kinds import FscVersion, SignatureType
@@ -121,7 +121,7 @@ class Manager:
         self.store.put_certificate(
             cert_thumbprint_s256(self.cert),
             self.peer_id,
-            [c.public_bytes(_DER) for c in [self.cert, *self.chain]],
+            [c.public_bytes(Encoding.DER) for c in [self.cert, *self.chain]],
             int(self.cert.not_valid_before_utc.timestamp()),
             int(self.cert.not_valid_after_utc.timestamp()),
         )
@@ -375,12 +375,3 @@ class Manager:
         if peer_id:
             await asyncio.to_thread(self.store.upsert_peer, peer_id, peer_id, address, "directory")
         return True
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-from cryptography.hazmat.primitives.serialization import Encoding  # noqa: E402
-
-_DER = Encoding.DER

@@ -75,7 +75,7 @@ async def deliver(m: Manager, item: OutboxItem) -> None:
     if resp.status_code in (200, 201):
         return
     detail = ""
-    with contextlib.suppress(ValueError):
+    with contextlib.suppress(ValueError, AttributeError):
         detail = str(resp.json().get("code", ""))
     permanent = 400 <= resp.status_code < 500 and resp.status_code not in (408, 429)
     raise PeerCallError(

@@ -8,6 +8,7 @@ meant to reach, so a signature is never delivered to, nor a certificate fetched 
 from __future__ import annotations
 
 import base64
+import json
 import ssl
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +29,15 @@ class PeerCallError(Exception):
         super().__init__(message)
         self.permanent = permanent
         self.status = status
+
+
+@dataclass(frozen=True)
+class PeerResponse:
+    status_code: int
+    content: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.content)
 
 
 @dataclass(frozen=True)
@@ -79,7 +89,8 @@ class PeerClient:
         json_body: Any = None,
         params: dict[str, str] | None = None,
         write: bool = False,
-    ) -> httpx.Response:
+    ) -> PeerResponse:
+        """One call; the server's Peer ID is checked while the connection is open, the body is capped."""
         headers = {"Fsc-Manager-Address": self.own_address} if write else {}
         try:
             async with self._client.stream(
@@ -92,8 +103,7 @@ class PeerClient:
                     if size > MAX_RESPONSE_BYTES:
                         raise PeerCallError("response too large")
                     chunks.append(chunk)
-                resp._content = b"".join(chunks)
-                return resp
+                return PeerResponse(resp.status_code, b"".join(chunks))
         except httpx.HTTPError as exc:
             raise PeerCallError(f"{type(exc).__name__} calling {address}{path}") from None
 

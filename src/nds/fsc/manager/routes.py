@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from aiohttp import web
 from cryptography import x509
@@ -280,6 +279,3 @@ def make_app(manager: Manager) -> web.Application:
     app[MANAGER_KEY] = manager
     app.add_routes(routes())
     return app
-
-
-_ = Any

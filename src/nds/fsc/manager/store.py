@@ -121,7 +121,9 @@ def decode_cursor(cursor: str, n: int) -> list[Any] | None:
 class Store:
     def __init__(self, url: str, *, run_migrations: bool = True) -> None:
         self.url = url
-        self.engine: Engine = make_engine(url, immediate=True)
+        # One Manager process needs few connections; keep PostgreSQL usage small and bounded.
+        pool = {} if url.startswith("sqlite") else {"pool_size": 5, "max_overflow": 5}
+        self.engine: Engine = make_engine(url, immediate=True, **pool)
         if run_migrations:
             migrate(self.engine, "fsc_manager", MIGRATIONS)
 
