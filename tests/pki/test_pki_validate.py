@@ -26,6 +26,13 @@ pytestmark = pytest.mark.unit
 NOW = datetime.now(UTC)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_now() -> None:
+    """NOW is taken when each test starts, not at collection (a full run collects minutes earlier)."""
+    global NOW
+    NOW = datetime.now(UTC)
+
+
 def _anchors(group: Group) -> list[x509.Certificate]:
     return [load_certificate(group.dev.ca.cert)]
 
