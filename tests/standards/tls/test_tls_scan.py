@@ -283,3 +283,48 @@ def test_key_exchange_signed_with_sha1_only(ca: TestCA) -> None:
         r = ev.kex_hash(f, p)
         assert r.status is Status.WARNING and "SHA-2" in r.detail
     assert ev.kex_hash(f, OLD).clause == "NCSC TLS 2.1 Table 5 (hash functions)"
+
+
+def test_rare_suites_beyond_the_first_hello_and_at_most_64_suites_per_hello(ca: TestCA) -> None:
+    """Some servers ignore suites past the 64th: every hello stays within 64, and a suite from the second
+    chunk (Camellia) is still found. A recording proxy sits between scanner and server."""
+    import struct
+
+    cert = ca.issue(HOST, rsa_bits=2048, label="camellia")
+    sizes: list[int] = []
+
+    async def go(port: int) -> TlsFacts:
+        async def relay(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            up_r, up_w = await asyncio.open_connection("127.0.0.38", port)
+            first = await reader.read(65536)
+            if first[:1] == b"\x16" and first[5:6] == b"\x01":
+                hs = first[9:]
+                pos = 2 + 32
+                pos += 1 + hs[pos]
+                sizes.append(struct.unpack("!H", hs[pos : pos + 2])[0] // 2)
+            up_w.write(first)
+
+            async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+                try:
+                    while data := await src.read(65536):
+                        dst.write(data)
+                        await dst.drain()
+                except (ConnectionError, OSError):
+                    pass
+                finally:
+                    dst.close()
+
+            await asyncio.gather(pipe(reader, up_w), pipe(up_r, writer))
+
+        proxy = await asyncio.start_server(relay, "127.0.0.39", 0)
+        pport = proxy.sockets[0].getsockname()[1]
+        async with proxy:
+            return await scan_address("127.0.0.39", pport, HOST, timeout=5, ca_file=str(ca.pem))
+
+    with s_server(
+        "127.0.0.38", cert, "-no_tls1_3", "-cipher", "ECDHE-RSA-AES128-GCM-SHA256:CAMELLIA256-SHA:@SECLEVEL=0"
+    ) as port:
+        f = asyncio.run(go(port))
+    assert set(f.all_suites) == {"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "TLS_RSA_WITH_CAMELLIA_256_CBC_SHA"}
+    assert sizes and max(sizes) <= 64
+    assert ev.ciphers(f, NEW).status is Status.FAILED  # RSA key exchange with Camellia: insufficient

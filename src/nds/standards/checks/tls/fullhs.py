@@ -9,6 +9,7 @@ renegotiation (TLS 1.2; up to 10 in a row to tell "limited" from "unlimited").
 from __future__ import annotations
 
 import contextlib
+import functools
 import ipaddress
 import os
 import socket
@@ -26,9 +27,31 @@ SYSTEM_BUNDLES = ("/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-b
 RENEGOTIATION_LIMIT = 10
 
 
-def _context(max_version: int | None) -> SSL.Context:
+@functools.cache
+def _openssl_names() -> dict[int, str]:
+    """IANA code -> OpenSSL name, for every TLS <= 1.2 suite this OpenSSL knows."""
+    import ssl
+
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.set_ciphers("ALL:COMPLEMENTOFALL:@SECLEVEL=0")
+    return {c["id"] & 0xFFFF: c["name"] for c in ctx.get_ciphers() if c.get("protocol") != "TLSv1.3"}
+
+
+def cipher_string(accepted: list[str]) -> bytes:
+    """The suites the server accepted (at most 64, like every probe), in OpenSSL's notation."""
+    from nds.standards.checks.tls.suites import BY_NAME
+
+    names = _openssl_names()
+    picked = [names[BY_NAME[n]] for n in accepted if n in BY_NAME and BY_NAME[n] in names][:64]
+    return (":".join(picked) + ":@SECLEVEL=0").encode() if picked else b"DEFAULT:@SECLEVEL=0"
+
+
+def _context(max_version: int | None, ciphers: bytes = b"DEFAULT:@SECLEVEL=0") -> SSL.Context:
     ctx = SSL.Context(SSL.TLS_METHOD)
-    ctx.set_cipher_list(b"ALL:COMPLEMENTOFALL:@SECLEVEL=0")
+    try:
+        ctx.set_cipher_list(ciphers)
+    except SSL.Error:  # none of them known to this OpenSSL build
+        ctx.set_cipher_list(b"DEFAULT:@SECLEVEL=0")
     ctx.set_min_proto_version(0)
     if max_version:
         ctx.set_max_proto_version(max_version)
@@ -159,7 +182,9 @@ def full_handshake(
         ocsp.append(data)
         return True
 
-    ctx = _context(None)
+    legacy = [n for v, names in facts.suites.items() if v != "TLSv1.3" for n in names]
+    ciphers = cipher_string(legacy)
+    ctx = _context(None, ciphers)
     ctx.set_ocsp_client_callback(on_ocsp)
     try:
         conn, sock = _connect(addr, port, name, ctx, timeout, counter)
@@ -187,7 +212,7 @@ def full_handshake(
         _close(conn, sock)
     if facts.negotiated == "TLSv1.3" and any(v != "TLSv1.3" for v in facts.versions):
         try:
-            conn, sock = _connect(addr, port, name, _context(SSL.TLS1_2_VERSION), timeout, counter)
+            conn, sock = _connect(addr, port, name, _context(SSL.TLS1_2_VERSION, ciphers), timeout, counter)
         except (SSL.Error, OSError):
             return
         try:

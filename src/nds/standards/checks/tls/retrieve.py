@@ -22,8 +22,36 @@ from nds.standards.checks.tls.ffdhe import identify_dh_group
 from nds.standards.checks.tls.probe import HandshakeCounter, Unreachable, exchange, probe_sslv2
 from nds.standards.checks.tls.suites import SUITES, TLS13_SUITES
 
-LEGACY_SUITES = [c for c in SUITES if c not in TLS13_SUITES]
 ALL_TLS13 = sorted(TLS13_SUITES)
+MAX_SUITES_PER_HELLO = 64  # some servers ignore suites past the 64th or reject big hellos (nmap, internet.nl)
+
+
+def _offer_rank(code: int) -> tuple[int, int]:
+    """Common suites first, so the first chunk alone finds every version a server supports."""
+    name = SUITES[code]
+    kex, _, enc = name.partition("_WITH_")
+    common = kex in ("TLS_ECDHE_ECDSA", "TLS_ECDHE_RSA", "TLS_DHE_RSA", "TLS_RSA") and (
+        enc.startswith(("AES_", "CHACHA20", "3DES", "RC4")) and "CCM_8" not in enc
+    )
+    return (0 if common else 1), code
+
+
+# Offered TLS <= 1.2 suites: everything in the table except PSK/SRP (never chosen without their own
+# extensions) and static ECDH (needs ECDH certificates, extinct) — 126 suites, two hellos of <= 64.
+LEGACY_SUITES = sorted(
+    (
+        c
+        for c, n in SUITES.items()
+        if c not in TLS13_SUITES
+        and "PSK" not in n
+        and "_SRP_" not in n
+        and not n.startswith(("TLS_ECDH_ECDSA_", "TLS_ECDH_RSA_"))
+    ),
+    key=_offer_rank,
+)
+_N_CHUNKS = -(-len(LEGACY_SUITES) // MAX_SUITES_PER_HELLO)
+_SIZE = -(-len(LEGACY_SUITES) // _N_CHUNKS)
+LEGACY_CHUNKS = [LEGACY_SUITES[i : i + _SIZE] for i in range(0, len(LEGACY_SUITES), _SIZE)]
 
 
 @dataclass
@@ -170,6 +198,40 @@ def _record_flight(ans: wire.ServerAnswer, facts: TlsFacts, sha2_seen: list[bool
         sha2_seen.append(wire.sigalg_is_sha2(ans.kex_sigalg))
 
 
+async def _enumerate_legacy(
+    s: _Scanner, asked: int, exclude: set[int], facts: TlsFacts, sha2_seen: list[bool]
+) -> tuple[int | None, list[int]]:
+    """Suites accepted at ``asked`` (or the lower version the server answers with), chunk by chunk.
+
+    The first hello offers the whole first chunk (common suites) to learn whether — and at which version —
+    the server speaks TLS <= 1.2 at all; a refusal there means the version is not supported. Later hellos
+    leave out what was already picked and ``exclude`` (suites seen at a higher version)."""
+    version: int | None = None
+    order: list[int] = []
+    for index, chunk in enumerate(LEGACY_CHUNKS):
+        if version is None and index > 0:
+            break
+        offer = [c for c in chunk if c not in order and (version is None or c not in exclude)]
+        while offer:
+            ans = await s.hello(version=version or asked, suites=offer)
+            ok = (
+                ans.accepted
+                and ans.version in wire.VERSION_NAMES
+                and ans.version is not None
+                and ans.version <= asked
+                and (version is None or ans.version == version)
+                and ans.suite in offer
+            )
+            if not ok:
+                break
+            assert ans.suite is not None and ans.version is not None
+            version = version or ans.version
+            _record_flight(ans, facts, sha2_seen)
+            order.append(ans.suite)
+            offer = [c for c in offer if c != ans.suite and c not in exclude]
+    return version, order
+
+
 async def _scan_legacy(s: _Scanner, facts: TlsFacts) -> None:
     """TLS 1.2 and older. The highest version gets a full enumeration; older versions only look for
     suites not already seen (the cipher verdict is over the union of all versions)."""
@@ -180,39 +242,26 @@ async def _scan_legacy(s: _Scanner, facts: TlsFacts) -> None:
     for asked in (wire.TLS12, wire.TLS11, wire.TLS10, wire.SSL3):
         if asked in done or (top is not None and asked > top):
             continue
-        ans = await s.hello(version=asked, suites=LEGACY_SUITES)
-        if (
-            not ans.accepted
-            or ans.version is None
-            or ans.version > asked
-            or ans.version not in wire.VERSION_NAMES
-        ):
+        first = top is None
+        version, order = await _enumerate_legacy(s, asked, set() if first else set(known), facts, sha2_seen)
+        if version is None:
             done.add(asked)
             continue
-        version = ans.version  # may be lower than asked: then the versions in between are unsupported
         for skipped in (wire.TLS12, wire.TLS11, wire.TLS10, wire.SSL3):
             if version < skipped <= asked:
-                done.add(skipped)
+                done.add(skipped)  # the server answered a lower version: these are not supported
         done.add(version)
-        first = top is None
         top = version if first else top
         vname = wire.VERSION_NAMES[version]
         facts.versions.append(vname)
-        before = set(known)
-        order: list[int] = []
-        while ans.accepted and ans.version == version and ans.suite is not None and ans.suite not in order:
-            _record_flight(ans, facts, sha2_seen)
-            order.append(ans.suite)
-            if ans.suite not in known:
-                known.append(ans.suite)
-            remaining = [c for c in LEGACY_SUITES if c not in order and (first or c not in before)]
-            if not remaining:
-                break
-            ans = await s.hello(version=version, suites=remaining)
+        known += [c for c in order if c not in known]
         facts.suites[vname] = [SUITES.get(c, f"0x{c:04x}") for c in order]
         if first and len(order) > 1:
-            rev = await s.hello(version=version, suites=list(reversed(order)))
-            facts.server_order[vname] = (rev.suite == order[0]) if rev.accepted else None
+            # the accepted suites in reverse, the server's first pick last: a server that still picks it
+            # enforces its own order (and the enumeration sequence is that order)
+            rev = [*reversed(order[1:MAX_SUITES_PER_HELLO]), order[0]]
+            ans = await s.hello(version=version, suites=rev)
+            facts.server_order[vname] = (ans.suite == order[0]) if ans.accepted else None
         if version == wire.TLS12:
             await _legacy_curves(s, facts, sha2_seen)
     if "TLSv1.3" in facts.versions:
@@ -280,7 +329,10 @@ async def scan_address(
     try:
         await _scan_tls13(s, facts)
         await _scan_legacy(s, facts)
-        if await probe_sslv2(addr, port, timeout=timeout, counter=counter):
+        # SSL 2.0 was removed from every TLS 1.3 implementation long before TLS 1.3 existed
+        if "TLSv1.3" not in facts.versions and await probe_sslv2(
+            addr, port, timeout=timeout, counter=counter
+        ):
             facts.versions.append("SSLv2")
         if facts.versions:
             await asyncio.get_running_loop().run_in_executor(
