@@ -22,6 +22,16 @@ from nds.standards.net import ConnectTo, NetworkConfig
 from nds.web.app import add_nav, render
 
 RATE_LIMIT = 5  # self-checks per client per window
+STATUS_NL = {
+    "passed": "voldoet",
+    "failed": "voldoet niet",
+    "warning": "waarschuwing",
+    "info": "info",
+    "error": "fout",
+    "good_not_tested": "goed (niet getest)",
+    "not_applicable": "n.v.t.",
+    "not_tested": "niet getest",
+}
 RATE_WINDOW = 60.0
 _BLOCKED_NAMES = {
     "localhost",
@@ -211,6 +221,55 @@ def register(app: FastAPI) -> None:
                     for std in summary.standards
                     if any(sh.get(std) is not None and sh[std].denominator for sh in summary.by_org.values())
                 ],
+            },
+        )
+
+    @app.get(
+        "/standaarden/rondes/{round_id}/organisaties/{organisation:path}",
+        response_class=HTMLResponse,
+        include_in_schema=False,
+    )
+    async def organisation_page(request: Request, round_id: int, organisation: str) -> HTMLResponse:
+        import datetime as dt
+
+        from nds.standards import report, store
+
+        engine = _engine(request)
+        try:
+            summary = report.summarise(engine, round_id)
+        except ValueError:
+            return render(
+                request, "standards/error.html", {"message": f"Ronde {round_id} bestaat niet."}, 404
+            )
+        rows = [r for r in summary.rows if r.organisation == organisation]
+        if not rows:
+            return render(
+                request,
+                "standards/error.html",
+                {"message": f"{organisation} komt niet voor in ronde {round_id}."},
+                404,
+            )
+        today = dt.date.today()
+        explained = {
+            (e.organisation, e.standard): e.reason
+            for e in store.list_explanations(engine)
+            if e.organisation == organisation and (e.valid_until is None or e.valid_until >= today)
+        }
+        kinds = [
+            (k, [r for r in rows if r.kind == k]) for k in ("web", "mail") if any(r.kind == k for r in rows)
+        ]
+        stds = {k: sorted({s for r in rs for s in r.standards}) for k, rs in kinds}
+        return render(
+            request,
+            "standards/organisation.html",
+            {
+                "s": summary,
+                "org": organisation,
+                "kinds": kinds,
+                "stds": stds,
+                "explained": explained,
+                "reasons": sorted((std, reason) for (_o, std), reason in explained.items()),
+                "labels": STATUS_NL,
             },
         )
 

@@ -230,3 +230,47 @@ def test_guarded_net_refuses_connections_to_internal_literals() -> None:
         with pytest.raises(RefusedTarget):
             net.route(literal, 25)
     assert issubclass(RefusedTarget, ConnectionRefusedError)  # checks treat it as a refused connection
+
+
+@pytest.mark.integration
+def test_organisation_page(client: TestClient, sqlite_url: str) -> None:
+    engine = store.open_store(sqlite_url)
+    rid = store.create_round(
+        engine,
+        "r",
+        "ncsc-2025-05",
+        "t.csv",
+        [
+            {
+                "organisation": "Gemeente A/B & C",
+                "org_type": "gemeente",
+                "bestuursorgaan": True,
+                "domain": d,
+                "check_web": True,
+                "check_mail": False,
+            }
+            for d in ("a.nl", "b.nl")
+        ],
+    )
+    for t, status in zip(store.round_targets(engine, rid), ("passed", "failed"), strict=True):
+        store.save_result(
+            engine,
+            rid,
+            t.id,
+            "web",
+            "done",
+            "ncsc-2025-05",
+            {"tests": []},
+            {"dnssec": status},
+            store.now(),
+            1.0,
+        )
+    store.set_explanation(engine, "Gemeente A/B & C", "dnssec", "Nieuwe registrar", None)
+    page = client.get(f"/standaarden/rondes/{rid}")
+    assert (
+        "/organisaties/Gemeente%20A/B%20%26%20C" in page.text or "/organisaties/Gemeente%20A%2FB" in page.text
+    )
+    r = client.get(f"/standaarden/rondes/{rid}/organisaties/Gemeente A%2FB %26 C")
+    assert r.status_code == 200, r.text
+    assert "voldoet niet (uitgelegd)" in r.text and "Nieuwe registrar" in r.text and "a.nl" in r.text
+    assert client.get(f"/standaarden/rondes/{rid}/organisaties/Onbekend").status_code == 404
