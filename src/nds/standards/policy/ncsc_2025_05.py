@@ -42,12 +42,15 @@ for auth in ("ECDSA", "RSA"):
         "AES_256_GCM_SHA384",
         "CHACHA20_POLY1305_SHA256",
         "AES_128_GCM_SHA256",
+    ):
+        _suites[f"TLS_ECDHE_{auth}_WITH_{enc}"] = _r(S, SUITES + " (ECDHE with AES-GCM/ChaCha20)")
+    for enc in (
         "ARIA_256_GCM_SHA384",
         "ARIA_128_GCM_SHA256",
         "CAMELLIA_256_GCM_SHA384",
         "CAMELLIA_128_GCM_SHA256",
     ):
-        _suites[f"TLS_ECDHE_{auth}_WITH_{enc}"] = _r(S, SUITES + " (ECDHE AEAD)")
+        _suites[f"TLS_ECDHE_{auth}_WITH_{enc}"] = _r(P, SUITES + " (ECDHE with ARIA/Camellia: phase out)")
     for enc in (
         "AES_256_CBC_SHA384",
         "AES_128_CBC_SHA256",
@@ -56,7 +59,7 @@ for auth in ("ECDSA", "RSA"):
     ):
         _suites[f"TLS_ECDHE_{auth}_WITH_{enc}"] = _r(P, SUITES + " (ECDHE CBC with SHA-2)")
 for enc in ("AES_256_CCM", "AES_128_CCM"):
-    _suites[f"TLS_ECDHE_ECDSA_WITH_{enc}"] = _r(S, SUITES + " (ECDHE AEAD)")
+    _suites[f"TLS_ECDHE_ECDSA_WITH_{enc}"] = _r(S, SUITES + " (ECDHE with AES-CCM)")
 for enc in (
     "AES_256_GCM_SHA384",
     "CHACHA20_POLY1305_SHA256",
@@ -108,6 +111,7 @@ PROFILE = Profile(
         "ffdhe4096": _r(P, KEX),
         "ffdhe3072": _r(P, KEX),
         "ffdhe2048": _r(X, KEX),
+        "secp224r1": _r(P, KEX),
     },
     group_default=_r(X, KEX + " (not listed, or a self-generated DH group: insufficient)"),
     custom_dh={},
@@ -125,13 +129,14 @@ PROFILE = Profile(
             "ed25519",
             "ed448",
         )
-    },
+    }
+    | {"secp224r1": _r(P, CERT_KEY)},
     cert_curve_default=_r(X, CERT_KEY),
     cert_hashes={
         "sha512": _r(G, HASH),
         "sha384": _r(G, HASH),
         "sha256": _r(G, HASH),
-        "sha224": _r(P, HASH),
+        "sha224": _r(X, HASH + " (certificates: SHA-224 not listed)"),
         "eddsa": _r(G, HASH),
     },
     cert_hash_default=_r(X, HASH),
