@@ -65,6 +65,19 @@ def one(text: str, anchor: date = A) -> tuple[str, str] | None:
         ("het vierde kwartaal", "2025-10-01", "2025-12-31"),  # no year: the first not ended before the anchor
         ("het eerste kwartaal", "2026-01-01", "2026-03-31"),
         ("in het voorjaar", "2026-03-01", "2026-06-30"),
+        ("in de lente van 2026", "2026-03-01", "2026-06-30"),
+        ("in de herfst", "2025-09-01", "2025-12-31"),
+        ("in het eerste halfjaar van 2026", "2026-01-01", "2026-06-30"),
+        ("voor het einde van het jaar", "2025-10-01", "2025-12-31"),
+        ("volgende week", "2025-09-29", "2025-10-05"),
+        ("deze maand", "2025-09-26", "2025-09-30"),
+        ("volgende maand", "2025-10-01", "2025-10-31"),
+        ("bij de Voorjaarsnota", "2026-04-01", "2026-06-01"),
+        ("bij de Voorjaarsnota van 2027", "2027-04-01", "2027-06-01"),
+        ("voor de Najaarsnota", "2025-09-26", "2025-10-31"),
+        ("met de Miljoenennota", "2026-09-15", "2026-09-15"),
+        ("in de begroting voor 2027", "2026-09-15", "2026-09-15"),  # presented on Prinsjesdag 2026
+        ("op Verantwoordingsdag", "2026-05-20", "2026-05-20"),  # third Wednesday of May
     ],
 )
 def test_phrase_interval(phrase: str, start: str, end: str) -> None:
@@ -76,6 +89,9 @@ def test_phrase_interval(phrase: str, start: str, end: str) -> None:
     [
         "zo spoedig mogelijk",
         "zo snel mogelijk",
+        "in de komende maanden",
+        "na de verkiezingen",
+        "in de volgende verzamelbrief",
         "binnenkort",
         "op korte termijn",
         "te zijner tijd",
@@ -95,6 +111,7 @@ def test_vague_phrases_have_no_interval(phrase: str) -> None:
         "in de afgelopen 25 jaar",
         "ISO 27001 en 27002",
         "salarisschalen 8 tot en met 13",
+        "de agenda voor 2026 wordt vastgesteld",  # unaccented "voor 2026" = "for 2026"
     ],
 )
 def test_not_time_phrases(text: str) -> None:

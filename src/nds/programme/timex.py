@@ -67,7 +67,7 @@ def _md(year: int, md: str) -> date:
     return date(year, month, min(day, calendar.monthrange(year, month)[1]))
 
 
-_YEAR = r"(?:(?P<y>(?:19|20)\d\d)(?!\d|[ ]?-[ ]?\d)|(?P<rel>dit|volgend|komend|het komende|vorig)[ ]jaar)"
+_YEAR = r"(?:(?P<y>(?:19|20)\d\d)(?!\d|[ ]?-[ ]?\d)|(?P<rel>dit|volgend|komend|het komende|vorig|het)[ ]jaar)"
 _NUM = {
     "een": 1,
     "één": 1,
@@ -93,8 +93,10 @@ def _alts(words: Any) -> str:
 def _patterns() -> list[tuple[str, re.Pattern[str]]]:
     t = table()
     months = _alts(MONTHS)
-    parts = _alts(k for k in t["parts"] if k not in ("voorjaar", "najaar", "zomer", "winter"))
-    seasons = _alts(("voorjaar", "najaar", "zomer", "winter"))
+    parts = _alts(
+        k for k in t["parts"] if k not in ("voorjaar", "najaar", "zomer", "winter", "lente", "herfst")
+    )
+    seasons = _alts(("voorjaar", "najaar", "zomer", "winter", "lente", "herfst"))
     before = r"(?P<pre>uiterlijk(?:[ ]in)?|v[oó][oó]r|voor|tot|per|op|in|vanaf|na)"
     pats = [
         ("vague", r"(?<!\w)(?:" + _alts(t["vague"]["phrases"]) + r")(?!\w)"),
@@ -107,7 +109,7 @@ def _patterns() -> list[tuple[str, re.Pattern[str]]]:
         ("quarter_q", r"(?<!\w)Q(?P<qn>[1-4])(?:[ ]?-?[ ]?(?P<y>20\d\d))?(?!\w)"),
         (
             "half",
-            r"(?<!\w)(?:in[ ])?(?:de[ ])?(?P<ord>eerste|tweede)[ ](?:jaar)?helft"
+            r"(?<!\w)(?:in[ ])?(?:de[ ]|het[ ])?(?P<ord>eerste|tweede)[ ](?:(?:jaar)?helft|halfjaar)"
             r"(?:[ ](?:van[ ])?(?:het[ ]jaar[ ])?" + _YEAR + r")?",
         ),
         (
@@ -150,11 +152,21 @@ def _patterns() -> list[tuple[str, re.Pattern[str]]]:
         ("loop", r"(?<!\w)in[ ]de[ ]loop[ ]van[ ]" + _YEAR),
         (
             "year",
-            r"(?<!\w)(?P<pre>uiterlijk[ ]in|uiterlijk|v[oó][oó]r|in|per|gedurende|vanaf)[ ]"
+            # bare "voor 2026" usually means "for 2026": only the accented "vóór" means "before"
+            r"(?<!\w)(?P<pre>uiterlijk[ ]in|uiterlijk|v(?:óó|óo|oó)r|in|per|gedurende|vanaf)[ ]"
             r"(?P<y>(?:19|20)\d\d)"
             r"(?![\d/]|[ ]?-[ ]?\d)",
         ),
         ("relyear", r"(?<!\w)(?:in[ ])?(?:het[ ])?(?P<rel>dit|volgend|komend|het komende)[ ]jaar(?!\w)"),
+        ("relunit", r"(?<!\w)(?:in[ ])?(?P<which>deze|volgende|komende)[ ](?P<unit>week|maand)(?!\w)"),
+        (
+            "budget",
+            r"(?<!\w)(?P<pre>bij|met|in|voor|v[oó][oó]r|op|rond)[ ](?:de[ ])?(?P<event>"
+            + _alts(t["budget"])
+            + r")(?:[ ](?:van[ ]|voor[ ])?"
+            + _YEAR
+            + r")?(?!\w)",
+        ),
         (
             "within",
             r"(?<!\w)(?P<pre>binnen|over)[ ](?P<n>\d{1,3}|" + _alts(_NUM) + r")[ ]"
@@ -233,6 +245,23 @@ def _interval(name: str, m: re.Match[str], anchor: date, context_year: int | Non
         if pre == "vanaf":
             return Interval(date(y, 1, 1), date(y, 12, 31), "vanaf jaar")
         return Interval(date(y, 1, 1), date(y, 12, 31), "jaar")
+    if name == "relunit":
+        if gd["unit"].lower() == "week":
+            monday = anchor - timedelta(days=anchor.weekday())
+            if gd["which"].lower() != "deze":
+                monday += timedelta(days=7)
+            return Interval(max(anchor, monday), monday + timedelta(days=6), f"{gd['which'].lower()} week")
+        y, mo = anchor.year, anchor.month
+        if gd["which"].lower() != "deze":
+            y, mo = (y + 1, 1) if mo == 12 else (y, mo + 1)
+        first = date(y, mo, 1)
+        return Interval(
+            max(anchor, first), date(y, mo, calendar.monthrange(y, mo)[1]), f"{gd['which'].lower()} maand"
+        )
+    if name == "budget":
+        if year and gd.get("y") and gd["event"].lower() in ("begroting", "miljoenennota"):
+            year -= 1  # the begroting for 2027 is presented on Prinsjesdag 2026
+        return _budget_interval(gd, year, anchor)
     if name == "relyear":
         y = year or anchor.year
         start = anchor if y == anchor.year else date(y, 1, 1)
@@ -303,6 +332,34 @@ def _interval(name: str, m: re.Match[str], anchor: date, context_year: int | Non
     return None
 
 
+def verantwoordingsdag(year: int) -> date:
+    """The third Wednesday of May."""
+    first = date(year, 5, 1)
+    return first + timedelta(days=(2 - first.weekday()) % 7 + 14)
+
+
+def _budget_interval(gd: dict[str, Any], year: int | None, anchor: date) -> Interval:
+    event = gd["event"].lower()
+    rule = table()["budget"][event]
+    pre = gd["pre"].lower()
+
+    def mk(y: int) -> Interval:
+        if rule == "prinsjesdag":
+            d = prinsjesdag(y)
+            iv = Interval(d, d, event)
+        elif rule == "verantwoordingsdag":
+            d = verantwoordingsdag(y)
+            iv = Interval(d, d, event)
+        else:
+            iv = Interval(_md(y, rule[0]), _md(y, rule[1]), event)
+        if pre.startswith("v"):  # "voor de Voorjaarsnota": by the day before it
+            end = iv.start - timedelta(days=1)
+            return Interval(min(anchor, end), end, f"voor {event}")
+        return iv
+
+    return mk(year) if year else _next(anchor, mk)
+
+
 def _recess_interval(gd: dict[str, Any], year: int | None, anchor: date) -> Interval:
     t = table()
     pre = gd["pre"].lower()
@@ -349,6 +406,10 @@ def _trigger() -> re.Pattern[str]:
         "jaar",
         "binnen",
         "over",
+        "halfjaar",
+        "week",
+        "maand",
+        *t["budget"],
         *t["parts"],
         *MONTHS,
         *t["vague"]["phrases"],
@@ -357,7 +418,7 @@ def _trigger() -> re.Pattern[str]:
     return re.compile(r"\d|(?<!\w)(?:" + _alts(words) + r"|q[1-4])", re.IGNORECASE)
 
 
-_CONTEXTUAL = {"quarter", "half", "season", "part", "month", "date"}
+_CONTEXTUAL = {"quarter", "half", "season", "part", "month", "date", "budget"}
 
 
 def find_time_expressions(
