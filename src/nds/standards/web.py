@@ -137,6 +137,15 @@ class RateLimiter:
         return True
 
 
+def _engine_of_app(app: Any) -> Any:
+    state = app.state
+    if getattr(state, "standards_engine", None) is None:
+        from nds.standards.store import open_store
+
+        state.standards_engine = open_store(state.settings.resolved_database_url())
+    return state.standards_engine
+
+
 def _engine(request: Request) -> Any:
     state = request.app.state
     if getattr(state, "standards_engine", None) is None:
@@ -171,7 +180,10 @@ def bar_chart(items: list[tuple[str, float | None]], width: int = 560) -> dict[s
 
 
 def register(app: FastAPI) -> None:
+    from nds.standards.api_v1 import BASE, make_standards_api
+
     add_nav(app, "/standaarden", "Standaarden")
+    app.mount(BASE, make_standards_api(lambda _request: _engine_of_app(app)))
     app.state.standards_guard = public_only
     app.state.standards_limiter = RateLimiter()
 
