@@ -231,7 +231,7 @@ def main() -> int:
     if args.profile:
         prof_dir.mkdir()
         os.environ["NDS_FSC_PROFILE_DIR"] = str(prof_dir)
-    lab = DigiLab(tmp / "lab", workers=args.workers, token_lifetime=3600, timeout=120)
+    lab = DigiLab(tmp / "lab", workers=args.workers, token_lifetime=3600, timeout=120, host_prefix="127.0.5.")
     nginx: subprocess.Popen[bytes] | None = None
     try:
         data = lab.up()

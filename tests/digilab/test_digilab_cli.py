@@ -40,7 +40,7 @@ def alive(pid: int) -> bool:
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict[str, Any], str]]:
     state = tmp_path_factory.mktemp("digilab") / "state"
-    res = nds("digilab", "up", "--state", str(state), "--detach")
+    res = nds("digilab", "up", "--state", str(state), "--detach", "--host-prefix", "127.0.6.")
     try:
         assert res.returncode == 0, res.stderr + res.stdout
         data = json.loads((state / "digilab.json").read_text())
@@ -126,7 +126,7 @@ def test_down_stops_exactly_what_up_started(tmp_path: Path) -> None:
     state = tmp_path / "state"
     bystander = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)"])
     try:
-        res = nds("digilab", "up", "--state", str(state), "--detach")
+        res = nds("digilab", "up", "--state", str(state), "--detach", "--host-prefix", "127.0.7.")
         assert res.returncode == 0, res.stderr
         data = json.loads((state / "digilab.json").read_text())
         pids = [p["pid"] for p in data["processes"]]

@@ -62,12 +62,23 @@ def up(
     ] = 300,
     inway_port: Annotated[int, typer.Option(help="Port of every Inway (FSC: 443).")] = 443,
     output: Annotated[str, typer.Option("--format", help="text or json")] = "text",
+    host_prefix: Annotated[
+        str, typer.Option(help="Loopback prefix; organisation N gets PREFIX+N (FSC ports on every address).")
+    ] = "127.0.1.",
 ) -> None:
     """Start the directory and organisations, set up contracts, write STATE/digilab.json."""
     from nds.digilab.model import Ports
     from nds.digilab.orchestrator import DigiLab, DigiLabError
 
-    lab = DigiLab(state, workers=workers, token_lifetime=token_lifetime, ports=Ports(inway=inway_port))
+    if not host_prefix.startswith("127.") or host_prefix.count(".") != 3 or not host_prefix.endswith("."):
+        raise _fail("--host-prefix must look like 127.X.Y. (a loopback /24)")
+    lab = DigiLab(
+        state,
+        workers=workers,
+        token_lifetime=token_lifetime,
+        ports=Ports(inway=inway_port),
+        host_prefix=host_prefix,
+    )
     try:
         data = lab.up()
     except DigiLabError as e:

@@ -26,7 +26,7 @@ import httpx
 
 from nds.digilab.model import SOURCES, ConnectionSpec, FederationSpec, OrgSpec, Ports, default_federation
 from nds.digilab.procs import DigiLabError, Started, is_ours, spawn, stop, wait_healthy, wait_tcp
-from nds.fsc.localgroup import LocalGroup, PeerRuntime, PeerSpec, free_hosts
+from nds.fsc.localgroup import LocalGroup, PeerRuntime, PeerSpec, host_is_free
 from nds.pki import load_certificate, public_key_thumbprint
 
 STATE_FILE = "digilab.json"
@@ -80,6 +80,7 @@ class DigiLab:
     workers: int = 1
     ports: Ports = field(default_factory=Ports)
     timeout: float = 60.0
+    host_prefix: str = "127.0.1."  # each organisation gets <prefix>N
     started: list[Started] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -129,8 +130,23 @@ class DigiLab:
                 hosts["directory"] = previous["directory"]["host"]
             if all(k in hosts for k in [*self.orgs, "directory"]):
                 return hosts
-        free = free_hosts(len(self.orgs) + 1)
-        return dict(zip(["directory", *self.orgs], free, strict=True))
+        ports = (
+            8443,
+            9443,
+            self.ports.inway,
+            self.ports.inway_health,
+            self.ports.outway,
+            self.ports.outway_health,
+            self.ports.service,
+        )
+        free: list[str] = []
+        for k in range(2, 255):
+            host = f"{self.host_prefix}{k}"
+            if all(host_is_free(host, p) for p in ports):
+                free.append(host)
+                if len(free) == len(self.orgs) + 1:
+                    return dict(zip(["directory", *self.orgs], free, strict=True))
+        raise DigiLabError(f"not enough free loopback addresses under {self.host_prefix}*")
 
     def up(self) -> dict[str, Any]:
         self.state.mkdir(parents=True, exist_ok=True)

@@ -23,7 +23,7 @@ import httpx
 
 from nds.fsc.grouprules import GroupRules, dump_group_rules
 from nds.fsc.jose import issue_access_token
-from nds.fsc.localgroup import free_hosts
+from nds.fsc.localgroup import host_is_free
 from nds.pki import (
     cert_thumbprint_s256,
     load_certificate,
@@ -32,6 +32,19 @@ from nds.pki import (
 from nds.pki.issue import ca_files, create_group_ca, issue_peer_certificate
 
 GROUP_ID = "nds-dataplane-test"
+
+
+def pick_hosts(n: int, ports: tuple[int, ...] = (443, 8443), prefix: str = "127.0.3.") -> list[str]:
+    """``n`` loopback addresses where all ``ports`` are free now. A prefix of its own keeps these tests
+    out of the way of other test runs on the machine (the Manager tests use 127.0.1.*)."""
+    out = []
+    for k in range(2, 255):
+        host = f"{prefix}{k}"
+        if all(host_is_free(host, p) for p in ports):
+            out.append(host)
+            if len(out) == n:
+                return out
+    raise RuntimeError("no free loopback addresses")
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -183,7 +196,7 @@ class MiniGroup:
             ),
             self.rules_path,
         )
-        hosts = free_hosts(3, port=443, start=100)
+        hosts = pick_hosts(3)
         self.provider = self._peer("Provider BV", "00000001000000000001", hosts[0])
         self.consumer = self._peer("Consumer Gemeente", "00000001000000000002", hosts[1])
         self.delegator = self._peer("Delegator Dienst", "00000001000000000003", hosts[2])

@@ -29,7 +29,9 @@ LIFETIME = 10
 
 class Fed:
     def __init__(self, root: Path) -> None:
-        self.lab = DigiLab(root / "lab", token_lifetime=LIFETIME, clock_skew=1, timeout=90)
+        self.lab = DigiLab(
+            root / "lab", token_lifetime=LIFETIME, clock_skew=1, timeout=90, host_prefix="127.0.4."
+        )
         self.data = self.lab.up()
         self.orgs = {o["slug"]: o for o in self.data["organisations"]}
         self.http = httpx.Client(timeout=30)
