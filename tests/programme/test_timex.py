@@ -112,6 +112,8 @@ def test_vague_phrases_have_no_interval(phrase: str) -> None:
         "ISO 27001 en 27002",
         "salarisschalen 8 tot en met 13",
         "de agenda voor 2026 wordt vastgesteld",  # unaccented "voor 2026" = "for 2026"
+        "na 1 maart 2026",  # after a date is not a deadline
+        "vanaf 1 januari 2027",
     ],
 )
 def test_not_time_phrases(text: str) -> None:

@@ -267,37 +267,7 @@ def _interval(name: str, m: re.Match[str], anchor: date, context_year: int | Non
         start = anchor if y == anchor.year else date(y, 1, 1)
         return Interval(start, date(y, 12, 31), "dit jaar" if y == anchor.year else "volgend jaar")
     if name in ("date", "month"):
-        mon = MONTHS[gd["month"].lower()]
-        last = calendar.monthrange(year or anchor.year, mon)[1]
-        if name == "date":
-            day = int(gd["d"])
-
-            def mkd(y: int) -> Interval:
-                d = date(y, mon, min(day, calendar.monthrange(y, mon)[1]))
-                return Interval(d, d, "datum")
-
-            iv = mkd(year) if year else _next(anchor, mkd)
-        else:
-            mp = (gd.get("mpart") or "").lower()
-            lo, hi = t["month_parts"].get(mp, [1, 31])
-
-            def mkm(y: int) -> Interval:
-                lst = calendar.monthrange(y, mon)[1]
-                return Interval(date(y, mon, min(lo, lst)), date(y, mon, min(hi, lst)), f"maand {mp}".strip())
-
-            iv = mkm(year) if year else _next(anchor, mkm)
-        del last
-        pre = (gd.get("pre") or "").lower()
-        if pre in ("uiterlijk", "uiterlijk in", "tot", "voor", "vóór", "voór", "vóor"):
-            end = (
-                iv.end
-                if pre.startswith("uiterlijk") or (iv.start == iv.end and pre == "tot")
-                else iv.start - timedelta(days=1)
-            )
-            if pre.startswith("uiterlijk"):
-                end = iv.end
-            return Interval(min(anchor, end), end, f"{pre} {iv.rule}")
-        return iv
+        return _date_interval(name, gd, year, anchor)
     if name == "within":
         n = int(gd["n"]) if gd["n"].isdigit() else _NUM[gd["n"].lower()]
         unit = gd["unit"].lower()
@@ -358,6 +328,36 @@ def _budget_interval(gd: dict[str, Any], year: int | None, anchor: date) -> Inte
         return iv
 
     return mk(year) if year else _next(anchor, mk)
+
+
+def _date_interval(name: str, gd: dict[str, Any], year: int | None, anchor: date) -> Interval | None:
+    """A day or (part of a) month, with "uiterlijk" (ends that day), "voor/vóór/tot" (ends the day
+    before) or "na/vanaf" (not a deadline: None)."""
+    mon = MONTHS[gd["month"].lower()]
+    if name == "date":
+        day = int(gd["d"])
+
+        def make(y: int) -> Interval:
+            d = date(y, mon, min(day, calendar.monthrange(y, mon)[1]))
+            return Interval(d, d, "datum")
+    else:
+        mp = (gd.get("mpart") or "").lower()
+        lo, hi = table()["month_parts"].get(mp, [1, 31])
+
+        def make(y: int) -> Interval:
+            last = calendar.monthrange(y, mon)[1]
+            return Interval(date(y, mon, min(lo, last)), date(y, mon, min(hi, last)), f"maand {mp}".strip())
+
+    iv = make(year) if year else _next(anchor, make)
+    pre = (gd.get("pre") or "").lower()
+    if pre in ("na", "vanaf"):
+        return None
+    if pre.startswith("uiterlijk"):
+        return Interval(min(anchor, iv.end), iv.end, f"uiterlijk {iv.rule}")
+    if pre in ("tot", "voor") or pre.startswith("v"):
+        end = iv.start - timedelta(days=1)
+        return Interval(min(anchor, end), end, f"voor {iv.rule}")
+    return iv
 
 
 def _recess_interval(gd: dict[str, Any], year: int | None, anchor: date) -> Interval:
