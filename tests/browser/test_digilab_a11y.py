@@ -152,3 +152,45 @@ def test_axe_harness_reports_violations(
     )
     ids = {p.split(":")[1].split()[0] for p in check_axe(browser, axe_source, "x")}
     assert {"label", "color-contrast"} <= ids
+
+
+OVERFLOW = "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+WIDEST = (  # the innermost elements sticking out to the right, for the failure message
+    "[...document.querySelectorAll('body *')].filter(e => !e.closest('.table-scroll')"
+    " && e.getBoundingClientRect().right > innerWidth + 1"
+    " && ![...e.children].some(c => c.getBoundingClientRect().right > innerWidth + 1))"
+    ".slice(0, 5).map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))"
+)
+
+
+def test_pages_reflow_at_320_css_pixels(
+    served: tuple[Served, Lab], browser: Browser, axe_source: str
+) -> None:
+    """WCAG 1.4.10: at 320 CSS px wide no page needs horizontal scrolling (wide tables scroll in their
+    own focusable region)."""
+    server, _ = served
+    browser.send(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": 320, "height": 640, "deviceScaleFactor": 1, "mobile": False},
+    )
+    too_wide = []
+    for path in [
+        "/digilab",
+        "/digilab/deelnemers",
+        "/digilab/diensten",
+        "/digilab/organisaties/brp/register",
+        "/digilab/inloggen/digid",
+        "/digilab/inloggen/medewerker",
+    ]:
+        browser.goto(server.base + path)
+        width = browser.evaluate(OVERFLOW)
+        if width > 1:
+            too_wide.append(f"{path}: {width}px too wide {browser.evaluate(WIDEST)}")
+    browser.goto(server.base + "/digilab/inloggen/digid")
+    browser.submit(
+        f"document.getElementById('bsn').value = '{ALICE}'; document.querySelector('form.stacked').submit()"
+    )
+    width = browser.evaluate(OVERFLOW)
+    if width > 1:
+        too_wide.append(f"/digilab/mijn-gegevens: {width}px too wide {browser.evaluate(WIDEST)}")
+    assert too_wide == []
