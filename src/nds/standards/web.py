@@ -94,7 +94,9 @@ class GuardedNet(NetworkConfig):
                 self.guard(host, host.strip("[]"))
             except TargetRefused as exc:
                 raise RefusedTarget(str(exc)) from None
-        return None
+        # A vetted literal routes to itself, so a connection meant for this very address (e.g. the IPv6
+        # reachability test) is never redirected to the host name's pinned address instead.
+        return host.strip("[]"), port
 
 
 async def vetted_addresses(host: str, guard: Any) -> list[str]:

@@ -225,7 +225,8 @@ def test_guarded_net_refuses_connections_to_internal_literals() -> None:
     net = GuardedNet(connect_to=(ConnectTo("www.example.nl", 443, "93.184.216.34", 443),), guard=public_only)
     assert net.route("www.example.nl", 443) == ("93.184.216.34", 443)
     assert net.route("mx.example.nl", 25) is None  # names resolve later; their addresses come back here
-    assert net.route("93.184.216.34", 25) is None
+    assert net.route("93.184.216.34", 25) == ("93.184.216.34", 25)  # vetted literals route to themselves
+    assert net.route("2a00:1450::1", 443) == ("2a00:1450::1", 443)
     for literal in ("10.0.0.5", "127.0.0.1", "169.254.169.254", "::1", "fd00::1"):
         with pytest.raises(RefusedTarget):
             net.route(literal, 25)
