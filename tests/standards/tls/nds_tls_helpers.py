@@ -76,6 +76,7 @@ class TestCA:
         expired: bool = False,
         sig_hash: hashes.HashAlgorithm | None = None,
         label: str | None = None,
+        ocsp_url: str | None = None,
     ) -> Issued:
         key = (
             ec.generate_private_key(curve)
@@ -87,7 +88,7 @@ class TestCA:
             if expired
             else (NOW - dt.timedelta(days=1), NOW + dt.timedelta(days=90))
         )
-        cert = (
+        builder = (
             x509.CertificateBuilder()
             .subject_name(_name(name))
             .issuer_name(self.cert.subject)
@@ -103,8 +104,13 @@ class TestCA:
             .add_extension(
                 x509.AuthorityKeyIdentifier.from_issuer_public_key(self.key.public_key()), critical=False
             )
-            .sign(self.key, sig_hash or hashes.SHA256())
         )
+        if ocsp_url:
+            ocsp_desc = x509.AccessDescription(
+                x509.oid.AuthorityInformationAccessOID.OCSP, x509.UniformResourceIdentifier(ocsp_url)
+            )
+            builder = builder.add_extension(x509.AuthorityInformationAccess([ocsp_desc]), critical=False)
+        cert = builder.sign(self.key, sig_hash or hashes.SHA256())
         base = self.dir / (label or name)
         cert_path, key_path = base.with_suffix(".crt"), base.with_suffix(".key")
         cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))

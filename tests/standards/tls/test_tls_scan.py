@@ -221,15 +221,18 @@ def test_unreachable_port_is_not_an_exception() -> None:
     assert f.reachable is False and f.versions == [] and "refused" in (f.error or "").lower()
 
 
-def test_ocsp_stapling(ca: TestCA, tmp_path: Path) -> None:
+def _ocsp_response(ca: TestCA, leaf_pem: Path, *, days: int = 1, other_serial: bool = False) -> bytes:
     import datetime as dt
 
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.x509 import ocsp
 
-    cert = ca.issue(HOST, curve=ec.SECP256R1(), label="ocsp")
-    leaf = x509.load_pem_x509_certificate(cert.cert.read_bytes())
+    leaf = x509.load_pem_x509_certificate(leaf_pem.read_bytes())
+    if other_serial:
+        leaf = x509.load_pem_x509_certificate(
+            ca.issue("someone.else.test", label="other-ocsp").cert.read_bytes()
+        )
     now = dt.datetime.now(dt.UTC)
     response = (
         ocsp.OCSPResponseBuilder()
@@ -238,24 +241,50 @@ def test_ocsp_stapling(ca: TestCA, tmp_path: Path) -> None:
             issuer=ca.cert,
             algorithm=hashes.SHA256(),
             cert_status=ocsp.OCSPCertStatus.GOOD,
-            this_update=now,
-            next_update=now + dt.timedelta(days=1),
+            this_update=now - dt.timedelta(days=2),
+            next_update=now + dt.timedelta(days=days),
             revocation_time=None,
             revocation_reason=None,
         )
         .responder_id(ocsp.OCSPResponderEncoding.HASH, ca.cert)
         .sign(ca.key, hashes.SHA256())
     )
-    der = tmp_path / "ocsp.der"
-    der.write_bytes(response.public_bytes(serialization.Encoding.DER))
-    with s_server("127.0.0.31", cert, "-status_file", str(der)) as port:
-        f = scan("127.0.0.31", port, ca)
-    assert f.ocsp_stapled is True
-    r = ev.ocsp(f, OLD)
-    assert r.status is Status.PASSED and r.detail == "OCSP response stapled" and r.facts["level"] == "good"
-    with s_server("127.0.0.32", cert) as port:
-        f = scan("127.0.0.32", port, ca)
+    return response.public_bytes(serialization.Encoding.DER)
+
+
+def test_ocsp_stapling(ca: TestCA, tmp_path: Path) -> None:
+    """A valid staple is good; a stale one or one about another certificate is not valid (notice);
+    no staple is sufficient; a certificate without an OCSP responder has nothing to staple."""
+    cert = ca.issue(HOST, curve=ec.SECP256R1(), label="ocsp", ocsp_url="http://ocsp.example.test/")
+    cases = {
+        "valid": _ocsp_response(ca, cert.cert),
+        "expired": _ocsp_response(ca, cert.cert, days=-1),
+        "other": _ocsp_response(ca, cert.cert, other_serial=True),
+    }
+    seen = {}
+    for i, (case, der) in enumerate(cases.items()):
+        path = tmp_path / f"{case}.der"
+        path.write_bytes(der)
+        with s_server(
+            f"127.0.0.{90 + i}", cert, "-status_file", str(path), "-cert_chain", str(ca.pem)
+        ) as port:
+            seen[case] = scan(f"127.0.0.{90 + i}", port, ca)
+    assert all(f.ocsp_stapled for f in seen.values())
+    good = ev.ocsp(seen["valid"], OLD)
+    assert good.status is Status.PASSED and good.detail == "valid OCSP response stapled"
+    assert good.facts["level"] == "good"
+    expired = ev.ocsp(seen["expired"], NEW)
+    assert expired.status is Status.WARNING and "expired" in expired.detail and "RFC 6960" in expired.clause
+    other = ev.ocsp(seen["other"], NEW)
+    assert other.status is Status.WARNING and "another certificate" in other.detail
+    with s_server("127.0.0.93", cert) as port:
+        f = scan("127.0.0.93", port, ca)
     assert f.ocsp_stapled is False and ev.ocsp(f, NEW).facts["level"] == "sufficient"
+    plain = ca.issue(HOST, curve=ec.SECP256R1(), label="no-aia")
+    with s_server("127.0.0.94", plain) as port:
+        f = scan("127.0.0.94", port, ca)
+    r = ev.ocsp(f, NEW)
+    assert r.status is Status.PASSED and "no OCSP responder" in r.detail
 
 
 def test_ipv6_loopback(ca: TestCA) -> None:

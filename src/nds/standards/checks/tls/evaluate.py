@@ -322,15 +322,25 @@ def ems(f: TlsFacts, p: Profile) -> TestResult:
 
 
 def ocsp(f: TlsFacts, p: Profile) -> TestResult:
+    """Stapling is good, its absence sufficient; an invalid staple is insufficient (shown as a notice);
+    without an OCSP responder in the certificate there is nothing to staple."""
+    from nds.standards.checks.tls import ocsp as ocsp_rules
+
+    fix = "Enable OCSP stapling (nginx ssl_stapling on) with a current response from the CA."
+    chain = load_chain(f) if f.chain else []
+    if chain and not ocsp_rules.responder_in_cert(chain[0]) and not f.ocsp_stapled:
+        return _na(TLS_OCSP, "the certificate names no OCSP responder: nothing to staple", f.address, p)
     stapled = bool(f.ocsp_stapled)
-    return _simple(
-        TLS_OCSP,
-        p.ocsp_stapling[stapled],
-        p,
-        "OCSP response stapled" if stapled else "no OCSP response stapled",
-        "Enable OCSP stapling (nginx ssl_stapling on).",
-        f.address,
-    )
+    rating = p.ocsp_stapling[stapled]
+    detail = "OCSP response stapled" if stapled else "no OCSP response stapled"
+    if stapled and f.ocsp_response is not None and chain:
+        why = ocsp_rules.problem(f.ocsp_response, chain)
+        if why:
+            rating = Rating(Level.INSUFFICIENT, rating.clause + "; RFC 6960 §3.2")
+            detail = f"stapled OCSP response not valid: {why}"
+        else:
+            detail = "valid OCSP response stapled"
+    return _simple(TLS_OCSP, rating, p, detail, fix, f.address)
 
 
 TLS_RULES: list[Callable[[TlsFacts, Profile], TestResult]] = [

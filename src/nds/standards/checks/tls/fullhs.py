@@ -3,7 +3,7 @@
 It yields what needs a completed session: the certificate chain as sent (also under TLS 1.3, where it is
 encrypted), its trust against the system store plus ``--ca-file``, the stapled OCSP response, whether a
 TLS 1.3 session ticket allows early data (0-RTT), and whether the server accepts client-initiated
-renegotiation (TLS 1.2; up to 10 in a row to tell "limited" from "unlimited").
+renegotiation (TLS 1.2; up to 11 in a row to tell "limited" (<= 10) from "unlimited").
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from OpenSSL._util import lib as _lib
 from nds.standards.checks.tls.probe import HandshakeCounter
 
 SYSTEM_BUNDLES = ("/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt")
-RENEGOTIATION_LIMIT = 10
+RENEGOTIATION_LIMIT = 10  # more than 10 client renegotiations on one connection is "unlimited" (NCSC 2025)
 
 
 @functools.cache
@@ -145,7 +145,7 @@ def _zero_rtt(conn: SSL.Connection, sock: socket.socket, wait: float = 0.6) -> b
 
 def _client_renegotiation(conn: SSL.Connection) -> str:
     done = 0
-    for _ in range(RENEGOTIATION_LIMIT):
+    for _ in range(RENEGOTIATION_LIMIT + 1):
         try:
             if not conn.renegotiate():
                 break
@@ -161,7 +161,7 @@ def _client_renegotiation(conn: SSL.Connection) -> str:
         done += 1
     if done == 0:
         return "off"
-    return "unlimited" if done >= RENEGOTIATION_LIMIT else "limited"
+    return "unlimited" if done > RENEGOTIATION_LIMIT else "limited"
 
 
 def full_handshake(
@@ -204,6 +204,8 @@ def full_handshake(
         facts.chain = [c.public_bytes(_der()) for c in chain]
         facts.trust_error = verify_chain(list(chain), ca_file)
         facts.ocsp_stapled = bool(ocsp and ocsp[0]) or bool(facts.ocsp_stapled)
+        if ocsp and ocsp[0]:
+            facts.ocsp_response = bytes(ocsp[0])
         if facts.negotiated == "TLSv1.3":
             facts.zero_rtt = _zero_rtt(conn, sock)
         elif "TLSv1.2" in facts.versions or facts.negotiated:

@@ -73,6 +73,7 @@ class TlsFacts:
     client_renegotiation: str | None = None  # off / limited / unlimited; None: not tested
     zero_rtt: bool | None = None
     ocsp_stapled: bool | None = None
+    ocsp_response: bytes | None = None  # the stapled OCSP response (DER), if any
     chain: list[bytes] = field(default_factory=list)  # DER, as sent (leaf first)
     trust_error: str | None = None
     negotiated: str | None = None  # version of the full handshake
@@ -89,12 +90,16 @@ class TlsFacts:
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)
         out["chain"] = [base64.b64encode(c).decode() for c in self.chain]
+        if self.ocsp_response is not None:
+            out["ocsp_response"] = base64.b64encode(self.ocsp_response).decode()
         return out
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> TlsFacts:
         data = dict(data)
         data["chain"] = [base64.b64decode(c) for c in data.get("chain", [])]
+        if data.get("ocsp_response"):
+            data["ocsp_response"] = base64.b64decode(data["ocsp_response"])
         return cls(**data)
 
 
