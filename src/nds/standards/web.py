@@ -364,16 +364,16 @@ async def _run_selfcheck(kind: str, target: str, version: str, guard: Any) -> An
         if not target.startswith(("http://", "https://")):
             raise ValueError("Geef een volledige URL die begint met https:// (of http://).")
         return await check_api(
-            target, NetworkConfig(timeout=8.0, retries=0), parse_version(version), guard=guard
+            target, NetworkConfig(timeout=8.0, retries=1), parse_version(version), guard=guard
         )
     name = normalise_domain(target)
     if kind == "web":
         addrs = await vetted_addresses(name, guard)
         pins = (ConnectTo(name, 443, addrs[0], 443), ConnectTo(name, 80, addrs[0], 80))
-        net = GuardedNet(connect_to=pins, timeout=8.0, retries=0, guard=guard)
+        net = GuardedNet(connect_to=pins, timeout=8.0, retries=1, guard=guard)
         mod = importlib.import_module("nds.standards.checks.web.run")
         return await mod.check_web(name, net, "ncsc-2025-05")
     guard(name, "")
-    net = GuardedNet(timeout=8.0, retries=0, guard=guard)
+    net = GuardedNet(timeout=8.0, retries=1, guard=guard)
     mod = importlib.import_module("nds.standards.checks.mail.run")
     return await mod.check_mail(name, net, "ncsc-2025-05")
