@@ -83,28 +83,57 @@ async def deliver(m: Manager, item: OutboxItem) -> None:
     )
 
 
-async def run(m: Manager, stop: asyncio.Event) -> None:
-    """Deliver due items until ``stop`` is set; wake up early when something is queued."""
+async def _attempt(m: Manager, item: OutboxItem) -> bool:
+    """Deliver one item and record the outcome; False when it failed (later items to the same Peer wait)."""
+    try:
+        await deliver(m, item)
+    except PeerCallError as exc:
+        attempts = item.attempts + 1
+        next_at = NEVER if exc.permanent else time.time() + m.rules.retry_delay(item.attempts)
+        why = " permanently" if exc.permanent else ""
+        if not exc.permanent:
+            # Group rules: retries continue until the contract expires, then stop.
+            stored = await asyncio.to_thread(m.store.get_contract, item.content_hash)
+            if stored is None or stored.not_after < time.time():
+                next_at, why = NEVER, " (contract expired, no more retries)"
+        log.info("delivery %s of %s to %s failed (%s)%s", item.id, item.action, item.target_peer_id, exc, why)
+        await asyncio.to_thread(m.store.mark_failed, item.id, attempts, next_at, str(exc))
+        return False
+    await asyncio.to_thread(m.store.mark_delivered, item.id)
+    return True
+
+
+async def _deliver_to(m: Manager, items: list[OutboxItem], limit: asyncio.Semaphore) -> None:
+    """Items for one Peer in queue order; after a failure the rest wait for the next round."""
+    async with limit:
+        for i, item in enumerate(items):
+            if not await _attempt(m, item):
+                for rest in items[i + 1 :]:  # one failing connection per Peer per round is enough
+                    next_at = time.time() + m.rules.retry_delay(rest.attempts)
+                    await asyncio.to_thread(
+                        m.store.mark_failed,
+                        rest.id,
+                        rest.attempts,
+                        next_at,
+                        "waiting: an earlier delivery failed",
+                    )
+                return
+
+
+async def run(m: Manager, stop: asyncio.Event, parallel: int = 8) -> None:
+    """Deliver due items until ``stop`` is set; wake up early when something is queued.
+
+    Different Peers are served concurrently (a Peer that is down or slow delays nobody else); the
+    items for one Peer go in queue order, so a contract arrives before the signatures on it.
+    """
+    limit = asyncio.Semaphore(parallel)
     while not stop.is_set():
         try:
-            items = await asyncio.to_thread(m.store.due, time.time())
+            items = await asyncio.to_thread(m.store.due, time.time(), 500)
+            by_target: dict[str, list[OutboxItem]] = {}
             for item in items:
-                try:
-                    await deliver(m, item)
-                except PeerCallError as exc:
-                    attempts = item.attempts + 1
-                    next_at = NEVER if exc.permanent else time.time() + m.rules.retry_delay(item.attempts)
-                    log.info(
-                        "delivery %s of %s to %s failed (%s)%s",
-                        item.id,
-                        item.action,
-                        item.target_peer_id,
-                        exc,
-                        " permanently" if exc.permanent else "",
-                    )
-                    await asyncio.to_thread(m.store.mark_failed, item.id, attempts, next_at, str(exc))
-                else:
-                    await asyncio.to_thread(m.store.mark_delivered, item.id)
+                by_target.setdefault(item.target_peer_id, []).append(item)
+            await asyncio.gather(*(_deliver_to(m, its, limit) for its in by_target.values()))
             nxt = await asyncio.to_thread(m.store.next_due_at)
         except asyncio.CancelledError:
             raise

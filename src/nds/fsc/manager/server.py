@@ -71,7 +71,7 @@ async def serve(cfg: ManagerConfig, ready: asyncio.Event | None = None) -> None:
     m = await asyncio.to_thread(build_manager, cfg)
     ssl_ctx = server_ssl_context(m.rules, cfg.certificate, cfg.private_key)
     runner = web.AppRunner(
-        make_app(m), access_log=None, handle_signals=False, max_line_size=32768, max_field_size=16384
+        make_app(m), access_log=None, handle_signals=False, max_line_size=65536, max_field_size=16384
     )
     await runner.setup()
     site = web.TCPSite(runner, cfg.listen_host, cfg.listen_port, ssl_context=ssl_ctx, reuse_address=True)
