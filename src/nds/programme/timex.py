@@ -451,7 +451,8 @@ def find_time_expressions(
                 iv = _interval(name, m, anchor, context_year)
             except (ValueError, KeyError, OverflowError):
                 iv = None
-            if iv is None:
+            if iv is None:  # a phrase that is not a deadline ("na 1 maart") still consumes its words
+                last_end = e
                 continue
             y = m.groupdict().get("y")
             out.append(TimeExpr((s, e), text[s:e], iv, explicit_year=int(y) if y else None))
