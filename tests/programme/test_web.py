@@ -90,6 +90,8 @@ def test_register_and_timeline_use_clock_and_filters(client: TestClient) -> None
     assert client.get("/programma/documenten/abc").status_code == 404
     assert client.get("/programma/toezeggingen/1%3Cscript%3E").status_code == 404
     assert "Wijzigingen" in client.get("/programma/toezeggingen/1").text
+    tno = next(i for i in client.get("/programme/v1/toezeggingen").json() if i["actor"] == "TNO")
+    assert "trefwoorden: ai, generatieve" in client.get(f"/programma/toezeggingen/{tno['id']}").text
 
 
 def test_api(client: TestClient) -> None:

@@ -11,6 +11,7 @@ Officer edits are made with ``nds programme edit`` (no unauthenticated write acc
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -250,6 +251,7 @@ def register(app: FastAPI) -> None:
                 "status_label": STATUSES[row["status"]],
                 "signal": SIGNALS[reg.signal(row)],
                 "priority_label": labels().get(row["priority"], row["priority"]),
+                "keywords": json.loads(row["priority_keywords"]),
             },
         )
 
