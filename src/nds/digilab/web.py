@@ -18,6 +18,7 @@ import contextlib
 import logging
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -191,9 +192,8 @@ async def _form(request: Request) -> dict[str, str]:
 def _officer_for(request: Request, slug: str) -> tuple[Session, Any] | Response:
     s = _session(request)
     if s is None or s.officer is None:
-        return _redirect(
-            request, f"/digilab/inloggen/medewerker?volgende=/digilab/organisaties/{slug}/contracten"
-        )
+        target = _safe_next(request.url.path) or "/digilab/beheer"
+        return _redirect(request, f"/digilab/inloggen/medewerker?volgende={quote(target)}")
     if not s.officer.can_view(slug):
         return error_page(request, 403, "Geen toegang", "U bent geen medewerker van deze organisatie.")
     return s, s.officer

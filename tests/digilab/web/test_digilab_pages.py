@@ -419,3 +419,28 @@ def test_malformed_answers_and_state_give_clear_pages(client: TestClient, lab: L
         (state / "digilab.json").write_text('{"organisations": [{"naam": "zonder slug"}]}')
         r = c.get("/digilab/deelnemers")
         assert r.status_code == 503 and "niet de verwachte vorm" in r.text
+
+
+def test_login_redirect_stays_on_the_digilab(client: TestClient) -> None:
+    r = client.get("/digilab/organisaties/brp/transacties", follow_redirects=False)
+    assert r.headers["location"].startswith(
+        "/digilab/inloggen/medewerker?volgende=/digilab/organisaties/brp/"
+    )
+    for target, expected in [
+        ("/digilab/organisaties/brp/transacties", "/digilab/organisaties/brp/transacties"),
+        ("//evil.example/x", "/digilab/beheer"),
+        ("https://evil.example/", "/digilab/beheer"),
+        ("/digilab/..//evil.example", "/digilab/beheer"),
+    ]:
+        token = csrf(client, "/digilab/inloggen/medewerker")
+        r = client.post(
+            "/digilab/inloggen/medewerker",
+            data={
+                "csrf_token": token,
+                "gebruikersnaam": "medewerker-brp",
+                "wachtwoord": "digilab-demo",
+                "volgende": target,
+            },
+            follow_redirects=False,
+        )
+        assert r.status_code == 303 and r.headers["location"] == expected
