@@ -140,6 +140,7 @@ class LocalGroup:
         host_start: int = 2,
         rules_overrides: dict[str, object] | None = None,
         python: str = sys.executable,
+        port: int = MANAGER_PORT,
     ) -> None:
         self.state = Path(state_dir).resolve()
         self.group_id = group_id
@@ -151,6 +152,9 @@ class LocalGroup:
         self.host_start = host_start
         self.rules_overrides = dict(rules_overrides or {})
         self.python = python
+        if port not in (443, 8443):
+            raise ValueError("FSC Managers listen on port 443 or 8443")
+        self.port = port
         self.peers: dict[str, PeerRuntime] = {}
 
     # -- layout ------------------------------------------------------------------------------
@@ -180,7 +184,9 @@ class LocalGroup:
             create_group_ca(self.ca_dir, f"{self.group_id} CA")
         ca = ca_files(self.ca_dir)
         need = [s for s in self.specs if not s.host]
-        hosts = iter(free_hosts(len(need), self.host_prefix, self.host_start)) if need else iter(())
+        hosts = (
+            iter(free_hosts(len(need), self.host_prefix, self.host_start, self.port)) if need else iter(())
+        )
         for i, spec in enumerate(self.specs, start=1):
             if not spec.peer_id:
                 spec.peer_id = f"{i:020d}"
@@ -193,9 +199,11 @@ class LocalGroup:
             group_id=self.group_id,
             fsc_version=self.fsc_version,  # type: ignore[arg-type]
             trust_anchors=[ca.cert],
-            ports=Ports(manager=MANAGER_PORT),
+            ports=Ports(manager=self.port),
             directories=[
-                DirectoryPeer(peer_id=dir_spec.peer_id, manager_address=f"https://{dir_spec.host}:8443")
+                DirectoryPeer(
+                    peer_id=dir_spec.peer_id, manager_address=f"https://{dir_spec.host}:{self.port}"
+                )
             ],
             **self.rules_overrides,  # type: ignore[arg-type]
         )
@@ -212,14 +220,14 @@ class LocalGroup:
                 pdir.mkdir(parents=True, exist_ok=True)
                 token_file.write_text(secrets.token_urlsafe(32))
                 token_file.chmod(0o600)
-            address = f"https://{spec.host}:{MANAGER_PORT}"
+            address = f"https://{spec.host}:{self.port}"
             values: dict[str, object] = {
                 "group_rules": self.rules_path,
                 "certificate": tls / "chain.pem",
                 "private_key": tls / "key.pem",
                 "address": address,
                 "listen_host": spec.host,
-                "listen_port": MANAGER_PORT,
+                "listen_port": self.port,
                 "state_dir": pdir,
                 "directory": spec.directory,
                 "membership_administrator": spec.membership_administrator,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import time
+from pathlib import Path
 
 import pytest
 from cryptography import x509
@@ -22,6 +23,7 @@ from mgr_support import (
     decode_jwt,
 )
 
+from nds.fsc.localgroup import LocalGroup, PeerSpec, host_is_free
 from nds.pki import cert_thumbprint_s256, load_certificate
 
 pytestmark = pytest.mark.integration
@@ -440,3 +442,24 @@ def test_Manager_JSONWebKeySet_1(harness: Harness) -> None:
     assert chain[0] == cert
     assert all(c.issuer != c.subject for c in chain), "the root (trust anchor) is not part of x5c"
     assert "d" not in key
+
+
+def test_Manager_Port_1_port_443(tmp_path: Path) -> None:
+    """The same Manager on FSC port 443 (needs the right to bind below 1024, e.g. root)."""
+    if not host_is_free("127.0.1.230", 443):
+        pytest.skip("cannot bind port 443 on loopback here")
+    group = LocalGroup(tmp_path / "g443", [PeerSpec("Peer 443")], port=443, host_start=230)
+    with group.running(timeout=60):
+        peer, directory = group["Peer 443"], group.directory
+        assert peer.address.endswith(":443")
+        with group.client("Peer 443") as c:
+            assert c.get(f"{peer.address}/v1/peer").status_code == 200
+
+            def announced() -> bool:
+                r = c.get(f"{directory.address}/v1/peers")
+                return any(p["manager_address"] == peer.address for p in r.json()["peers"])
+
+            deadline = time.monotonic() + 15
+            while not announced():
+                assert time.monotonic() < deadline, "peer on port 443 did not announce itself"
+                time.sleep(0.1)
