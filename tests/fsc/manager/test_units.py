@@ -94,6 +94,7 @@ def test_config_paths_resolve_relative_to_file(tmp_path: Path) -> None:
         "not toml [",
         "[manager]\naddress = 'https://m:8443'\n",
         "[manager]\ngroup_rules='g'\ncertificate='c'\nprivate_key='k'\naddress='https://m:8443'\nadmin_host='10.0.0.1'\n",
+        "[manager]\ngroup_rules='g'\ncertificate='c'\nprivate_key='k'\naddress='https://m:8443'\nadmin_port=8443\n",
     ],
 )
 def test_config_errors(tmp_path: Path, body: str) -> None:

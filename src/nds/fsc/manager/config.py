@@ -11,7 +11,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 
 class ConfigError(ValueError):
@@ -121,6 +121,12 @@ class ManagerConfig(BaseModel):
             if v != "localhost":
                 raise ValueError(f"admin_host must be a loopback address: {exc}") from None
         return v
+
+    @model_validator(mode="after")
+    def _admin_port(self) -> ManagerConfig:
+        if self.admin_port and (self.admin_port in (443, 8443) or self.admin_port == self.listen_port):
+            raise ValueError("admin_port must differ from the FSC ports (443, 8443) and from listen_port")
+        return self
 
     def resolved_txlog_url(self) -> str:
         return self.txlog_database_url or f"sqlite:///{(self.state_dir / 'txlog.db').resolve()}"
