@@ -41,7 +41,7 @@ from nds.digilab.auth_web import (
     clear_cookie,
     set_cookie,
 )
-from nds.digilab.webdata import DataError, DigiLabData, fmt_time
+from nds.digilab.webdata import DataError, DigiLabData, fmt_iso, fmt_time
 from nds.web.app import add_nav, render
 
 ACTION_LABELS = {"accept": "Accepteren", "reject": "Afwijzen", "revoke": "Intrekken"}
@@ -160,6 +160,7 @@ def page(
         "csrf": s.csrf if s else "",
         "flash": flash,
         "fmt_time": fmt_time,
+        "fmt_iso": fmt_iso,
         "state_labels": STATE_LABELS,
         "grant_labels": GRANT_LABELS,
         "role_labels": ROLE_LABELS,

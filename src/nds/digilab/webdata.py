@@ -483,3 +483,11 @@ def fmt_time(ts: int | float | None) -> str:
     if not ts:
         return "–"
     return datetime.fromtimestamp(float(ts), UTC).strftime("%d-%m-%Y %H:%M:%S UTC")
+
+
+def fmt_iso(value: str) -> str:
+    """An ISO 8601 timestamp (as the citizen view gives it) in the same form as :func:`fmt_time`."""
+    try:
+        return fmt_time(datetime.fromisoformat(value).timestamp())
+    except (TypeError, ValueError):
+        return value or "–"
