@@ -113,18 +113,26 @@ def round_cmd(
         def hook(domain: str, kind: str) -> None:
             progress.update(task, advance=1, last=f"{kind} {domain}")
 
-        stats = asyncio.run(
-            rounds.run_round(
-                engine,
-                round_id,
-                net,
-                checkers,
-                concurrency=concurrency,
-                per_ip=per_ip,
-                deadline=deadline,
-                progress=hook,
+        try:
+            stats = asyncio.run(
+                rounds.run_round(
+                    engine,
+                    round_id,
+                    net,
+                    checkers,
+                    concurrency=concurrency,
+                    per_ip=per_ip,
+                    deadline=deadline,
+                    progress=hook,
+                )
             )
-        )
+        except KeyboardInterrupt:
+            progress.stop()
+            typer.echo(
+                f"onderbroken; wat klaar was is bewaard. Hervat met: nds standards round --resume {round_id}",
+                err=True,
+            )
+            raise typer.Exit(130) from None
     rate = 60.0 * stats.web_tests / stats.seconds if stats.seconds > 0 else 0.0
     console.print(
         f"klaar: {stats.done} getest, {stats.skipped} al gedaan, {stats.errors} fouten, "

@@ -334,3 +334,64 @@ def test_without_politeness_the_server_sees_more(sqlite_url: str) -> None:
             )
         )
     assert shared.total == 8 and shared.peak > 2
+
+
+@pytest.mark.integration
+def test_cli_round_ctrl_c_keeps_results_and_says_how_to_resume(tmp_path: Path, sqlite_url: str) -> None:
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    held: list[socket.socket] = []
+    srv = socket.socket()
+    srv.bind(("127.0.0.74", 0))
+    srv.listen(16)
+    port = srv.getsockname()[1]
+
+    def accept() -> None:  # accepts and never answers: every test of this host waits
+        while True:
+            try:
+                conn, _ = srv.accept()
+            except OSError:
+                return
+            held.append(conn)
+
+    threading.Thread(target=accept, daemon=True).start()
+    targets = tmp_path / "doelen.csv"
+    targets.write_text("organisatie,domein,web,mail\nGemeente Traag,hang.test,ja,nee\n")
+    cmd = [
+        sys.executable,
+        "-m",
+        "nds",
+        "standards",
+        "round",
+        "--targets",
+        str(targets),
+        "--db",
+        sqlite_url,
+        "--connect-to",
+        f"hang.test:443:127.0.0.74:{port}",
+        "--connect-to",
+        f"hang.test:80:127.0.0.74:{port}",
+    ]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while not held and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert held, "the round never connected"
+        proc.send_signal(signal.SIGINT)
+        _out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+        srv.close()
+        for c in held:
+            c.close()
+    assert proc.returncode == 130, err
+    assert "--resume 1" in err and "Traceback" not in err
+    assert store.get_round(store.open_store(sqlite_url), 1) is not None
