@@ -9,7 +9,7 @@ SCORES: dict[str, str] = {}
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     if SCORES:
-        terminalreporter.write_sep("-", "programme monitor: scores against the hand-made gold (seed)")
+        terminalreporter.write_sep("-", "programme monitor: scores against hand-made gold (seed, held-out)")
         for name, line in SCORES.items():
             terminalreporter.write_line(f"{name:<28} {line}")
 
