@@ -68,7 +68,11 @@ def register(app: typer.Typer) -> None:
         ] = None,
         resolver: Annotated[
             str | None,
-            typer.Option("--resolver", help="Validating DNS resolver ADDR:PORT ([ADDR]:PORT for IPv6)."),
+            typer.Option(
+                "--resolver",
+                help="Validating DNS resolver ADDR:PORT ([ADDR]:PORT for IPv6). Without it the system's "
+                "resolvers are used; DNSSEC verdicts are then only right if they validate.",
+            ),
         ] = None,
         ca_file: Annotated[
             Path | None, typer.Option("--ca-file", help="Extra trusted CA certificates (PEM).")
