@@ -19,8 +19,9 @@ MA, PROVIDER, MEMBER, STRANGER = "Directory", "Provider A", "Member B", "Strange
 AREA = "fds"
 
 
-@pytest.fixture(scope="module")
-def ra() -> Iterator[Harness]:
+@pytest.fixture(scope="module", params=["1.1", "draft"])
+def ra(request: pytest.FixtureRequest) -> Iterator[Harness]:
+    version = request.param
     state = Path(tempfile.mkdtemp(prefix="nds-mgr-ra-"))
     extra = {"regulated_areas": [AREA], "membership_cache_seconds": 0.0}
     group = LocalGroup(
@@ -31,10 +32,11 @@ def ra() -> Iterator[Harness]:
             PeerSpec(STRANGER, extra_config=extra),
         ],
         directory=PeerSpec(MA, membership_administrator=True, extra_config=extra),
+        fsc_version=version,
         host_start=180,
         rules_overrides={"membership_administrator_peer_id": f"{1:020d}", "signature_retry_schedule": [1]},
     )
-    h = Harness(group, "1.1", "sqlite")
+    h = Harness(group, version, "sqlite")
     try:
         group.setup()
         group.start(timeout=60)
@@ -117,3 +119,30 @@ def test_membership_flow(ra: Harness) -> None:
 def test_members_endpoint_only_on_membership_administrator(ra: Harness) -> None:
     r = ra.get(MEMBER, PROVIDER, f"/regulated-areas/{AREA}/members")
     assert r.status_code == 404
+
+
+def test_draft_area_properties_on_grants(ra: Harness) -> None:
+    """Draft: a Service in a Regulated Area needs grants naming the area and its Membership Administrator
+    in ``properties``; members only."""
+    h = ra
+    if h.version != "draft":
+        pytest.skip("grant properties exist only in the FSC draft")
+    r = h.admin(
+        PROVIDER,
+        "PUT",
+        "/services/area-svc",
+        {"inway": "inway-a", "endpoint_url": "http://127.0.0.1:9/", "regulated_area": AREA},
+    )
+    assert r.status_code == 200, r.text
+    _register(h, MEMBER)
+    tags = {"membership_administrator_peer_id": h.pid(MA), "regulated_area_name": AREA}
+    r = h.post_contract(MEMBER, PROVIDER, h.content(h.sc(MEMBER, name="area-svc")))
+    assert_fsc_error(r, 422, "ERROR_CODE_GRANT_COMBINATION_NOT_ALLOWED")
+    assert "regulated_area_name" in r.json()["message"]
+    wrong = {**tags, "regulated_area_name": "other-area"}
+    r = h.post_contract(MEMBER, PROVIDER, h.content(h.sc(MEMBER, name="area-svc", properties=wrong)))
+    assert_fsc_error(r, 422, "ERROR_CODE_GRANT_COMBINATION_NOT_ALLOWED")
+    r = h.post_contract(STRANGER, PROVIDER, h.content(h.sc(STRANGER, name="area-svc", properties=tags)))
+    assert_fsc_error(r, 422, "ERROR_CODE_GRANT_COMBINATION_NOT_ALLOWED")
+    r = h.post_contract(MEMBER, PROVIDER, h.content(h.sc(MEMBER, name="area-svc", properties=tags)))
+    assert r.status_code == 201, r.text

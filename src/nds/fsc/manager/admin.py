@@ -48,6 +48,9 @@ class ServiceIn(BaseModel):
         pattern=r"^https?://", max_length=1000, description="Where the Inway forwards to."
     )
     protocol: str = Field(default="PROTOCOL_TCP_HTTP_1.1", pattern=r"^PROTOCOL_TCP_HTTP_(1\.1|2)$")
+    regulated_area: str | None = Field(
+        default=None, pattern=r"^[a-zA-Z0-9-._]{1,100}$", description="Regulated Area of the Service, if any."
+    )
 
 
 class ContractIn(BaseModel):
@@ -149,7 +152,9 @@ def make_admin_app(m: Manager) -> FastAPI:
         known = {i["name"] for i in await asyncio.to_thread(m.store.list_inways)}
         if body.inway not in known:
             raise Problem(400, "Ongeldige invoer", f"Onbekende inway '{body.inway}'.")
-        await asyncio.to_thread(m.store.upsert_service, name, body.inway, body.endpoint_url, body.protocol)
+        await asyncio.to_thread(
+            m.store.upsert_service, name, body.inway, body.endpoint_url, body.protocol, body.regulated_area
+        )
         return {"name": name, **body.model_dump()}
 
     @api.get("/services", dependencies=auth, summary="Eigen services")

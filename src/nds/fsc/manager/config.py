@@ -32,6 +32,7 @@ class ServiceConfig(BaseModel):
     inway: str = Field(description="Name of the Inway offering the Service.")
     endpoint_url: str = Field(description="Where the Inway forwards requests for this Service.")
     protocol: str = Field(default="PROTOCOL_TCP_HTTP_1.1", description="FSC protocol of the Service.")
+    regulated_area: str = Field(default="", description="Regulated Area the Service belongs to (if any).")
 
 
 class ManagerConfig(BaseModel):

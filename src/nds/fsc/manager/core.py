@@ -29,6 +29,7 @@ from nds.fsc.contracts.model import (
     parse_contract_content,
     to_json,
 )
+from nds.fsc.contracts.validation import RegulatedArea
 from nds.fsc.grouprules import GroupRules
 from nds.fsc.jose import sign_compact
 from nds.fsc.manager import hashing
@@ -177,9 +178,32 @@ class Manager:
 
     # -- validation of incoming contracts ----------------------------------------------------
 
-    def validate_new(self, content: ContractContent, submitter: str, offered: bool = True) -> None:
-        """fsc-core §Contract Validation for this Peer (see :func:`hashing.validate`)."""
-        own_services = {s["name"] for s in self.store.list_services()}
+    def validate_new(
+        self,
+        content: ContractContent,
+        submitter: str,
+        offered: bool = True,
+        members: dict[str, bool] | None = None,
+    ) -> None:
+        """fsc-core §Contract Validation for this Peer (see :func:`hashing.validate`).
+
+        ``members``: membership of the Peers this contract must be checked for (Regulated Area), asked
+        beforehand from the Membership Administrator.
+        """
+        services = {s["name"]: s["regulated_area"] for s in self.store.list_services()}
+        own_services = set(services)
+        admin = self.rules.membership_administrator_peer_id
+        admins = frozenset({admin}) if admin else frozenset()
+
+        def service_area(name: str) -> RegulatedArea | None:
+            area = services.get(name)
+            return RegulatedArea(area, admins) if admin and area else None
+
+        directory_area = (
+            RegulatedArea(self.cfg.regulated_areas[0], admins)
+            if self.cfg.directory and admin and self.cfg.regulated_areas
+            else None
+        )
         hashing.validate(
             content,
             self.version,
@@ -195,6 +219,14 @@ class Manager:
             offers_service=lambda name: name in own_services,
             submitter=submitter,
             offered=offered,
+            service_area=service_area,
+            directory_area=directory_area,
+            is_member=(lambda _area, peer: members.get(peer, False)) if members is not None else None,
+            administered_areas=(
+                frozenset(self.cfg.regulated_areas)
+                if self.cfg.membership_administrator and self.cfg.regulated_areas
+                else None
+            ),
         )
         for i, g in enumerate(content.grants):
             if isinstance(g, PeerRegistrationGrant) and (
@@ -232,7 +264,10 @@ class Manager:
             )
         existing = await asyncio.to_thread(self.store.get_contract, content_hash)
         if existing is None:
-            await asyncio.to_thread(self.validate_new, content, caller.peer_id, url_hash is None)
+            from nds.fsc.manager import regulated
+
+            members = await regulated.prefetch(self, content)
+            await asyncio.to_thread(self.validate_new, content, caller.peer_id, url_hash is None, members)
             await self.check_membership(content)
         else:
             if caller.peer_id not in existing.peers:
@@ -309,7 +344,10 @@ class Manager:
     async def create(self, raw: Any) -> str:
         """Our officer proposes a contract: validate, sign accept, store, send to every other Peer."""
         content, content_hash, grant_hashes = await asyncio.to_thread(self.parse, raw)
-        await asyncio.to_thread(self.validate_new, content, self.peer_id, False)
+        from nds.fsc.manager import regulated
+
+        members = await regulated.prefetch(self, content)
+        await asyncio.to_thread(self.validate_new, content, self.peer_id, False, members)
         sig = self._signature(content_hash, "accept")
         parties = contract_parties(content)
         try:

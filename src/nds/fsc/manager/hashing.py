@@ -21,6 +21,7 @@ from nds.fsc.contracts.model import (
 )
 from nds.fsc.contracts.state import SignatureRecord, State, contract_state
 from nds.fsc.contracts.validation import (
+    RegulatedArea,
     ValidationContext,
     ensure_valid,
     offering_peers,
@@ -71,6 +72,10 @@ def validate(
     offers_service: Callable[[str], bool],
     submitter: str,
     offered: bool,
+    service_area: Callable[[str], RegulatedArea | None] | None = None,
+    directory_area: RegulatedArea | None = None,
+    is_member: Callable[[RegulatedArea, str], bool] | None = None,
+    administered_areas: frozenset[str] | None = None,
 ) -> None:
     """fsc-core §Contract Validation for this receiving Peer.
 
@@ -93,6 +98,10 @@ def validate(
         peer_id_pattern=peer_id_pattern,
         iv_in_use=iv_in_use,
         offers_service=offers_service,
+        service_regulated_area=service_area,
+        directory_regulated_area=directory_area,
+        administered_areas=administered_areas,
+        is_member=is_member,
     )
     ensure_valid(content, ctx)
     if submitter not in parties(content):

@@ -127,6 +127,19 @@ def peers_to_check(content: ContractContent, own_peer_id: str) -> set[str]:
     return out
 
 
+async def prefetch(m: Manager, content: ContractContent) -> dict[str, bool] | None:
+    """Membership of the Peers this contract must be checked for (None when the Group has no area)."""
+    if m.rules.membership_administrator_peer_id is None:
+        return None
+    out: dict[str, bool] = {}
+    for peer_id in sorted(peers_to_check(content, m.peer_id)):
+        try:
+            out[peer_id] = await is_member(m, peer_id)
+        except MembershipUnavailable:
+            out[peer_id] = False  # fail closed
+    return out
+
+
 async def check_contract(m: Manager, content: ContractContent) -> None:
     if m.rules.membership_administrator_peer_id is None:
         return

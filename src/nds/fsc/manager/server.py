@@ -28,7 +28,7 @@ def build_manager(cfg: ManagerConfig) -> Manager:
     for inway in cfg.inways:
         store.upsert_inway(inway.name, inway.address)
     for svc in cfg.services:
-        store.upsert_service(svc.name, svc.inway, svc.endpoint_url, svc.protocol)
+        store.upsert_service(svc.name, svc.inway, svc.endpoint_url, svc.protocol, svc.regulated_area)
     return Manager(cfg, rules, store)
 
 

@@ -505,12 +505,18 @@ class Store:
         with self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(select(t.inways).order_by(t.inways.c.name)).mappings()]
 
-    def upsert_service(self, name: str, inway_name: str, endpoint_url: str, protocol: str) -> None:
+    def upsert_service(
+        self, name: str, inway_name: str, endpoint_url: str, protocol: str, regulated_area: str | None = None
+    ) -> None:
         with self.engine.begin() as conn:
             conn.execute(delete(t.services).where(t.services.c.name == name))
             conn.execute(
                 insert(t.services).values(
-                    name=name, inway_name=inway_name, endpoint_url=endpoint_url, protocol=protocol
+                    name=name,
+                    inway_name=inway_name,
+                    endpoint_url=endpoint_url,
+                    protocol=protocol,
+                    regulated_area=regulated_area or None,
                 )
             )
 

@@ -135,4 +135,5 @@ services = Table(
     Column("inway_name", String(100), ForeignKey("fsc_manager_inways.name"), nullable=False),
     Column("endpoint_url", String(1000), nullable=False),
     Column("protocol", String(40), nullable=False),
+    Column("regulated_area", String(100)),  # fsc-regulated-area: the area the Service belongs to
 )
