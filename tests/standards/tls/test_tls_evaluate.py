@@ -157,20 +157,28 @@ def test_cipher_order_rules() -> None:
     )
     r = ev.cipher_order(wrong, OLD)
     assert r.status is Status.FAILED and "prefers TLS_RSA_WITH_AES_128_GCM_SHA256" in r.detail
-    # only good suites: no order prescribed even when the client's order is followed
-    good = facts(
-        suites={"TLSv1.3": ["TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256"]},
-        server_order={"TLSv1.3": False},
-        versions=["TLSv1.3"],
-    )
-    assert statuses(good, ev.cipher_order) == (Status.PASSED, Status.PASSED)
-    # TLS 1.3 AES-128 is only sufficient in 2025: the client's order then violates the rule
+    # TLS 1.3 is never judged (internet.nl), even with AES-128 (sufficient in 2025) in the client's order
     aes128 = facts(
         suites={"TLSv1.3": ["TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384"]},
         server_order={"TLSv1.3": False},
         versions=["TLSv1.3"],
     )
-    assert statuses(aes128, ev.cipher_order) == (Status.PASSED, Status.FAILED)
+    assert statuses(aes128, ev.cipher_order) == (Status.PASSED, Status.PASSED)
+    # one class only at TLS 1.2 (ECDHE AEAD: good in 2.1, sufficient in 2025): no order prescribed
+    one = facts(
+        suites={
+            "TLSv1.2": ["TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"]
+        },
+        server_order={"TLSv1.2": False},
+    )
+    assert statuses(one, ev.cipher_order) == (Status.PASSED, Status.PASSED)
+    assert "one class" in ev.cipher_order(one, NEW).detail
+    # only the highest TLS <= 1.2 version is judged
+    lower = facts(
+        suites={"TLSv1.2": ["TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"], "TLSv1.0": mixed["TLSv1.2"]},
+        server_order={"TLSv1.2": None, "TLSv1.0": False},
+    )
+    assert ev.cipher_order(lower, OLD).status is Status.PASSED
 
 
 def test_rc4_and_export_insufficient() -> None:

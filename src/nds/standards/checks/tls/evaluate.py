@@ -67,45 +67,55 @@ def ciphers(f: TlsFacts, p: Profile) -> TestResult:
     )
 
 
+LEGACY_ORDER = ["TLSv1.2", "TLSv1.1", "TLSv1.0", "SSLv3"]
+
+
 def cipher_order(f: TlsFacts, p: Profile) -> TestResult:
-    problems: list[str] = []
-    for ver, names in f.suites.items():
-        levels = [p.suite(n).level for n in names]
-        if not names or all(lv is Level.GOOD for lv in levels):
-            continue
+    """B2-5 as internet.nl tests it: at the highest TLS <= 1.2 version, the server must prefer every better
+    class (good > sufficient > phase out > insufficient) over every worse one. TLS 1.3 is not judged
+    (clients choose well there), nor a version whose suites all fall in one class."""
+    fix = (
+        "Enable server cipher preference (e.g. nginx ssl_prefer_server_ciphers on) and order the suites "
+        "good, sufficient, phase out."
+    )
+    legacy = [v for v in LEGACY_ORDER if f.suites.get(v)]
+    if not legacy:
+        return _simple(
+            TLS_ORDER,
+            p.cipher_order["not_prescribed"],
+            p,
+            "TLS 1.3 only: no order prescribed",
+            fix,
+            f.address,
+            {"server_order": f.server_order},
+        )
+    ver = legacy[0]
+    names = f.suites[ver]
+    levels = [p.suite(n).level for n in names]
+    problem = ""
+    if len(set(levels)) > 1:
         enforced = f.server_order.get(ver)
         if enforced is False:
-            problems.append(
-                f"{ver}: the server follows the client's order although it offers non-good suites"
-            )
+            problem = f"{ver}: the server follows the client's order, so it may pick a weaker suite"
         elif enforced:
             for i in range(len(names) - 1):
                 if levels[i].rank > levels[i + 1].rank:
-                    problems.append(
+                    problem = (
                         f"{ver}: prefers {names[i]} ({levels[i].value}) over {names[i + 1]} "
                         f"({levels[i + 1].value})"
                     )
                     break
-    key = (
-        "not_enforced"
-        if problems
-        else ("not_prescribed" if all(p.suite(n).level is Level.GOOD for n in f.all_suites) else "enforced")
-    )
-    rating = p.cipher_order[key]
-    detail = "; ".join(problems) or (
-        "only good suites offered: no order prescribed"
-        if key == "not_prescribed"
-        else "server enforces good > sufficient > phase-out"
-    )
+    if problem:
+        key, detail = "not_enforced", problem
+    elif len(set(levels)) == 1:
+        key, detail = (
+            "not_prescribed",
+            f"{ver}: all suites in one class ({levels[0].value}): no order prescribed",
+        )
+    else:
+        key, detail = "enforced", f"{ver}: the server prefers good > sufficient > phase out"
     return _simple(
-        TLS_ORDER,
-        rating,
-        p,
-        detail,
-        "Enable server cipher preference (e.g. nginx "
-        "ssl_prefer_server_ciphers on) and order suites good, sufficient, phase-out.",
-        f.address,
-        {"server_order": f.server_order},
+        TLS_ORDER, p.cipher_order[key], p, detail, fix, f.address, {"server_order": f.server_order}
     )
 
 
