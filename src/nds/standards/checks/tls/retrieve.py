@@ -154,11 +154,7 @@ async def _scan_tls13(s: _Scanner, facts: TlsFacts) -> None:
         break
     facts.suites["TLSv1.3"] = [SUITES[c] for c in got_suites]
     facts.groups = [wire.GROUPS.get(g, f"0x{g:04x}") for g in got_groups]
-    if len(got_suites) > 1:
-        ans = await s.hello(
-            version=wire.TLS12, suites=list(reversed(got_suites)), groups=got_groups[:1], tls13=True
-        )
-        facts.server_order["TLSv1.3"] = ans.suite == got_suites[0] if ans.accepted else None
+    # TLS 1.3 suite order is not judged (internet.nl): no order probe, one handshake saved
 
 
 async def _finish_13(s: _Scanner, rest: list[int], got: list[int], fixed: list[int], kind: str) -> None:
