@@ -2,7 +2,8 @@
 
 Counting rules (also in docs/standards/rounds.md):
 
-1. The unit is a *domain* per check kind (web, mail). A standard's status for a domain is the
+1. The unit is a *domain* per check kind (web, mail); standards are keyed ``web.<name>`` and
+   ``mail.<name>`` (DNSSEC, IPv6, RPKI exist for both). A standard's status for a domain is the
    status the check reported (worst of its counted subtests and of all addresses/MX hosts).
 2. ``passed`` is the only passing status. ``not_applicable`` and ``not_tested`` domains are left
    out of that standard's denominator (e.g. DKIM for a non-sending domain). Every other status
@@ -97,8 +98,11 @@ class Summary:
     rows: list[DomainRow] = field(default_factory=list)
 
 
-_LEGAL_VERDICTS = {"compliant": Status.PASSED.value, "non_compliant": Status.FAILED.value,
-                   "undetermined": Status.NOT_TESTED.value}
+_LEGAL_VERDICTS = {
+    "compliant": Status.PASSED.value,
+    "non_compliant": Status.FAILED.value,
+    "undetermined": Status.NOT_TESTED.value,
+}
 
 
 def _legal(report: dict[str, Any]) -> str | None:
@@ -121,7 +125,7 @@ def domain_rows(engine: Engine, round_id: int) -> list[DomainRow]:
             r.domain,
             r.kind,
             r.outcome,
-            dict(r.standards or {}),
+            {f"{r.kind}.{name}": status for name, status in (r.standards or {}).items()},
             _legal(r.report or {}) if r.kind == "web" else None,
         )
         for r in store.round_results(engine, round_id)
@@ -156,6 +160,12 @@ def _valid_explanations(engine: Engine, today: dt.date) -> dict[tuple[str, str],
     }
 
 
+def explanation_for(explained: dict[tuple[str, str], str], organisation: str, standard: str) -> str | None:
+    """An explanation recorded for ``web.dnssec`` exactly, or for ``dnssec`` (then it covers web and mail)."""
+    bare = standard.split(".", 1)[1] if standard.startswith(("web.", "mail.")) else standard
+    return explained.get((organisation, standard)) or explained.get((organisation, bare))
+
+
 def _count(share: Share, row: DomainRow, standard: str, explained: dict[tuple[str, str], str]) -> str | None:
     """Add one domain's status for one standard; returns the counted class."""
     if row.outcome != "done":
@@ -168,7 +178,7 @@ def _count(share: Share, row: DomainRow, standard: str, explained: dict[tuple[st
     if status == Status.PASSED.value:
         share.passed += 1
         return "passed"
-    if (row.organisation, standard) in explained:
+    if explanation_for(explained, row.organisation, standard) is not None:
         share.explained += 1
         return "explained"
     share.failed += 1
@@ -219,7 +229,7 @@ def summarise(engine: Engine, round_id: int, today: dt.date | None = None) -> Su
                             "organisation": r.organisation,
                             "domain": r.domain,
                             "standard": std,
-                            "reason": explained[(r.organisation, std)],
+                            "reason": explanation_for(explained, r.organisation, std) or "",
                         }
                     )
         if r.outcome != "done":

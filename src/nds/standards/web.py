@@ -273,6 +273,12 @@ def register(app: FastAPI) -> None:
             (k, [r for r in rows if r.kind == k]) for k in ("web", "mail") if any(r.kind == k for r in rows)
         ]
         stds = {k: sorted({s for r in rs for s in r.standards}) for k, rs in kinds}
+        explained_stds = {
+            std
+            for std_list in stds.values()
+            for std in std_list
+            if report.explanation_for(explained, organisation, std) is not None
+        }
         return render(
             request,
             "standards/organisation.html",
@@ -281,7 +287,7 @@ def register(app: FastAPI) -> None:
                 "org": organisation,
                 "kinds": kinds,
                 "stds": stds,
-                "explained": explained,
+                "explained": explained_stds,
                 "reasons": sorted((std, reason) for (_o, std), reason in explained.items()),
                 "labels": STATUS_NL,
             },

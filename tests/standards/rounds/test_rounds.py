@@ -108,12 +108,12 @@ def test_round_interrupt_resume_report(db_url: str) -> None:
         assert len(store.done_keys(engine, rid)) == 8
 
     s = report.summarise(engine, rid)
-    hsts = s.overall["HSTS (rondetest)"]
+    hsts = s.overall["web.HSTS (rondetest)"]
     # alfa+www folded (www lacks HSTS -> fails), beta and gamma pass, delta fails
     assert (hsts.passed, hsts.failed, hsts.explained) == (2, 2, 0)
-    assert s.by_org["Gemeente Alfa"]["HSTS (rondetest)"].pct == 0.0
-    assert s.by_type["gemeente"]["HSTS (rondetest)"].passed == 1
-    mail = s.overall["Mail (rondetest)"]
+    assert s.by_org["Gemeente Alfa"]["web.HSTS (rondetest)"].pct == 0.0
+    assert s.by_type["gemeente"]["web.HSTS (rondetest)"].passed == 1
+    mail = s.overall["mail.Mail (rondetest)"]
     assert (mail.passed, mail.excluded) == (2, 1)  # nomail: not_applicable, out of the denominator
     legal = s.overall[report.LEGAL]
     assert (legal.passed, legal.failed) == (2, 1)  # Stichting Delta is no bestuursorgaan: not counted
@@ -125,14 +125,14 @@ def test_round_interrupt_resume_report(db_url: str) -> None:
     )
     store.set_explanation(engine, "Gemeente Alfa", "HSTS (rondetest)", "Verlopen", dt.date(2000, 1, 1))
     s = report.summarise(engine, rid)
-    hsts = s.overall["HSTS (rondetest)"]
+    hsts = s.overall["web.HSTS (rondetest)"]
     assert (hsts.passed, hsts.failed, hsts.explained) == (2, 1, 1)
     assert hsts.pct == 50.0
     assert s.explained_cases == [
         {
             "organisation": "Stichting Delta",
             "domain": "nomail.delta.test",
-            "standard": "HSTS (rondetest)",
+            "standard": "web.HSTS (rondetest)",
             "reason": "Migratie loopt",
         }
     ]
@@ -152,9 +152,9 @@ def test_round_interrupt_resume_report(db_url: str) -> None:
     s2 = report.summarise(engine, rid2)
     assert report.previous_round_id(engine, rid2) == rid
     tr = report.trend(s2, report.summarise(engine, rid))
-    assert tr["HSTS (rondetest)"] == 50.0
+    assert tr["web.HSTS (rondetest)"] == 50.0
     csv_text = report.to_csv(s2, tr)
-    assert "totaal,,HSTS (rondetest),1,0,0,0,0,100.0,+50.0" in csv_text
+    assert "totaal,,web.HSTS (rondetest),1,0,0,0,0,100.0,+50.0" in csv_text
 
 
 @pytest.mark.integration
@@ -277,8 +277,8 @@ def test_politeness_per_ip_and_deadline(sqlite_url: str) -> None:
     assert shared.total == 8 and shared.peak <= 2  # eight domains on one IP: never more than 2 at once
     assert stats.deadline == 1
     s = report.summarise(engine, rid)
-    assert s.overall["HSTS (rondetest)"].not_measured == 1  # over the deadline: not measured, not failed
-    assert s.overall["HSTS (rondetest)"].passed == 8
+    assert s.overall["web.HSTS (rondetest)"].not_measured == 1  # over the deadline: not measured, not failed
+    assert s.overall["web.HSTS (rondetest)"].passed == 8
 
 
 @pytest.mark.unit
@@ -395,3 +395,28 @@ def test_cli_round_ctrl_c_keeps_results_and_says_how_to_resume(tmp_path: Path, s
     assert proc.returncode == 130, err
     assert "--resume 1" in err and "Traceback" not in err
     assert store.get_round(store.open_store(sqlite_url), 1) is not None
+
+
+@pytest.mark.integration
+def test_same_standard_name_in_web_and_mail_counts_separately(sqlite_url: str) -> None:
+    engine = store.open_store(sqlite_url)
+    rid = store.create_round(
+        engine,
+        "r",
+        "ncsc-2025-05",
+        "t.csv",
+        rounds.parse_targets("organisatie,domein,web,mail\nGemeente A,a.nl,ja,ja\n"),
+    )
+    t = store.round_targets(engine, rid)[0]
+    store.save_result(
+        engine, rid, t.id, "web", "done", "p", {"tests": []}, {"dnssec": "passed"}, store.now(), 1
+    )
+    store.save_result(
+        engine, rid, t.id, "mail", "done", "p", {"tests": []}, {"dnssec": "failed"}, store.now(), 1
+    )
+    s = report.summarise(engine, rid)
+    assert s.overall["web.dnssec"].passed == 1 and s.overall["mail.dnssec"].failed == 1
+    # an explanation for the bare name covers both kinds; one for mail.dnssec only that one
+    store.set_explanation(engine, "Gemeente A", "mail.dnssec", "MX bij externe partij", None)
+    s = report.summarise(engine, rid)
+    assert s.overall["mail.dnssec"].explained == 1 and s.overall["web.dnssec"].passed == 1

@@ -53,7 +53,7 @@ def test_api_answers(app_url: tuple[object, str]) -> None:
     r = client.get("/standards/v1/rondes")
     assert r.status_code == 200 and r.json()[0]["naam"] == "najaar" and r.headers["API-Version"] == "1.0.0"
     r = client.get("/standards/v1/rondes/1")
-    assert r.status_code == 200 and r.json()["totaal"]["https"]["percentage"] == 100.0
+    assert r.status_code == 200 and r.json()["totaal"]["web.https"]["percentage"] == 100.0
     r = client.get("/standards/v1/rondes/99")
     assert r.status_code == 404 and r.headers["content-type"] == "application/problem+json"
     r = client.get("/standards/v1/rondes/abc")

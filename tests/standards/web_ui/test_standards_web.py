@@ -175,7 +175,7 @@ def test_round_pages_with_charts(client: TestClient, sqlite_url: str) -> None:
     assert "<script" not in r.text
     csv_r = client.get(f"/standaarden/rondes/{rid}/csv")
     # the explained failure stays in the denominator: 1 of 2 passes
-    assert csv_r.status_code == 200 and "totaal,,HTTPS,1,0,1,0,0,50.0" in csv_r.text
+    assert csv_r.status_code == 200 and "totaal,,web.HTTPS,1,0,1,0,0,50.0" in csv_r.text
     assert client.get("/standaarden/rondes/999").status_code == 404
 
 
