@@ -185,3 +185,29 @@ def test_unreachable_host_is_a_failure_not_an_exception() -> None:
     r = result(report, "https.available")
     assert r.status is Status.FAILED and "refused" in r.detail
     assert report.legal["verdict"] == "non_compliant"
+
+
+def test_stored_facts_re_evaluate_to_the_same_report(ca: TestCA) -> None:
+    """Rounds store the raw facts: re-evaluating them (JSON round trip) gives the identical report, and
+    under another profile a report that differs only where the profiles differ."""
+    import json
+
+    from nds.standards.checks.web.run import WebFacts, report_from_facts, retrieve_web
+
+    site = Site(HOST, ca.issue(HOST, rsa_bits=2048, label="stored"), ciphers="ECDHE+AESGCM:ECDHE+AES")
+
+    async def go() -> WebFacts:
+        async with serve(site, "127.0.0.54") as net:
+            return await retrieve_web(HOST, net, HandshakeCounter(), dns_checks=False)
+
+    facts = asyncio.run(go())
+    stored = json.loads(json.dumps(facts.to_json()))
+    again = WebFacts.from_json(stored)
+    assert (
+        report_from_facts(again, "ncsc-2025-05").to_json()
+        == report_from_facts(facts, "ncsc-2025-05").to_json()
+    )
+    old = {r.id: r.status for r in report_from_facts(again, "ncsc-2.1.1").tests}
+    new = {r.id: r.status for r in report_from_facts(again, "ncsc-2025-05").tests}
+    assert {k for k in old if old[k] != new[k]} == {"tls.ciphers", "cert.pubkey"}
+    assert result(report_from_facts(again, "ncsc-2025-05"), "security_txt").status is Status.PASSED

@@ -7,10 +7,11 @@ the first response of each hop is recorded (HSTS is judged on the first HTTPS re
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import socket
 import ssl
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -37,10 +38,30 @@ class Response:
         n = name.lower()
         return [v for k, v in self.headers if k.lower() == n]
 
-    def to_json(self) -> dict[str, Any]:
-        out = asdict(self)
-        out["body"] = len(self.body)
+    def to_json(self, *, body: bool = False) -> dict[str, Any]:
+        """Plain data; the body only when asked (security.txt), else just its length."""
+        out: dict[str, Any] = {
+            "url": self.url,
+            "status": self.status,
+            "headers": [list(h) for h in self.headers],
+        }
+        if self.error:
+            out["error"] = self.error
+        if body:
+            out["body"] = base64.b64encode(self.body).decode()
+        else:
+            out["body_length"] = len(self.body)
         return out
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Response:
+        return cls(
+            data["url"],
+            int(data["status"]),
+            [(str(k), str(v)) for k, v in data.get("headers", [])],
+            base64.b64decode(data["body"]) if "body" in data else b"",
+            data.get("error"),
+        )
 
 
 @dataclass
@@ -54,6 +75,29 @@ class HttpFacts:
     https_error: str | None = None
     security_txt: list[Response] = field(default_factory=list)  # well-known first, then legacy path
     content_encoding: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "address": self.address,
+            "http_chain": [r.to_json() for r in self.http_chain],
+            "http_error": self.http_error,
+            "https_chain": [r.to_json() for r in self.https_chain],
+            "https_error": self.https_error,
+            "security_txt": [r.to_json(body=True) for r in self.security_txt],
+            "content_encoding": self.content_encoding,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> HttpFacts:
+        return cls(
+            address=data["address"],
+            http_chain=[Response.from_json(r) for r in data.get("http_chain", [])],
+            http_error=data.get("http_error"),
+            https_chain=[Response.from_json(r) for r in data.get("https_chain", [])],
+            https_error=data.get("https_error"),
+            security_txt=[Response.from_json(r) for r in data.get("security_txt", [])],
+            content_encoding=data.get("content_encoding"),
+        )
 
 
 class _Pinned(AbstractResolver):

@@ -39,6 +39,54 @@ class WebFacts:
     tlsa: Any = None  # Lookup of _443._tcp.<host> TLSA (None: DNS checks off)
     resolve_error: str | None = None
 
+    def to_json(self) -> dict[str, Any]:
+        """Plain data for storage; ``from_json`` + ``report_from_facts`` re-evaluate it under any profile."""
+        return {
+            "host": self.host,
+            "addresses": [list(a) for a in self.addresses],
+            "tls": [t.to_json() for t in self.tls],
+            "http": [h.to_json() for h in self.http],
+            "dns_results": [r.to_json() for r in self.dns_results],
+            "tlsa": self.tlsa.to_json() if self.tlsa is not None else None,
+            "resolve_error": self.resolve_error,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> WebFacts:
+        tlsa = None
+        if data.get("tlsa"):
+            from nds.standards.checks.dns.resolver import DnssecStatus, Lookup
+
+            t = data["tlsa"]
+            tlsa = Lookup(
+                t["name"],
+                t["type"],
+                t["rcode"],
+                tuple(t.get("records", [])),
+                DnssecStatus(t.get("dnssec", "insecure")),
+                tuple(t.get("ede", [])),
+            )
+        return cls(
+            host=data["host"],
+            addresses=[(str(a), int(p)) for a, p in data.get("addresses", [])],
+            tls=[TlsFacts.from_json(t) for t in data.get("tls", [])],
+            http=[HttpFacts.from_json(h) for h in data.get("http", [])],
+            dns_results=[
+                TestResult(
+                    r["id"],
+                    Status(r["status"]),
+                    r["detail"],
+                    r["clause"],
+                    r.get("fix", ""),
+                    r.get("target", ""),
+                    r.get("facts", {}),
+                )
+                for r in data.get("dns_results", [])
+            ],
+            tlsa=tlsa,
+            resolve_error=data.get("resolve_error"),
+        )
+
 
 async def _addresses(host: str, net: NetworkConfig) -> tuple[list[tuple[str, int]], str | None]:
     pinned = net.route(host, 443)
