@@ -37,6 +37,20 @@ def alive(pid: int) -> bool:
         return False
 
 
+def procs_mentioning(state: Path) -> list[int]:
+    """Live processes whose command line mentions ``state`` (all DigiLab components do)."""
+    out = []
+    needle = str(state.resolve()).encode()
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit() and int(entry.name) != os.getpid():
+            try:
+                if needle in Path(entry.path, "cmdline").read_bytes() and alive(int(entry.name)):
+                    out.append(int(entry.name))
+            except OSError:
+                continue
+    return out
+
+
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict[str, Any], str]]:
     state = tmp_path_factory.mktemp("digilab") / "state"
@@ -151,3 +165,75 @@ def test_down_stops_exactly_what_up_started(tmp_path: Path) -> None:
 def test_down_without_state_is_a_clear_error(tmp_path: Path) -> None:
     res = nds("digilab", "down", "--state", str(tmp_path / "nope"))
     assert res.returncode == 2 and "no DigiLab state" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_foreground_up_stops_everything_on_ctrl_c(tmp_path: Path) -> None:
+    """What `make demo` runs: `up` in the foreground prints what to try; Ctrl+C (SIGINT) stops it all."""
+    import signal
+
+    state = tmp_path / "state"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "nds", "digilab", "up", "--state", str(state), "--host-prefix", "127.0.8."],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 240
+        out = []
+        assert proc.stdout is not None
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            out.append(line)
+            if line.startswith("A certificate for your own organisation"):
+                break
+        text = "".join(out)
+        assert "Try a call through an Outway" in text and "curl -si" in text, text
+        data = json.loads((state / "digilab.json").read_text())
+        pids = [p["pid"] for p in data["processes"]]
+        assert pids and all(alive(p) for p in pids)
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=60)
+        assert proc.returncode == 0
+        assert not any(alive(p) for p in pids)
+        assert procs_mentioning(state) == []
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        nds("digilab", "down", "--state", str(state))
+
+
+def test_ctrl_c_during_start_up_leaves_nothing_running(tmp_path: Path) -> None:
+    import signal
+
+    state = tmp_path / "state"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "nds", "digilab", "up", "--state", str(state), "--host-prefix", "127.0.9."],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not (state / "digilab.json").exists():
+            time.sleep(0.05)
+        data = json.loads((state / "digilab.json").read_text())  # written early: the Managers run
+        pids = [p["pid"] for p in data["processes"]]
+        assert pids
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode in (130, 0), err
+        assert "Traceback" not in err
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and (any(alive(p) for p in pids) or procs_mentioning(state)):
+            time.sleep(0.1)
+        assert not any(alive(p) for p in pids)
+        assert procs_mentioning(state) == []  # also what was started after digilab.json was first written
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        nds("digilab", "down", "--state", str(state))

@@ -80,19 +80,23 @@ def up(
         host_prefix=host_prefix,
     )
     try:
-        data = lab.up()
+        data = lab.up()  # on any failure or Ctrl+C it stops what it had started
+    except KeyboardInterrupt:
+        typer.echo("interrupted: stopped the processes started so far", err=True)
+        raise typer.Exit(130) from None
     except DigiLabError as e:
         raise _fail(str(e)) from None
     except (OSError, RuntimeError) as e:
         raise _fail(f"the DigiLab could not start: {e}") from None
+    done = threading.Event()
+    if not detach:  # from here on Ctrl+C means: stop the DigiLab cleanly
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: done.set())
     typer.echo(json.dumps(data, indent=2) if output == "json" else what_to_try(data))
     if detach:
         typer.echo(f"\nRunning in the background. Stop it with: nds digilab down --state {state}", err=True)
         return
     typer.echo("\nPress Ctrl+C to stop the DigiLab.", err=True)
-    done = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: done.set())
     while not done.wait(1.0):
         pass
     stopped = lab.down_started()
