@@ -104,20 +104,23 @@ class TlsFacts:
 
 
 class _Scanner:
-    def __init__(self, addr: str, port: int, server_name: str, timeout: float, counter: HandshakeCounter):
-        self.addr, self.port, self.name, self.timeout, self.counter = (
-            addr,
-            port,
-            server_name,
-            timeout,
-            counter,
-        )
+    def __init__(
+        self, addr: str, port: int, server_name: str, timeout: float, counter: HandshakeCounter, retries: int
+    ):
+        self.addr, self.port, self.name, self.timeout = addr, port, server_name, timeout
+        self.counter, self.retries = counter, retries
 
     async def hello(self, **kw: Any) -> wire.ServerAnswer:
         tls13 = kw.get("tls13", False)
         data = wire.client_hello(server_name=self.name, **kw)
         return await exchange(
-            self.addr, self.port, data, timeout=self.timeout, counter=self.counter, tls13=tls13
+            self.addr,
+            self.port,
+            data,
+            timeout=self.timeout,
+            counter=self.counter,
+            tls13=tls13,
+            retries=self.retries,
         )
 
 
@@ -319,14 +322,16 @@ async def scan_address(
     timeout: float = 10.0,
     ca_file: str | None = None,
     counter: HandshakeCounter | None = None,
+    retries: int = 1,
 ) -> TlsFacts:
-    """All TLS facts of one address. Never raises for network trouble: sets ``reachable``/``error``."""
+    """All TLS facts of one address. Never raises for network trouble: sets ``reachable``/``error``.
+    ``retries``: how often a probe is repeated after a connection failure or a timeout."""
     from nds.standards.checks.tls import fullhs
 
     counter = counter or HandshakeCounter()
     start = counter.count
     facts = TlsFacts(address=addr, port=port)
-    s = _Scanner(addr, port, server_name, timeout, counter)
+    s = _Scanner(addr, port, server_name, timeout, counter, retries)
     try:
         await _scan_tls13(s, facts)
         await _scan_legacy(s, facts)

@@ -215,7 +215,9 @@ async def _one_address(
     host: str, addr: str, port: int, net: NetworkConfig, counter: HandshakeCounter
 ) -> tuple[TlsFacts, HttpFacts]:
     ca = str(net.ca_file) if net.ca_file else None
-    tls = await scan_address(addr, port, host, timeout=net.timeout, ca_file=ca, counter=counter)
+    tls = await scan_address(
+        addr, port, host, timeout=net.timeout, ca_file=ca, counter=counter, retries=min(net.retries, 1)
+    )
     http = await retrieve_http(host, addr, net, counter, https_port=port)
     return tls, http
 
