@@ -200,6 +200,14 @@ def full_handshake(
         return
     try:
         facts.negotiated = conn.get_protocol_version_name()
+        if facts.negotiated == "TLSv1.3" and "TLSv1.3" not in facts.versions:
+            # the crafted TLS 1.3 hello was refused (e.g. a server that dislikes an empty key_share) but a
+            # real client gets TLS 1.3: record what this handshake shows rather than deny TLS 1.3
+            from nds.standards.checks.tls.suites import BY_NAME
+
+            facts.versions.insert(0, "TLSv1.3")
+            suite = conn.get_cipher_name() or ""
+            facts.suites["TLSv1.3"] = [suite] if suite in BY_NAME else []
         chain = conn.get_peer_cert_chain(as_cryptography=True) or []
         facts.chain = [c.public_bytes(_der()) for c in chain]
         facts.trust_error = verify_chain(list(chain), ca_file)
