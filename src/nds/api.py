@@ -120,12 +120,21 @@ def install_api_rules(app: FastAPI, version: str) -> None:
     app.add_middleware(ApiVersionMiddleware, version=version)
 
 
-def make_api(title: str, version: str, description: str = "", contact_email: str = "nds@example.org") -> FastAPI:
-    """A FastAPI app mounted under ``/v{major}``: OpenAPI at ``/v{major}/openapi.json`` with CORS ``*``."""
+def make_api(
+    title: str,
+    version: str,
+    description: str = "",
+    contact_email: str = "nds@example.org",
+    base_path: str | None = None,
+) -> FastAPI:
+    """A FastAPI app for mounting under ``base_path`` (default ``/v{major}``): its OpenAPI 3.0 document is
+    at ``<base_path>/openapi.json`` with CORS ``*`` and passes the API Design Rules (see ``openapi30``)."""
+    from nds.openapi30 import to_oas30
+
     api = FastAPI(
         title=title,
         version=version,
-        description=description,
+        description=description or title,
         contact={"name": "nds", "email": contact_email, "url": "https://github.com/nds"},
         docs_url=None,
         redoc_url=None,
@@ -133,10 +142,19 @@ def make_api(title: str, version: str, description: str = "", contact_email: str
         redirect_slashes=False,
     )
     install_api_rules(api, version)
+    servers_base = base_path or f"/v{version.split('.', 1)[0]}"
+    cached: dict[str, Any] = {}
+
+    def openapi_doc() -> dict[str, Any]:
+        if "doc" not in cached:
+            cached["doc"] = to_oas30(FastAPI.openapi(api), servers_base)
+        return cached["doc"]
+
+    api.openapi = openapi_doc  # type: ignore[method-assign]
 
     @api.get("/openapi.json", include_in_schema=False)
     async def openapi() -> JSONResponse:
-        return JSONResponse(api.openapi(), headers={"Access-Control-Allow-Origin": "*"})
+        return JSONResponse(openapi_doc(), headers={"Access-Control-Allow-Origin": "*"})
 
     return api
 
