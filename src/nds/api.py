@@ -100,9 +100,16 @@ def install_api_rules(app: FastAPI, version: str) -> None:
         params = []
         for err in exc.errors():
             loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "header")]
-            params.append({"name": ".".join(loc) or "body", "code": err.get("type", "invalid"),
-                           "reason": err.get("msg", "ongeldig")})
-        return problem_response(400, _TITLES[400], "De invoer voldoet niet aan het schema.", invalidParams=params)
+            params.append(
+                {
+                    "name": ".".join(loc) or "body",
+                    "code": err.get("type", "invalid"),
+                    "reason": err.get("msg", "ongeldig"),
+                }
+            )
+        return problem_response(
+            400, _TITLES[400], "De invoer voldoet niet aan het schema.", invalidParams=params
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_req: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -110,7 +117,9 @@ def install_api_rules(app: FastAPI, version: str) -> None:
         if status == 422:
             status = 400
         detail = exc.detail if isinstance(exc.detail, str) else None
-        return problem_response(status, _TITLES.get(status, "Fout"), detail, headers=getattr(exc, "headers", None))
+        return problem_response(
+            status, _TITLES.get(status, "Fout"), detail, headers=getattr(exc, "headers", None)
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(_req: Request, exc: Exception) -> JSONResponse:

@@ -28,8 +28,14 @@ PROBLEM_SCHEMA: dict[str, Any] = {
         "instance": {"type": "string", "format": "uri"},
         "invalidParams": {
             "type": "array",
-            "items": {"type": "object", "properties": {"name": {"type": "string"}, "code": {"type": "string"},
-                                                       "reason": {"type": "string"}}},
+            "items": {
+                "type": "object",
+                "properties": {
+                    "name": {"type": "string"},
+                    "code": {"type": "string"},
+                    "reason": {"type": "string"},
+                },
+            },
         },
     },
 }
@@ -78,8 +84,11 @@ def to_oas30(doc: dict[str, Any], base_path: str) -> dict[str, Any]:
     doc["openapi"] = "3.0.3"
     doc["servers"] = [{"url": base_path}]
     components = dict(doc.get("components", {}))
-    schemas = {k: _schema_31_to_30(v) for k, v in components.get("schemas", {}).items()
-               if k not in ("HTTPValidationError", "ValidationError")}
+    schemas = {
+        k: _schema_31_to_30(v)
+        for k, v in components.get("schemas", {}).items()
+        if k not in ("HTTPValidationError", "ValidationError")
+    }
     schemas["Problem"] = PROBLEM_SCHEMA
     components["schemas"] = schemas
     doc["components"] = components
@@ -113,12 +122,19 @@ def to_oas30(doc: dict[str, Any], base_path: str) -> dict[str, Any]:
             "operationId": "getOpenapi",
             "summary": "Dit OpenAPI-document",
             "tags": ["OpenAPI"],
-            "responses": {"200": {"description": "OpenAPI 3.0-document",
-                                  "headers": {"API-Version": API_VERSION_HEADER,
-                                              "access-control-allow-origin": {
-                                                  "description": "Iedereen mag dit document ophalen",
-                                                  "schema": {"type": "string", "example": "*"}}},
-                                  "content": {"application/json": {"schema": {"type": "object"}}}}},
+            "responses": {
+                "200": {
+                    "description": "OpenAPI 3.0-document",
+                    "headers": {
+                        "API-Version": API_VERSION_HEADER,
+                        "access-control-allow-origin": {
+                            "description": "Iedereen mag dit document ophalen",
+                            "schema": {"type": "string", "example": "*"},
+                        },
+                    },
+                    "content": {"application/json": {"schema": {"type": "object"}}},
+                }
+            },
         }
     }
     doc["paths"] = paths

@@ -7,7 +7,9 @@ from nds.db import component_metadata, make_engine
 
 def test_engine_roundtrip_and_sqlite_pragmas(db_url: str) -> None:
     md = component_metadata()
-    t = sa.Table("core_probe", md, sa.Column("id", sa.Integer, primary_key=True), sa.Column("v", sa.String(20)))
+    t = sa.Table(
+        "core_probe", md, sa.Column("id", sa.Integer, primary_key=True), sa.Column("v", sa.String(20))
+    )
     engine = make_engine(db_url, immediate=True)
     md.create_all(engine)
     with engine.begin() as conn:
