@@ -266,7 +266,7 @@ def load_yaml_without_aliases(text: str) -> Any:
     import yaml
 
     class _NoAliases(yaml.SafeLoader):
-        def compose_node(self, parent: Any, index: Any) -> Any:  # type: ignore[override]
+        def compose_node(self, parent: Any, index: Any) -> Any:
             if self.check_event(yaml.AliasEvent):
                 raise yaml.YAMLError("YAML aliases are not accepted")
             return super().compose_node(parent, index)
