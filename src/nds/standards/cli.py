@@ -198,6 +198,7 @@ def report_cmd(
                     o: {k: v.to_json() for k, v in s.items()} for o, s in summary.by_org.items()
                 },
                 "trend_pp": trend,
+                "accessibility": _accessibility_json(engine, set(summary.by_org)),
                 "explained": summary.explained_cases,
             },
             sys.stdout,
@@ -207,6 +208,39 @@ def report_cmd(
         sys.stdout.write("\n")
         return
     _print_tables(summary, trend, prev)
+    _print_accessibility(engine, set(summary.by_org))
+
+
+def _accessibility_json(engine: Any, organisations: set[str]) -> dict[str, Any]:
+    from nds.standards import accessibility, store
+
+    rows = [r for r in store.list_accessibility(engine) if r.organisation in organisations]
+    _overall, per_org = accessibility.summarise(rows)
+    return {
+        o: {"sites": a.sites, "compliant": a.compliant, "accessible": a.accessible, "by_status": a.by_status}
+        for o, a in sorted(per_org.items())
+    }
+
+
+def _print_accessibility(engine: Any, organisations: set[str]) -> None:
+    """Accessibility (statement status) beside the security standards, for the round's organisations."""
+    from nds.standards import accessibility, store
+    from nds.standards.report import fmt_pct
+
+    rows = [r for r in store.list_accessibility(engine) if r.organisation in organisations]
+    if not rows:
+        return
+    _overall, per_org = accessibility.summarise(rows)
+    table = Table(
+        "organisatie",
+        "sites",
+        "voldoet (A–C)",
+        "toegankelijk (A)",
+        title="Digitale toegankelijkheid (toegankelijkheidsverklaringen)",
+    )
+    for name, share in sorted(per_org.items()):
+        table.add_row(name, str(share.sites), fmt_pct(share.pct_compliant), fmt_pct(share.pct_accessible))
+    console.print(table)
 
 
 def _print_tables(summary: Any, trend: dict[str, float | None], prev: int | None) -> None:

@@ -157,6 +157,14 @@ def _engine(request: Request) -> Any:
     return state.standards_engine
 
 
+def _accessibility_of(engine: Any, organisations: set[str]) -> dict[str, Any]:
+    """Digitoegankelijk shares for the round's organisations (shown beside the security standards)."""
+    from nds.standards import accessibility, store
+
+    rows = [r for r in store.list_accessibility(engine) if r.organisation in organisations]
+    return accessibility.summarise(rows)[1] if rows else {}
+
+
 def bar_chart(items: list[tuple[str, float | None]], width: int = 560) -> dict[str, Any]:
     """Geometry for an inline SVG horizontal bar chart (percentages 0–100); the template draws it."""
     label_w, bar_w, row_h = 220, width - 220 - 50, 22
@@ -229,6 +237,7 @@ def register(app: FastAPI) -> None:
                 "charts": charts,
                 "types": types,
                 "fmt": report.fmt_pct,
+                "access": _accessibility_of(engine, set(summary.by_org)),
                 # columns of the per-organisation table: standards with at least one counted domain
                 "org_standards": [
                     std

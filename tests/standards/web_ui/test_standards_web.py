@@ -166,6 +166,16 @@ def test_round_pages_with_charts(client: TestClient, sqlite_url: str) -> None:
         )
     store.finish_round(engine, rid)
     store.set_explanation(engine, "Gemeente Beta", "HTTPS", "Nieuwe hosting per 1 juli", dt.date(2099, 1, 1))
+    from nds.standards.accessibility import parse_statements
+
+    store.replace_accessibility(
+        engine,
+        parse_statements(
+            "organisatie,website,status,datum\nGemeente Alfa,alfa.nl,A,2026-01-01\n"
+            "Gemeente Alfa,b.alfa.nl,D,\nNiet In Ronde,x.nl,A,2026-01-01\n"
+        ),
+        "t.csv",
+    )
     r = client.get("/standaarden")
     assert r.status_code == 200 and f'href="/standaarden/rondes/{rid}"' in r.text
     assert "najaar &lt;2026&gt;" in r.text  # autoescaped
@@ -173,6 +183,7 @@ def test_round_pages_with_charts(client: TestClient, sqlite_url: str) -> None:
     assert r.status_code == 200
     assert "<svg" in r.text and "50%" in r.text and "Nieuwe hosting per 1 juli" in r.text
     assert "<script" not in r.text
+    assert "Digitale toegankelijkheid" in r.text and "Niet In Ronde" not in r.text
     csv_r = client.get(f"/standaarden/rondes/{rid}/csv")
     # the explained failure stays in the denominator: 1 of 2 passes
     assert csv_r.status_code == 200 and "totaal,,web.HTTPS,1,0,1,0,0,50.0" in csv_r.text
