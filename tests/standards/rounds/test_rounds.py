@@ -189,8 +189,17 @@ def test_cli_round_and_report(tmp_path: Path, sqlite_url: str) -> None:
     assert res.exit_code == 0
     data = json.loads(res.stdout)
     assert data["round"] == 1 and data["previous_round"] is None and "overall" in data
+    statements = tmp_path / "verklaringen.csv"
+    statements.write_text("organisatie,website,status,datum\nGemeente Alfa,alfa.test,B,2026-01-01\n")
+    assert (
+        runner.invoke(
+            app, ["standards", "accessibility", "import", str(statements), "--db", sqlite_url]
+        ).exit_code
+        == 0
+    )
     res = runner.invoke(app, ["standards", "report", "--db", sqlite_url])
     assert res.exit_code == 0 and "Ronde 1" in res.stdout and "Totaal" in res.stdout
+    assert "Digitale toegankelijkheid" in res.stdout  # beside the security standards
     res = runner.invoke(app, ["standards", "rounds", "--db", sqlite_url])
     assert res.exit_code == 0 and "ncsc-2025-05" in res.stdout
     res = runner.invoke(app, ["standards", "report", "--db", sqlite_url, "--round", "7"])
