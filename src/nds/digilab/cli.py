@@ -65,6 +65,11 @@ def up(
     host_prefix: Annotated[
         str, typer.Option(help="Loopback prefix; organisation N gets PREFIX+N (FSC ports on every address).")
     ] = "127.0.1.",
+    federation: Annotated[
+        str,
+        typer.Option(help="fds: base registers, applications, logboeken, citizen view; fsc: sample services only."),
+    ] = "fds",
+    persons: Annotated[int, typer.Option(help="Synthetic persons in the FDS registers.", min=10, max=9000)] = 5000,
 ) -> None:
     """Start the directory and organisations, set up contracts, write STATE/digilab.json."""
     from nds.digilab.model import Ports
@@ -72,8 +77,15 @@ def up(
 
     if not host_prefix.startswith("127.") or host_prefix.count(".") != 3 or not host_prefix.endswith("."):
         raise _fail("--host-prefix must look like 127.X.Y. (a loopback /24)")
+    from nds.digilab.fds import fds_federation
+    from nds.digilab.model import default_federation
+
+    if federation not in ("fds", "fsc"):
+        raise _fail("--federation must be fds or fsc")
     lab = DigiLab(
         state,
+        spec=fds_federation() if federation == "fds" else default_federation(),
+        persons=persons,
         workers=workers,
         token_lifetime=token_lifetime,
         ports=Ports(inway=inway_port),
@@ -92,7 +104,12 @@ def up(
     if not detach:  # from here on Ctrl+C means: stop the DigiLab cleanly
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: done.set())
-    typer.echo(json.dumps(data, indent=2) if output == "json" else what_to_try(data))
+    if output == "json":
+        typer.echo(json.dumps(data, indent=2))
+    else:
+        from nds.digilab.fds import what_to_try_fds
+
+        typer.echo(what_to_try_fds(data, state) if "portal" in data else what_to_try(data))
     if detach:
         typer.echo(f"\nRunning in the background. Stop it with: nds digilab down --state {state}", err=True)
         return

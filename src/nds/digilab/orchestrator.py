@@ -24,6 +24,7 @@ from typing import Any
 
 import httpx
 
+from nds.digilab import fds
 from nds.digilab.model import SOURCES, ConnectionSpec, FederationSpec, OrgSpec, Ports, default_federation
 from nds.digilab.procs import DigiLabError, Started, is_ours, spawn, stop, wait_healthy, wait_tcp
 from nds.fsc.localgroup import LocalGroup, PeerRuntime, PeerSpec, host_is_free
@@ -81,11 +82,14 @@ class DigiLab:
     ports: Ports = field(default_factory=Ports)
     timeout: float = 60.0
     host_prefix: str = "127.0.1."  # each organisation gets <prefix>N
+    persons: int = 5000  # synthetic persons in the FDS registers (nds.digilab.fds)
     started: list[Started] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.state = Path(self.state).resolve()
         self.orgs = {o.key: o for o in self.spec.organisations}
+        self._app_addresses: dict[str, str] = {}
+        self._pending_apps: dict[str, str] = {}
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -180,6 +184,7 @@ class DigiLab:
             grants = self._contracts_for_connections()
             self._publish(services)
             self._start_outways(grants)
+            self._start_consumer_apps(grants)
             return self._write(hosts, services, grants)
         except BaseException:
             self.down_started()
@@ -200,10 +205,15 @@ class DigiLab:
             for i, svc in enumerate(org.services):
                 port = self.ports.service + i
                 endpoint = f"http://{host}:{port}"
-                argv = SOURCES[svc.source](svc.name, host, port, peer.dir / f"service-{svc.name}.calls.jsonl")
-                st = spawn(f"service {svc.name}", "service", argv, peer.dir / f"service-{svc.name}.log")
-                self.started.append(st)
-                wait_tcp(host, port, st, self.state, self.timeout)
+                if svc.source.startswith("org:"):  # one FDS application process serves all its services
+                    port = self.ports.service
+                    endpoint = f"http://{host}:{port}"
+                    self._start_org_app(org, peer, inway_address)
+                else:
+                    argv = SOURCES[svc.source](svc.name, host, port, peer.dir / f"service-{svc.name}.calls.jsonl")
+                    st = spawn(f"service {svc.name}", "service", argv, peer.dir / f"service-{svc.name}.log")
+                    self.started.append(st)
+                    wait_tcp(host, port, st, self.state, self.timeout)
                 self._admin(
                     peer, "PUT", f"/services/{svc.name}", json={"inway": "main", "endpoint_url": endpoint}
                 )
@@ -241,6 +251,38 @@ class DigiLab:
             self.started.append(st)
             wait_healthy(f"http://{host}:{self.ports.inway_health}/healthz", st, self.state, self.timeout)
         return out
+
+    # -- FDS organisation applications (nds.digilab.fds) ----------------------------------------
+
+    def _start_org_app(self, org: OrgSpec, peer: PeerRuntime, inway_address: str) -> None:
+        """Start the organisation's application once (a register now; a consumer app after the
+        contracts exist, since it needs its grants)."""
+        if org.key in self._app_addresses or org.key in self._pending_apps:
+            return
+        if fds.ORG_KINDS[org.key] in fds.CONSUMER_KINDS:
+            self._pending_apps[org.key] = inway_address
+            return
+        self._spawn_org_app(org, peer, inway_address, None)
+
+    def _spawn_org_app(self, org: OrgSpec, peer: PeerRuntime, inway_address: str, consumer: Path | None) -> None:
+        host, port = peer.spec.host, self.ports.service
+        _, public = fds.ensure_digid_keys(self.state)
+        argv = fds.orgapp_argv(org, host, port, inway_address, peer.dir / "app", public, self.persons, consumer)
+        st = spawn(f"app {org.name}", "app", argv, peer.dir / "app.log")
+        self.started.append(st)
+        wait_tcp(host, port, st, self.state, self.timeout)
+        self._app_addresses[org.key] = f"http://{host}:{port}"
+
+    def _start_consumer_apps(self, grants: list[dict[str, Any]]) -> None:
+        inways = {o.peer_id: f"https://{self._peer(o.key).spec.host}:{self.ports.inway}"
+                  for o in self.spec.organisations if o.services}
+        for key, inway_address in list(self._pending_apps.items()):
+            org, peer = self.orgs[key], self._peer(key)
+            outway = f"http://{peer.spec.host}:{self.ports.outway}"
+            cfg_path = peer.dir / "app-consumer.json"
+            fds.consumer_config(key, outway, grants, inways).dump(cfg_path)
+            self._spawn_org_app(org, peer, inway_address, cfg_path)
+            del self._pending_apps[key]
 
     def _content(self, grant: dict[str, Any]) -> dict[str, Any]:
         now = int(time.time())
@@ -408,6 +450,8 @@ class DigiLab:
             "grants": grants,
             "processes": [s.to_json() for s in self.started],
         }
+        if fds.is_fds(self.spec):
+            data = fds.extend_state(data, grants, self._app_addresses, fds.ensure_digid_keys(self.state))
         p = self.state / STATE_FILE
         tmp = p.with_suffix(".tmp")
         tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")

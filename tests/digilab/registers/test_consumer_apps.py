@@ -59,8 +59,8 @@ def lab(tmp_path: Path):
     brp_t = httpx.ASGITransport(app=create_org_app(brp, idp, 1000))
     bag_t = httpx.ASGITransport(app=create_org_app(bag, idp, 1000))
     ups = {
-        "brp/personen": Upstream("$1$3$brp", brp.read_api),
-        "bag/adressen": Upstream("$1$3$bag", bag.read_api),
+        "personen": Upstream("$1$3$brp", brp.read_api),
+        "adressen": Upstream("$1$3$bag", bag.read_api),
     }
     outway = StandInOutway({"$1$3$brp": brp_t, "$1$3$bag": bag_t}, {"brp.test": brp_t, "bag.test": bag_t})
     client = httpx.AsyncClient(transport=outway)

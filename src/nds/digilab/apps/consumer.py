@@ -46,7 +46,7 @@ class Upstream:
 class ConsumerConfig:
     kind: str  # gemeente | uitkering | saas
     outway_url: str  # http://host:port of this organisation's Outway
-    upstreams: dict[str, Upstream] = field(default_factory=dict)  # "brp/personen" -> Upstream
+    upstreams: dict[str, Upstream] = field(default_factory=dict)  # service name -> Upstream
 
     @classmethod
     def load(cls, path: Path) -> ConsumerConfig:
@@ -151,12 +151,12 @@ def create_consumer_api(
 
     async def persoon(bsn: str, trace: str) -> tuple[dict[str, Any], Upstream, str | None]:
         r, _span, txid = await caller.call(
-            "brp/personen", "POST", "/v1/personen/_zoek", trace, {"burgerservicenummers": [bsn]}
+            "personen", "POST", "/v1/personen/_zoek", trace, {"burgerservicenummers": [bsn]}
         )
         if r.status_code != 200:
             raise _upstream_error(r, "Persoon")
         people = r.json().get("personen", [])
-        return (people[0] if people else {}), cfg.upstreams["brp/personen"], txid
+        return (people[0] if people else {}), cfg.upstreams["personen"], txid
 
     if cfg.kind == "gemeente":
         api = make_api("Verhuizingen (gemeente, DigiLab)", "1.0.0", "Adreswijzigingen verwerken.")
@@ -166,7 +166,7 @@ def create_consumer_api(
             trace, incoming = _trace(request)
             p, up, txid = await persoon(body.burgerservicenummer, trace)
             r, _, _ = await caller.call(
-                "bag/adressen",
+                "adressen",
                 "POST",
                 "/v1/adressen/_zoek",
                 trace,
