@@ -70,6 +70,8 @@ def test_default_openssl_config_profiles_disagree(ca: TestCA) -> None:
     assert f.versions == ["TLSv1.3", "TLSv1.2"]
     assert "TLS_RSA_WITH_AES_128_GCM_SHA256" in f.all_suites
     assert f.dh_groups == ["modp2048"]
+    # TLS 1.3 groups as internet.nl enumerates them: curves, not OpenSSL's default FFDHE groups
+    assert set(f.groups) == {"x25519", "secp256r1", "x448", "secp521r1", "secp384r1"}
     assert f.server_order["TLSv1.2"] is False
     old = {r.id: r for r in ev.evaluate_tls(f, OLD) + ev.evaluate_cert(f, HOST, OLD)}
     new = {r.id: r for r in ev.evaluate_tls(f, NEW) + ev.evaluate_cert(f, HOST, NEW)}

@@ -60,25 +60,11 @@ GROUPS: dict[int, str] = {
     0x11EC: "X25519MLKEM768",
     0x11ED: "SecP384r1MLKEM1024",
 }
-TLS13_GROUPS = [
-    0x11EC,
-    0x11EB,
-    0x11ED,
-    29,
-    23,
-    24,
-    25,
-    30,
-    31,
-    32,
-    33,
-    21,
-    0x0100,
-    0x0101,
-    0x0102,
-    0x0103,
-    0x0104,
-]
+# TLS 1.3 groups enumerated: hybrid ML-KEM and elliptic curves — as internet.nl (sslyze's curves scan).
+# FFDHE groups are not enumerated in TLS 1.3: OpenSSL 3 accepts ffdhe2048 there by default although no
+# mainstream client negotiates it, and internet.nl judges finite-field DH only from TLS <= 1.2 DHE suites.
+TLS13_GROUPS = [0x11EC, 0x11EB, 0x11ED, 29, 23, 24, 25, 30, 31, 32, 33, 21]
+FFDHE_GROUPS = [0x0100, 0x0101, 0x0102, 0x0103, 0x0104]
 EC_GROUPS = [29, 23, 24, 25, 30, 26, 27, 28, *range(1, 23)]
 
 # signature_algorithms: SHA-2 (and intrinsic) first, then SHA-224 and SHA-1 so old servers still answer.
