@@ -9,7 +9,7 @@ import ssl
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from nds_tls_helpers import TestCA
-from websites import Site, serve
+from websites import Site, security_txt, serve
 
 from nds.standards.checks.tls.probe import HandshakeCounter
 from nds.standards.checks.web.run import check_web
@@ -211,3 +211,30 @@ def test_stored_facts_re_evaluate_to_the_same_report(ca: TestCA) -> None:
     new = {r.id: r.status for r in report_from_facts(again, "ncsc-2025-05").tests}
     assert {k for k in old if old[k] != new[k]} == {"tls.ciphers", "cert.pubkey"}
     assert result(report_from_facts(again, "ncsc-2025-05"), "security_txt").status is Status.PASSED
+
+
+def test_security_txt_redirected_to_a_central_one(ca: TestCA) -> None:
+    """Many organisations redirect security.txt to a central file on another host (RFC 9116 §3 allows
+    redirects over HTTPS): followed, and Canonical may name the requested URL."""
+    from dataclasses import replace
+
+    central_host = "beveiliging.test"
+    central = Site(central_host, ca.issue(central_host, curve=ec.SECP256R1(), label="central"))
+    requested = f"https://{HOST}/.well-known/security.txt"
+    central.sectxt = security_txt(central_host) + f"Canonical: {requested}\n"
+    site = Site(
+        HOST,
+        ca.issue(HOST, curve=ec.SECP256R1(), label="redirsec"),
+        sectxt_redirect=f"https://{central_host}/.well-known/security.txt",
+    )
+
+    async def go() -> Report:
+        async with serve(central, "127.0.0.55") as cnet, serve(site, "127.0.0.56") as net:
+            both = replace(net, connect_to=net.connect_to + cnet.connect_to)
+            return await check_web(HOST, both, "ncsc-2025-05", dns_checks=False)
+
+    report = asyncio.run(go())
+    r = result(report, "security_txt")
+    assert r.status is Status.PASSED, r.detail
+    assert r.facts["url"] == f"https://{central_host}/.well-known/security.txt"
+    assert r.facts["requested"] == requested

@@ -37,6 +37,7 @@ class Site:
     http: str = "redirect"  # redirect | redirect-other | plain | closed
     sectxt: str | None = None  # body at /.well-known/security.txt (None: a valid one)
     sectxt_type: str = "text/plain; charset=utf-8"
+    sectxt_redirect: str | None = None  # redirect /.well-known/security.txt there (e.g. a central one)
     min_version: ssl.TLSVersion = ssl.TLSVersion.TLSv1_2
     max_version: ssl.TLSVersion = ssl.TLSVersion.MAXIMUM_SUPPORTED
     ciphers: str = "ECDHE+AESGCM:ECDHE+CHACHA20"
@@ -67,6 +68,8 @@ async def serve(site: Site, addr: str, ports: tuple[int, int] | None = None) -> 
         )
 
     async def sectxt(request: web.Request) -> web.Response:
+        if site.sectxt_redirect:
+            raise web.HTTPMovedPermanently(site.sectxt_redirect)
         body = site.sectxt if site.sectxt is not None else security_txt(site.host)
         return web.Response(body=body.encode(), headers={"Content-Type": site.sectxt_type})
 

@@ -33,6 +33,7 @@ class Response:
     headers: list[tuple[str, str]]  # in order, duplicates kept
     body: bytes = b""
     error: str | None = None
+    first_url: str | None = None  # the URL asked before redirects (security.txt), if it differs
 
     def header(self, name: str) -> list[str]:
         n = name.lower()
@@ -47,6 +48,8 @@ class Response:
         }
         if self.error:
             out["error"] = self.error
+        if self.first_url:
+            out["first_url"] = self.first_url
         if body:
             out["body"] = base64.b64encode(self.body).decode()
         else:
@@ -61,6 +64,7 @@ class Response:
             [(str(k), str(v)) for k, v in data.get("headers", [])],
             base64.b64decode(data["body"]) if "body" in data else b"",
             data.get("error"),
+            data.get("first_url"),
         )
 
 
@@ -101,11 +105,18 @@ class HttpFacts:
 
 
 class _Pinned(AbstractResolver):
-    def __init__(self, pins: dict[tuple[str, int], tuple[str, int]]):
+    """Pinned addresses only; other hosts resolve normally only when ``fallback`` (no overrides at all:
+    the real-world CLI). With overrides — tests, the web app's guarded self-check — nothing else is
+    reachable."""
+
+    def __init__(self, pins: dict[tuple[str, int], tuple[str, int]], fallback: bool = False):
         self.pins = pins
+        self.fallback = aiohttp.ThreadedResolver() if fallback else None
 
     async def resolve(self, host: str, port: int = 0, family: int = socket.AF_INET) -> list[ResolveResult]:
         target = self.pins.get((host.lower().rstrip("."), port))
+        if target is None and self.fallback is not None:
+            return await self.fallback.resolve(host, port, family)
         if target is None:
             raise OSError(f"no pinned address for {host}:{port}")
         addr, aport = target
@@ -117,7 +128,8 @@ class _Pinned(AbstractResolver):
         ]
 
     async def close(self) -> None:
-        return None
+        if self.fallback is not None:
+            await self.fallback.close()
 
 
 def _client_ssl() -> ssl.SSLContext:
@@ -165,9 +177,16 @@ async def _get(
 
 
 async def _chain(
-    session: aiohttp.ClientSession, url: str, host: str, timeout: float, **kw: Any
+    session: aiohttp.ClientSession,
+    url: str,
+    host: str,
+    timeout: float,
+    *,
+    other_hosts: bool = False,
+    **kw: Any,
 ) -> list[Response]:
-    """Follow redirects while they stay on ``host`` (any scheme); stop at the first other host."""
+    """Follow redirects while they stay on ``host`` (any scheme); stop at the first other host, unless
+    ``other_hosts`` (security.txt, RFC 9116 §3: redirects allowed, HTTPS only)."""
     out: list[Response] = []
     for _ in range(MAX_REDIRECTS):
         r = await _get(session, url, timeout, **kw)
@@ -176,7 +195,10 @@ async def _chain(
         if r.error or not (300 <= r.status < 400) or not loc:
             break
         nxt = urljoin(url, loc[0])
-        if (urlsplit(nxt).hostname or "").lower().rstrip(".") != host:
+        parts = urlsplit(nxt)
+        if (parts.hostname or "").lower().rstrip(".") != host and not (
+            other_hosts and parts.scheme == "https"
+        ):
             break
         url = nxt
     return out
@@ -200,10 +222,9 @@ async def retrieve_http(
 ) -> HttpFacts:
     """HTTP and HTTPS facts for ``host`` served at ``address`` (HTTPS on ``https_port``; plain HTTP on
     port 80 of the same address unless ``--connect-to`` moves it)."""
-    pins = {
-        (host, 443): (address, https_port),
-        (host, 80): pin(net, host, 80, address),
-    }
+    pins = {(c.host, c.port): (c.addr, c.addr_port) for c in net.connect_to if c.addr}  # other hosts
+    pins[(host, 443)] = (address, https_port)
+    pins[(host, 80)] = pin(net, host, 80, address)
     facts = HttpFacts(address=address)
     trace = aiohttp.TraceConfig()
     last_scheme = ["https"]
@@ -217,7 +238,8 @@ async def retrieve_http(
 
     trace.on_request_start.append(on_request)
     trace.on_connection_create_end.append(on_connection)
-    connector = aiohttp.TCPConnector(resolver=_Pinned(pins), ssl=_client_ssl(), limit=2, use_dns_cache=False)
+    resolver = _Pinned(pins, fallback=not net.connect_to)
+    connector = aiohttp.TCPConnector(resolver=resolver, ssl=_client_ssl(), limit=2, use_dns_cache=False)
     async with aiohttp.ClientSession(connector=connector, trace_configs=[trace]) as session:
         base = f"https://{host}/"
         facts.https_chain = await _chain(session, base, host, net.timeout, compression=True)
@@ -228,8 +250,13 @@ async def retrieve_http(
             enc = first.header("content-encoding")
             facts.content_encoding = enc[0].strip().lower() if enc else None
             for path in ("/.well-known/security.txt", "/security.txt"):
-                chain = await _chain(session, urljoin(base, path), host, net.timeout, want_body=True)
-                facts.security_txt.append(chain[-1])
+                chain = await _chain(
+                    session, urljoin(base, path), host, net.timeout, want_body=True, other_hosts=True
+                )
+                final = chain[-1]
+                if len(chain) > 1:
+                    final.first_url = chain[0].url
+                facts.security_txt.append(final)
                 if chain[-1].status == 200:
                     break
         http_chain = await _chain(session, f"http://{host}/", host, net.timeout)

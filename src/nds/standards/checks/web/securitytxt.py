@@ -38,8 +38,11 @@ def evaluate_security_txt(h: HttpFacts, host: str) -> TestResult:
         return TestResult(sub.id, Status.WARNING, f"no security.txt ({statuses})", sub.clause, fix, h.address)
     r = found[0]
     errors: list[str] = []
-    if not r.url.endswith(WELL_KNOWN):
+    requested = r.first_url or r.url
+    if not requested.endswith(WELL_KNOWN):
         errors.append("served at the legacy /security.txt instead of /.well-known/security.txt (RFC 9116 §3)")
+    elif r.first_url and not r.url.endswith("/security.txt"):
+        errors.append(f"{requested} redirects to {r.url}, which is not a security.txt")
     ctype = r.header("content-type")
     if not ctype:
         errors.append("no Content-Type header")
@@ -51,10 +54,11 @@ def evaluate_security_txt(h: HttpFacts, host: str) -> TestResult:
         charset = m.get_param("charset") or "utf-8"
         if str(charset).lower() not in ("utf-8", "csutf8"):
             errors.append(f"charset is {charset}, not utf-8")
-    parsed = Parser(r.body, urls=r.url)
+    parsed = Parser(r.body, urls=[u for u in (r.first_url, r.url) if u])  # Canonical may name either
     errors += [f"line {e['line']}: {e['message']}" if e.get("line") else e["message"] for e in parsed.errors]
     facts = {
         "url": r.url,
+        **({"requested": r.first_url} if r.first_url else {}),
         "errors": [e["code"] for e in parsed.errors],
         "recommendations": [e["code"] for e in parsed.recommendations],
     }
