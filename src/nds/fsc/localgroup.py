@@ -32,6 +32,7 @@ from nds.fsc.grouprules import DirectoryPeer, GroupRules, Ports, dump_group_rule
 from nds.pki.issue import ca_files, create_group_ca, issue_peer_certificate
 
 MANAGER_PORT = 8443
+ADMIN_PORT = 9443  # admin API of each Manager, on the Peer's own loopback address
 
 
 @dataclass
@@ -94,12 +95,14 @@ def host_is_free(host: str, port: int = MANAGER_PORT) -> bool:
     return True
 
 
-def free_hosts(n: int, prefix: str = "127.0.1.", start: int = 2, port: int = MANAGER_PORT) -> list[str]:
-    """``n`` loopback addresses ``prefix+k`` (k >= start) whose ``port`` is free right now."""
+def free_hosts(
+    n: int, prefix: str = "127.0.1.", start: int = 2, port: int = MANAGER_PORT, *more_ports: int
+) -> list[str]:
+    """``n`` loopback addresses ``prefix+k`` (k >= start) whose ``port`` (and ``more_ports``) are free now."""
     out: list[str] = []
     for k in range(start, 255):
         host = f"{prefix}{k}"
-        if host_is_free(host, port):
+        if all(host_is_free(host, p) for p in (port, *more_ports)):
             out.append(host)
             if len(out) == n:
                 return out
@@ -185,7 +188,9 @@ class LocalGroup:
         ca = ca_files(self.ca_dir)
         need = [s for s in self.specs if not s.host]
         hosts = (
-            iter(free_hosts(len(need), self.host_prefix, self.host_start, self.port)) if need else iter(())
+            iter(free_hosts(len(need), self.host_prefix, self.host_start, self.port, ADMIN_PORT))
+            if need
+            else iter(())
         )
         for i, spec in enumerate(self.specs, start=1):
             if not spec.peer_id:
@@ -193,7 +198,7 @@ class LocalGroup:
             if not spec.host:
                 spec.host = next(hosts)
             if not spec.admin_port:
-                spec.admin_port = 9443
+                spec.admin_port = ADMIN_PORT
         dir_spec = self.specs[0]
         rules = GroupRules(
             group_id=self.group_id,

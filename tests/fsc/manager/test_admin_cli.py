@@ -94,3 +94,26 @@ def test_cli_bad_config_is_a_clear_error(tmp_path: Path) -> None:
     )
     r = _cli("--config", str(cfg))
     assert r.returncode == 2 and "error:" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_manager_stops_when_its_admin_port_is_taken(tmp_path: Path) -> None:
+    import socket
+
+    from nds.fsc.localgroup import LocalGroup, PeerSpec, free_hosts
+
+    host = free_hosts(1, "127.0.1.", 240, 8443, 9443)[0]
+    blocker = socket.socket()
+    blocker.bind((host, 9443))
+    blocker.listen()
+    try:
+        group = LocalGroup(tmp_path / "g", [], directory=PeerSpec("Directory", host=host), host_start=240)
+        group.setup()
+        try:
+            with pytest.raises(RuntimeError, match="exited with 1"):
+                group.start(timeout=30)
+            tail = group.tail(group.directory)
+            assert "the admin API cannot listen" in tail and "Traceback" not in tail
+        finally:
+            group.stop()
+    finally:
+        blocker.close()

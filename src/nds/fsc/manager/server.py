@@ -67,8 +67,48 @@ def _admin_server(m: Manager) -> Any:
     return EmbeddedServer(config)
 
 
+async def _start_admin(m: Manager) -> tuple[Any, asyncio.Task[None]]:
+    """Bind and start the admin API before the FSC port opens (so healthy means both listen)."""
+    import ipaddress
+    import socket
+
+    from nds.fsc.manager.admin import ensure_admin_token
+
+    ensure_admin_token(m.cfg)
+    host, port = m.cfg.admin_host, m.cfg.admin_port
+    try:
+        family = socket.AF_INET6 if ipaddress.ip_address(host).version == 6 else socket.AF_INET
+    except ValueError:
+        family = socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise SystemExit(
+            f"error: the admin API cannot listen on {host}:{port}: {exc.strerror or exc}"
+        ) from None
+    sock.listen(128)
+    admin = _admin_server(m)
+    task = asyncio.create_task(admin.serve(sockets=[sock]))
+    for _ in range(200):
+        if admin.started or task.done():
+            break
+        await asyncio.sleep(0.05)
+    if not admin.started:
+        task.cancel()
+        with contextlib.suppress(BaseException):
+            await task
+        raise SystemExit(f"error: the admin API did not start on {host}:{port}")
+    return admin, task
+
+
 async def serve(cfg: ManagerConfig, ready: asyncio.Event | None = None) -> None:
     m = await asyncio.to_thread(build_manager, cfg)
+    stop = asyncio.Event()
+    failed: list[str] = []
+    admin, admin_task = await _start_admin(m) if cfg.admin_port else (None, None)
     ssl_ctx = server_ssl_context(m.rules, cfg.certificate, cfg.private_key)
     runner = web.AppRunner(
         make_app(m), access_log=None, handle_signals=False, max_line_size=65536, max_field_size=16384
@@ -76,7 +116,6 @@ async def serve(cfg: ManagerConfig, ready: asyncio.Event | None = None) -> None:
     await runner.setup()
     site = web.TCPSite(runner, cfg.listen_host, cfg.listen_port, ssl_context=ssl_ctx, reuse_address=True)
     await site.start()
-    stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError):
@@ -84,13 +123,15 @@ async def serve(cfg: ManagerConfig, ready: asyncio.Event | None = None) -> None:
     from nds.fsc.manager import outbox
 
     tasks = [asyncio.create_task(outbox.run(m, stop)), asyncio.create_task(_announce_loop(m, stop))]
-    admin = None
-    if cfg.admin_port:
-        from nds.fsc.manager.admin import ensure_admin_token
+    if admin_task is not None:
 
-        ensure_admin_token(cfg)
-        admin = _admin_server(m)
-        tasks.append(asyncio.create_task(admin.serve()))
+        def _admin_ended(_task: asyncio.Task[None]) -> None:
+            if not stop.is_set():  # a Manager without its admin API is of no use to its officers
+                log.error("admin API on %s:%s stopped; stopping the Manager", cfg.admin_host, cfg.admin_port)
+                failed.append("admin")
+                stop.set()
+
+        admin_task.add_done_callback(_admin_ended)
     log.info(
         "manager %s (%s) listening on %s:%s",
         m.peer_id,
@@ -105,12 +146,14 @@ async def serve(cfg: ManagerConfig, ready: asyncio.Event | None = None) -> None:
     finally:
         if admin is not None:
             admin.should_exit = True
-        for t in tasks[:2]:
+        for t in tasks:
             t.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*tasks, *([admin_task] if admin_task else []), return_exceptions=True)
         await runner.cleanup()
         await m.client.aclose()
         m.store.close()
+    if failed:
+        raise SystemExit(1)
 
 
 def run(cfg: ManagerConfig) -> None:
