@@ -67,6 +67,7 @@ class Result:
     errors: int
     loadgen_cpu: float  # share of one core used by wrk
     proxy_cpu_us: float = float("nan")  # CPU microseconds per request spent in the proxies
+    parts_us: dict[str, float] | None = None  # the same, per component
 
 
 def _ms(value: str) -> float:
@@ -84,19 +85,20 @@ def run_wrk(
     connections: int,
     threads: int,
     headers: dict[str, str] | None = None,
-    proxies: list[int] | None = None,
+    proxies: dict[str, int] | None = None,
 ) -> Result:
     argv = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", "--timeout", "10s"]
     for k, v in (headers or {}).items():
         argv += ["-H", f"{k}: {v}"]
     argv.append(url)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    proxy_before = group_cpu(proxies) if proxies else 0.0
+    proxy_before = {k: group_cpu([v]) for k, v in (proxies or {}).items()}
     t0 = time.monotonic()
     out = subprocess.run(argv, capture_output=True, text=True, timeout=duration + 60).stdout
     wall = time.monotonic() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    proxy_cpu = group_cpu(proxies) - proxy_before if proxies else float("nan")
+    used = {k: group_cpu([v]) - proxy_before[k] for k, v in (proxies or {}).items()}
+    proxy_cpu = sum(used.values()) if proxies else float("nan")
     cpu = (after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime) / wall
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     p50 = _ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
@@ -109,7 +111,10 @@ def run_wrk(
     if m:
         err += sum(int(x) for x in m.groups())
     requests = rps * duration
-    return Result(name, rps, p50, p99, err, cpu, proxy_cpu / requests * 1e6 if requests else float("nan"))
+    per = {k: v / requests * 1e6 for k, v in used.items()} if requests else {}
+    return Result(
+        name, rps, p50, p99, err, cpu, proxy_cpu / requests * 1e6 if requests else float("nan"), per
+    )
 
 
 NGINX_CONF = """
@@ -265,15 +270,22 @@ def main() -> int:
         logs = [orgs["gemeente"]["transaction_log"], orgs["brp"]["transaction_log"]]
         before = [records(u) for u in logs]
         c, d = args.connections, args.duration
-        fsc_pgids = [
-            lab.process("outway Gemeente Voorbeeldstad").pid,
-            lab.process("inway Basisregistratie Personen").pid,
-        ]
+        fsc_pgids = {
+            "outway": lab.process("outway Gemeente Voorbeeldstad").pid,
+            "inway": lab.process("inway Basisregistratie Personen").pid,
+        }
+        service_pg = {"service": lab.process("service personen").pid}
         results = [
-            run_wrk("direct (client → service)", f"{service}/bench/1k", d, c, 1),
+            run_wrk("direct (client → service)", f"{service}/bench/1k", d, c, 1, None, service_pg),
             run_wrk("fsc (outway → inway → service)", f"{outway}/bench/1k", d, c, 1, hdr, fsc_pgids),
             run_wrk(
-                "nginx two-hop mTLS chain", f"http://127.0.0.1:{nport}/bench/1k", d, c, 1, None, [nginx.pid]
+                "nginx two-hop mTLS chain",
+                f"http://127.0.0.1:{nport}/bench/1k",
+                d,
+                c,
+                1,
+                None,
+                {"nginx": nginx.pid},
             ),
         ]
         written = [records(u) - b for u, b in zip(logs, before, strict=True)]
@@ -310,6 +322,11 @@ def main() -> int:
     )
     print(f"ratio fsc/direct throughput: {fsc.rps / direct.rps:.3f}")
     print(f"ratio fsc/nginx proxy CPU per request: {fsc.proxy_cpu_us / ngx.proxy_cpu_us:.1f}")
+    if fsc.parts_us:
+        parts = ", ".join(f"{k} {v:.0f} µs" for k, v in fsc.parts_us.items())
+        print(
+            f"fsc proxy CPU per request by component: {parts} (the service alone: {direct.proxy_cpu_us:.0f} µs)"
+        )
     print(
         f"ratio fsc/nginx throughput: {share:.3f} (target ≥ {TARGET_NGINX_SHARE}) "
         f"{'MET' if share >= TARGET_NGINX_SHARE else 'NOT MET'}"
