@@ -185,6 +185,8 @@ def test_unreachable_host_is_a_failure_not_an_exception() -> None:
     r = result(report, "https.available")
     assert r.status is Status.FAILED and "refused" in r.detail
     assert report.legal["verdict"] == "non_compliant"
+    assert status(report, "tls.version") is Status.NOT_TESTED
+    assert report.standards()["tls_ncsc"] is Status.NOT_TESTED
 
 
 def test_stored_facts_re_evaluate_to_the_same_report(ca: TestCA) -> None:

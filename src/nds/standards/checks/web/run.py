@@ -22,7 +22,7 @@ from nds.standards.checks.web.dane import evaluate_dane
 from nds.standards.checks.web.headers import evaluate_headers
 from nds.standards.checks.web.retrieve import HttpFacts, retrieve_http
 from nds.standards.checks.web.securitytxt import evaluate_security_txt
-from nds.standards.model import Report, Status, TestResult
+from nds.standards.model import SUBTESTS, Report, Status, TestResult
 from nds.standards.net import NetworkConfig
 from nds.standards.policy import LEGAL_PROFILE, Profile, get_profile, profiles
 
@@ -258,6 +258,28 @@ async def _tlsa(host: str, net: NetworkConfig) -> Any:
         return None
 
 
+_TLS_SUBTESTS = [
+    SUBTESTS.get(i)
+    for i in (
+        "tls.version",
+        "tls.ciphers",
+        "tls.cipher_order",
+        "tls.key_exchange",
+        "tls.kex_hash",
+        "tls.compression",
+        "tls.renegotiation",
+        "tls.client_renegotiation",
+        "tls.zero_rtt",
+        "tls.ems",
+        "tls.ocsp_stapling",
+        "cert.trust",
+        "cert.pubkey",
+        "cert.signature",
+        "cert.hostname",
+    )
+]
+
+
 def evaluate_web(facts: WebFacts, p: Profile) -> list[TestResult]:
     """All web subtests under profile ``p`` (pure)."""
     out: list[TestResult] = []
@@ -278,6 +300,13 @@ def evaluate_web(facts: WebFacts, p: Profile) -> list[TestResult]:
         if available.status is Status.PASSED:
             out += tls_eval.evaluate_tls(tls, p)
             out += tls_eval.evaluate_cert(tls, facts.host, p)
+        else:  # as internet.nl: without HTTPS the TLS and certificate subtests are not tested
+            out += [
+                TestResult(
+                    sub.id, Status.NOT_TESTED, "no HTTPS on this address", sub.clause, target=tls.address
+                )
+                for sub in _TLS_SUBTESTS
+            ]
         out.append(web_eval.https_redirect(http, facts.host))
         out.append(web_eval.https_hsts(http))
         if not http.https_error:
