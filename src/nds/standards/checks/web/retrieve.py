@@ -116,7 +116,7 @@ class _Pinned(AbstractResolver):
     async def resolve(self, host: str, port: int = 0, family: int = socket.AF_INET) -> list[ResolveResult]:
         target = self.pins.get((host.lower().rstrip("."), port))
         if target is None and self.fallback is not None:
-            return await self.fallback.resolve(host, port, family)
+            return await self.fallback.resolve(host, port, socket.AddressFamily(family))
         if target is None:
             raise OSError(f"no pinned address for {host}:{port}")
         addr, aport = target
