@@ -265,10 +265,28 @@ def fmt_pct(value: float | None) -> str:
     return "–" if value is None else f"{value:.0f}%"
 
 
+def _cell(value: object) -> object:
+    """Neutralise spreadsheet formulas in text cells (CSV injection): ``=cmd`` becomes ``'=cmd``."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        try:
+            float(value)  # a signed number (a trend such as +2.5) is data, not a formula
+        except ValueError:
+            return "'" + value
+    return value
+
+
+class _SafeWriter:
+    def __init__(self, buf: io.StringIO) -> None:
+        self._w = csv.writer(buf)
+
+    def writerow(self, row: list[object]) -> None:
+        self._w.writerow([_cell(v) for v in row])
+
+
 def to_csv(summary: Summary, trend_pp: dict[str, float | None] | None = None) -> str:
     """One row per (scope, group, standard): scope is totaal, organisatie or type."""
     buf = io.StringIO()
-    w = csv.writer(buf)
+    w = _SafeWriter(buf)
     w.writerow(
         [
             "ronde",
@@ -315,7 +333,7 @@ def to_csv(summary: Summary, trend_pp: dict[str, float | None] | None = None) ->
 def domains_csv(summary: Summary) -> str:
     """The raw per-domain statuses (one row per domain, kind and standard)."""
     buf = io.StringIO()
-    w = csv.writer(buf)
+    w = _SafeWriter(buf)
     w.writerow(
         [
             "ronde",

@@ -429,3 +429,26 @@ def test_same_standard_name_in_web_and_mail_counts_separately(sqlite_url: str) -
     store.set_explanation(engine, "Gemeente A", "mail.dnssec", "MX bij externe partij", None)
     s = report.summarise(engine, rid)
     assert s.overall["mail.dnssec"].explained == 1 and s.overall["web.dnssec"].passed == 1
+
+
+@pytest.mark.integration
+def test_csv_neutralises_formulas(sqlite_url: str) -> None:
+    engine = store.open_store(sqlite_url)
+    rid = store.create_round(
+        engine,
+        "r",
+        "p",
+        "t.csv",
+        rounds.parse_targets(
+            'organisatie,type,domein,web,mail\n"=HYPERLINK(""http://x"")",@gemeente,a.nl,ja,nee\n'
+        ),
+    )
+    t = store.round_targets(engine, rid)[0]
+    store.save_result(
+        engine, rid, t.id, "web", "done", "p", {"tests": []}, {"https": "passed"}, store.now(), 1
+    )
+    s = report.summarise(engine, rid)
+    for text in (report.to_csv(s, {"web.https": 2.5}), report.domains_csv(s)):
+        assert "'=HYPERLINK" in text and ",=HYPERLINK" not in text
+    assert "'@gemeente" in report.to_csv(s)
+    assert ",+2.5" in report.to_csv(s, {"web.https": 2.5})  # numbers stay numbers
