@@ -151,3 +151,34 @@ def status(state: StateOpt = Path(".nds/digilab")) -> None:
     for p in data.get("processes", []):
         alive = is_ours(int(p["pid"]), state.resolve())
         typer.echo(f"{'running' if alive else 'stopped':8} {p['name']} (pid {p['pid']})")
+
+
+@app.command()
+def traffic(
+    state: StateOpt = Path(".nds/digilab"),
+    n: Annotated[int, typer.Option("--n", help="Number of calls.", min=1, max=100_000)] = 20,
+    seed: Annotated[int, typer.Option(help="Random seed (the same seed gives the same calls).")] = 1,
+    output: Annotated[str, typer.Option("--format", help="text or json")] = "text",
+) -> None:
+    """Make N realistic federated calls through the organisations' applications."""
+    import asyncio
+
+    from nds.digilab.orchestrator import DigiLabError, load_state
+    from nds.digilab.traffic import run
+
+    try:
+        data = load_state(state)
+    except DigiLabError as e:
+        raise _fail(str(e)) from None
+    if not data or "portal" not in data:
+        raise _fail(f"no running FDS DigiLab in {state}: start it with 'nds digilab up --state {state}'")
+    calls = asyncio.run(run(data, n, seed, persons=int(data.get("persons", 5000))))
+    if output == "json":
+        typer.echo(json.dumps([c.to_json() for c in calls], indent=2))
+        return
+    ok = sum(1 for c in calls if 200 <= c.result < 300)
+    for c in calls:
+        typer.echo(f"{c.result:>3}  {c.consumer:<10} -> {c.provider}/{c.service:<10} {c.purpose}  "
+                   f"({len(c.data_subjects)} betrokkene(n))")
+    typer.echo(f"{ok} of {len(calls)} calls succeeded")
+

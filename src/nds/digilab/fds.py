@@ -177,6 +177,7 @@ def extend_state(
     grants: list[dict[str, Any]],
     app_addresses: dict[str, str],
     digid: tuple[Path, Path],
+    persons: int,
 ) -> dict[str, Any]:
     """Add what the citizen view and the traffic generator need to ``digilab.json``."""
     portal_grants = {
@@ -190,6 +191,11 @@ def extend_state(
             o["kind"] = ORG_KINDS[o["slug"]]
         if o["slug"] in app_addresses:
             o["app_address"] = app_addresses[o["slug"]]
+            app_dir = Path(o["certificate"]).parent.parent / "app"
+            o["logboek"] = {
+                "database": f"sqlite:///{app_dir / 'logboek.db'}",
+                "keyring": str(app_dir / "pseudonym-keys.json"),
+            }
     portal = next((o for o in data["organisations"] if o["slug"] == PORTAL), None)
     if portal is not None:
         data["portal"] = {
@@ -197,6 +203,7 @@ def extend_state(
             "peer_id": portal["peer_id"],
             "outway_address": portal["outway_address"],
         }
+    data["persons"] = persons
     data["digid"] = {
         "issuer": "https://digid.digilab.invalid",
         "private_jwk_path": str(digid[0]),

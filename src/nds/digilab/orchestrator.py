@@ -451,7 +451,9 @@ class DigiLab:
             "processes": [s.to_json() for s in self.started],
         }
         if fds.is_fds(self.spec):
-            data = fds.extend_state(data, grants, self._app_addresses, fds.ensure_digid_keys(self.state))
+            data = fds.extend_state(
+                data, grants, self._app_addresses, fds.ensure_digid_keys(self.state), self.persons
+            )
         p = self.state / STATE_FILE
         tmp = p.with_suffix(".tmp")
         tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")

@@ -71,6 +71,11 @@ class BsnIn(BaseModel):
     burgerservicenummer: str = Field(pattern=BSN)
 
 
+class HuishoudenIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    burgerservicenummers: list[str] = Field(min_length=1, max_length=10)
+
+
 class VerhuizingIn(BsnIn):
     postcode: str = Field(pattern=r"^[1-9][0-9]{3} ?[A-Z]{2}$")
     huisnummer: int = Field(ge=1, le=99999)
@@ -135,7 +140,9 @@ async def _log(
 
 def _trace(request: Request) -> tuple[str, TraceParent | None]:
     tp = TraceParent.parse(request.headers.get("traceparent"))
-    return (tp.trace_id if tp else new_trace_id()), tp
+    trace = tp.trace_id if tp else new_trace_id()
+    request.state.trace_id = trace
+    return trace, tp
 
 
 def _upstream_error(r: httpx.Response, what: str) -> Problem:
@@ -149,6 +156,19 @@ def create_consumer_api(
 ) -> FastAPI:
     caller = Caller(cfg, client)
 
+    def with_traceresponse(api: FastAPI) -> FastAPI:
+        """Tell the client which trace its call was logged under (W3C Trace Context ``traceresponse``)."""
+
+        @api.middleware("http")
+        async def traceresponse(request: Request, call_next: Any) -> Any:
+            response = await call_next(request)
+            trace = getattr(request.state, "trace_id", None)
+            if trace:
+                response.headers["traceresponse"] = f"00-{trace}-{new_span_id()}-01"
+            return response
+
+        return api
+
     async def persoon(bsn: str, trace: str) -> tuple[dict[str, Any], Upstream, str | None]:
         r, _span, txid = await caller.call(
             "personen", "POST", "/v1/personen/_zoek", trace, {"burgerservicenummers": [bsn]}
@@ -159,7 +179,9 @@ def create_consumer_api(
         return (people[0] if people else {}), cfg.upstreams["personen"], txid
 
     if cfg.kind == "gemeente":
-        api = make_api("Verhuizingen (gemeente, DigiLab)", "1.0.0", "Adreswijzigingen verwerken.")
+        api = with_traceresponse(
+            make_api("Verhuizingen (gemeente, DigiLab)", "1.0.0", "Adreswijzigingen verwerken.")
+        )
 
         @api.post("/verhuizingen")
         async def verhuizing(body: VerhuizingIn, request: Request) -> dict[str, Any]:
@@ -198,7 +220,7 @@ def create_consumer_api(
         return api
 
     if cfg.kind == "uitkering":
-        api = make_api("Uitkeringen (DigiLab)", "1.0.0", "Aanvragen beoordelen.")
+        api = with_traceresponse(make_api("Uitkeringen (DigiLab)", "1.0.0", "Aanvragen beoordelen."))
 
         @api.post("/aanvragen")
         async def aanvraag(body: BsnIn, request: Request) -> dict[str, Any]:
@@ -217,6 +239,35 @@ def create_consumer_api(
             if not p:
                 raise Problem(404, "Niet gevonden", "Deze persoon staat niet in de BRP.")
             return {"status": "in behandeling", "geboortedatum": p.get("geboortedatum"), "testgegevens": True}
+
+        @api.post("/huishoudens")
+        async def huishouden(body: HuishoudenIn, request: Request) -> dict[str, Any]:
+            """A household's application: one BRP call about several people, one record per person."""
+            trace, incoming = _trace(request)
+            r, _span, txid = await caller.call(
+                "personen",
+                "POST",
+                "/v1/personen/_zoek",
+                trace,
+                {"burgerservicenummers": body.burgerservicenummers},
+            )
+            if r.status_code != 200:
+                raise _upstream_error(r, "Personen")
+            await _log(
+                logboek,
+                "aanvraag beoordelen",
+                activities["uitkering"],
+                body.burgerservicenummers,
+                trace,
+                cfg.upstreams["personen"],
+                txid,
+                incoming,
+            )
+            return {
+                "status": "in behandeling",
+                "gevonden": len(r.json().get("personen", [])),
+                "testgegevens": True,
+            }
 
         @api.post("/fraudeonderzoeken")
         async def fraude(body: BsnIn, request: Request) -> dict[str, Any]:
@@ -237,8 +288,8 @@ def create_consumer_api(
         return api
 
     if cfg.kind == "saas":
-        api = make_api(
-            "Parkeervergunningen (SaaS namens gemeente, DigiLab)", "1.0.0", "Vergunningen verlenen."
+        api = with_traceresponse(
+            make_api("Parkeervergunningen (SaaS namens gemeente, DigiLab)", "1.0.0", "Vergunningen verlenen.")
         )
 
         @api.post("/parkeervergunningen")
