@@ -62,7 +62,12 @@ def harness(request: pytest.FixtureRequest) -> Iterator[Harness]:
             if p.process is not None and p.process.poll() is not None:
                 print(f"manager {name} exited early ({p.process.returncode}):\n{group.tail(p, 40)}")
         group.stop()
+        # No request of the whole suite may have ended in an unexpected server error.
+        tracebacks = [name for name, p in group.peers.items() if "Traceback" in group.tail(p, 100000)]
+        for name in tracebacks:
+            print(f"manager {name} log:\n{group.tail(group.peers[name], 60)}")
         if os.environ.get("NDS_KEEP_STATE"):
             print(f"kept state in {state}")
         else:
             shutil.rmtree(state, ignore_errors=True)
+    assert not tracebacks, f"tracebacks in the logs of {tracebacks}"
