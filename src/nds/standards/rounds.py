@@ -254,7 +254,15 @@ async def run_round(
             t0 = time.monotonic()
             outcome, report = await _run_one(t, kind, net, profile, checkers, ctx, deadline)
             seconds = time.monotonic() - t0
-            stds = {k: v.value for k, v in report.standards().items()} if outcome == "done" else {}
+            try:
+                stds = {k: v.value for k, v in report.standards().items()} if outcome == "done" else {}
+                raw = report.to_json()
+            except Exception as exc:  # e.g. a result with an undeclared subtest id: store it as an error
+                outcome = "error"
+                report = _error_report(
+                    t.domain, profile, f"{kind} report unusable: {type(exc).__name__}: {exc}"
+                )
+                stds, raw = {}, report.to_json()
             await asyncio.to_thread(
                 store.save_result,
                 engine,
@@ -263,7 +271,7 @@ async def run_round(
                 kind,
                 outcome,
                 profile,
-                report.to_json(),
+                raw,
                 stds,
                 started,
                 seconds,
@@ -303,10 +311,11 @@ async def _run_one(
     try:
         if kind == "web":
             addrs = await target_addresses(t.domain, net)
-            locks = [ctx.ip_lock(a) for a in addrs[:4]]
-            for lock in locks:
-                await lock.acquire()
+            held: list[asyncio.Semaphore] = []
             try:
+                for lock in (ctx.ip_lock(a) for a in addrs[:4]):  # sorted: no lock-order deadlock
+                    await lock.acquire()
+                    held.append(lock)
                 counter = _counter()
                 coro = (
                     check(t.domain, net, profile, counter)
@@ -317,7 +326,7 @@ async def _run_one(
                 if counter is not None:
                     ctx.handshakes += counter.count
             finally:
-                for lock in locks:
+                for lock in held:
                     lock.release()
         else:
             report = await asyncio.wait_for(_call_mail(check, t.domain, net, profile, ctx), deadline)

@@ -452,3 +452,28 @@ def test_csv_neutralises_formulas(sqlite_url: str) -> None:
         assert "'=HYPERLINK" in text and ",=HYPERLINK" not in text
     assert "'@gemeente" in report.to_csv(s)
     assert ",+2.5" in report.to_csv(s, {"web.https": 2.5})  # numbers stay numbers
+
+
+@pytest.mark.integration
+def test_unusable_report_is_stored_as_error_and_round_goes_on(sqlite_url: str) -> None:
+    from nds.standards.model import Report, Status, TestResult
+
+    async def broken(domain: str, net: NetworkConfig, profile: str, counter: object = None) -> Report:
+        if domain == "kapot.test":  # a result with an undeclared subtest id
+            return Report(domain, profile, [TestResult("nergens.gedeclareerd", Status.PASSED, "", "")])
+        return await sup.mail_check(domain, net, profile)
+
+    engine = store.open_store(sqlite_url)
+    rid = store.create_round(
+        engine,
+        "r",
+        "p",
+        "t.csv",
+        rounds.parse_targets("organisatie,domein,web,mail\nA,kapot.test,ja,nee\nB,heel.test,ja,nee\n"),
+    )
+    stats = asyncio.run(
+        rounds.run_round(engine, rid, NetworkConfig(), rounds.Checkers(web=broken, mail=None))
+    )
+    assert stats.done == 2 and stats.errors == 1
+    rows = {r.domain: r.outcome for r in report.summarise(engine, rid).rows}
+    assert rows == {"kapot.test": "error", "heel.test": "done"}
