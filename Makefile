@@ -33,7 +33,7 @@ $(STAMP_VENV): pyproject.toml
 venv: $(STAMP_VENV) ## create the virtualenv and install nds with its dev tools
 
 demo: system-deps venv ## set up and run the DigiLab demo with its web UI
-	$(BIN)/nds digilab up --state .nds/digilab
+	$(BIN)/nds digilab demo --state .nds/digilab
 
 test: system-deps venv ## set up and run all tests (SQLite and a throwaway PostgreSQL)
 	$(BIN)/python -m pytest -q -p no:cacheprovider

@@ -67,9 +67,13 @@ def up(
     ] = "127.0.1.",
     federation: Annotated[
         str,
-        typer.Option(help="fds: base registers, applications, logboeken, citizen view; fsc: sample services only."),
+        typer.Option(
+            help="fds: base registers, applications, logboeken, citizen view; fsc: sample services only."
+        ),
     ] = "fds",
-    persons: Annotated[int, typer.Option(help="Synthetic persons in the FDS registers.", min=10, max=9000)] = 5000,
+    persons: Annotated[
+        int, typer.Option(help="Synthetic persons in the FDS registers.", min=10, max=9000)
+    ] = 5000,
 ) -> None:
     """Start the directory and organisations, set up contracts, write STATE/digilab.json."""
     from nds.digilab.model import Ports
@@ -178,7 +182,73 @@ def traffic(
         return
     ok = sum(1 for c in calls if 200 <= c.result < 300)
     for c in calls:
-        typer.echo(f"{c.result:>3}  {c.consumer:<10} -> {c.provider}/{c.service:<10} {c.purpose}  "
-                   f"({len(c.data_subjects)} betrokkene(n))")
+        typer.echo(
+            f"{c.result:>3}  {c.consumer:<10} -> {c.provider}/{c.service:<10} {c.purpose}  "
+            f"({len(c.data_subjects)} betrokkene(n))"
+        )
     typer.echo(f"{ok} of {len(calls)} calls succeeded")
 
+
+@app.command()
+def demo(
+    state: StateOpt = Path(".nds/digilab"),
+    port: Annotated[int, typer.Option(help="Port of the web UI (loopback only).")] = 8000,
+    calls: Annotated[
+        int, typer.Option(help="Federated calls to make first, so there is something to see.")
+    ] = 40,
+) -> None:
+    """The one-command demo: start the DigiLab, make some traffic, serve the web UI until Ctrl+C."""
+    import asyncio
+
+    import uvicorn
+
+    from nds.digilab.fds import fds_federation
+    from nds.digilab.orchestrator import DigiLab, DigiLabError, running_pids
+    from nds.digilab.traffic import run
+    from nds.settings import Settings
+    from nds.web.app import create_app
+
+    state = state.resolve()
+    if state.name != "digilab":  # the web UI reads NDS_STATE_DIR/digilab
+        raise _fail("for the demo the state directory must be named 'digilab' (e.g. .nds/digilab)")
+    if running_pids(state):
+        typer.echo(f"a DigiLab is already running from {state}; stopping it first", err=True)
+        from nds.digilab.orchestrator import down as do_down
+
+        do_down(state)
+    typer.echo("DigiLab starten (directory, zeven organisaties, registers, logboeken) ...", err=True)
+    lab = DigiLab(state, spec=fds_federation())
+    try:
+        data = lab.up()
+    except DigiLabError as e:
+        raise _fail(str(e)) from None
+    try:
+        done = asyncio.run(run(data, calls, seed=7, persons=int(data.get("persons", 5000))))
+        ok = sum(1 for c in done if 200 <= c.result < 300)
+        url = f"http://127.0.0.1:{port}/digilab"
+        typer.echo(
+            "\n".join(
+                [
+                    "",
+                    f"DigiLab draait; {ok} van {len(done)} verzoeken verwerkt via FSC.",
+                    "",
+                    f"Open {url} en probeer:",
+                    "  1. Deelnemers en Diensten: wie doet mee, welke diensten zijn gepubliceerd.",
+                    "  2. Mijn gegevens: log in met de gesimuleerde DigiD als testburger 999993653 en zie",
+                    "     welke organisatie uw gegevens gebruikte, waarvoor en op welke grondslag.",
+                    "  3. Beheer: log in als medewerker van een organisatie; bekijk contracten en de",
+                    "     transactielogboeken; een beheerder kan contracten accepteren, weigeren of intrekken.",
+                    "  4. Registers: de verwerkingsactiviteiten van elke organisatie.",
+                    "",
+                    f"In een andere terminal: nds digilab traffic --state {state} --n 20",
+                    f"                        nds inzage --state {state} --bsn 999993653",
+                    "",
+                    "Stoppen: Ctrl+C (stopt ook alle DigiLab-processen).",
+                ]
+            )
+        )
+        settings = Settings(state_dir=state.parent, demo_mode=True, web_host="127.0.0.1", web_port=port)
+        uvicorn.run(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    finally:
+        stopped = lab.down_started()
+        typer.echo(f"stopped {len(stopped)} DigiLab processes", err=True)
