@@ -1,5 +1,7 @@
 """``nds digilab up --detach`` / ``down`` / ``status`` and ``nds pki issue --state`` as a user runs them:
-separate processes, a real federation on loopback, digilab.json as documented in docs/digilab.md."""
+separate processes, a real federation on loopback, digilab.json as documented in docs/digilab.md.
+These run the FSC-level federation (``--federation fsc``: sample services); the full FDS federation
+(registers, applications, logboeken) is tested in tests/digilab/registers and tests/digilab/web."""
 
 from __future__ import annotations
 
@@ -54,7 +56,9 @@ def procs_mentioning(state: Path) -> list[int]:
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict[str, Any], str]]:
     state = tmp_path_factory.mktemp("digilab") / "state"
-    res = nds("digilab", "up", "--state", str(state), "--detach", "--host-prefix", "127.0.6.")
+    res = nds(
+        "digilab", "up", "--state", str(state), "--detach", "--federation", "fsc", "--host-prefix", "127.0.6."
+    )
     try:
         assert res.returncode == 0, res.stderr + res.stdout
         data = json.loads((state / "digilab.json").read_text())
@@ -106,7 +110,7 @@ def test_printed_commands_work(lab: tuple[Path, dict[str, Any], str]) -> None:
 
 def test_up_twice_is_refused(lab: tuple[Path, dict[str, Any], str]) -> None:
     state, _, _ = lab
-    res = nds("digilab", "up", "--state", str(state), "--detach")
+    res = nds("digilab", "up", "--state", str(state), "--detach", "--federation", "fsc")
     assert res.returncode == 2 and "already running" in res.stderr and "Traceback" not in res.stderr
 
 
@@ -140,7 +144,17 @@ def test_down_stops_exactly_what_up_started(tmp_path: Path) -> None:
     state = tmp_path / "state"
     bystander = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)"])
     try:
-        res = nds("digilab", "up", "--state", str(state), "--detach", "--host-prefix", "127.0.7.")
+        res = nds(
+            "digilab",
+            "up",
+            "--state",
+            str(state),
+            "--detach",
+            "--federation",
+            "fsc",
+            "--host-prefix",
+            "127.0.7.",
+        )
         assert res.returncode == 0, res.stderr
         data = json.loads((state / "digilab.json").read_text())
         pids = [p["pid"] for p in data["processes"]]
@@ -173,7 +187,19 @@ def test_foreground_up_stops_everything_on_ctrl_c(tmp_path: Path) -> None:
 
     state = tmp_path / "state"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "nds", "digilab", "up", "--state", str(state), "--host-prefix", "127.0.8."],
+        [
+            sys.executable,
+            "-m",
+            "nds",
+            "digilab",
+            "up",
+            "--state",
+            str(state),
+            "--federation",
+            "fsc",
+            "--host-prefix",
+            "127.0.8.",
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -211,7 +237,19 @@ def test_ctrl_c_during_start_up_leaves_nothing_running(tmp_path: Path) -> None:
 
     state = tmp_path / "state"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "nds", "digilab", "up", "--state", str(state), "--host-prefix", "127.0.9."],
+        [
+            sys.executable,
+            "-m",
+            "nds",
+            "digilab",
+            "up",
+            "--state",
+            str(state),
+            "--federation",
+            "fsc",
+            "--host-prefix",
+            "127.0.9.",
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
