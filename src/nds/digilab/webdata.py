@@ -18,8 +18,10 @@ applications behind the HTTP boundary.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
+import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -61,6 +63,7 @@ class Organisation:
     key: str | None = None
     read_api: str | None = None  # base URL of the LDV read API (…/processing-activities)
     ldv_grant_hash: str | None = None  # the portal's grant to reach this organisation's ldv service
+    register: str | None = None  # its register of processing activities, when digilab.json names it
 
     @property
     def public_base(self) -> str | None:
@@ -72,6 +75,8 @@ class Organisation:
 
     @property
     def register_url(self) -> str | None:
+        if self.register:
+            return self.register
         return f"{self.public_base}/register/verwerkingsactiviteiten" if self.public_base else None
 
 
@@ -152,7 +157,15 @@ class NetworkClients:
     def __init__(self, trust_anchor: str | None, timeout: float = 10.0) -> None:
         self.trust_anchor = trust_anchor
         self.timeout = timeout
-        self._cache: dict[tuple[str, str], httpx.AsyncClient] = {}
+        # connection pools belong to one event loop: one set of clients per running loop
+        self._loops: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, dict[tuple[str, str], httpx.AsyncClient]
+        ]
+        self._loops = weakref.WeakKeyDictionary()
+
+    @property
+    def _cache(self) -> dict[tuple[str, str], httpx.AsyncClient]:
+        return self._loops.setdefault(asyncio.get_running_loop(), {})
 
     def admin(self, org: Organisation) -> httpx.AsyncClient:
         key = ("admin", org.slug)
@@ -191,17 +204,20 @@ class NetworkClients:
         return self._cache[key]
 
     async def aclose(self) -> None:
-        for c in self._cache.values():
+        cache = self._loops.pop(asyncio.get_running_loop(), {})
+        for c in cache.values():
             await c.aclose()
-        self._cache.clear()
 
 
-def _org(d: dict[str, Any]) -> Organisation:
+def _org(d: dict[str, Any], portal_slug: str | None = None) -> Organisation:
+    roles = tuple(str(r) for r in d.get("roles", []))
+    if portal_slug and d.get("slug") == portal_slug and "portal" not in roles:
+        roles = (*roles, "portal")
     return Organisation(
         slug=str(d["slug"]),
         name=str(d["name"]),
         peer_id=str(d["peer_id"]),
-        roles=tuple(str(r) for r in d.get("roles", [])),
+        roles=roles,
         manager_address=str(d.get("manager_address", "")),
         admin_url=d.get("admin_url"),
         admin_token_file=d.get("admin_token_file"),
@@ -211,6 +227,7 @@ def _org(d: dict[str, Any]) -> Organisation:
         key=d.get("key"),
         read_api=d.get("read_api"),
         ldv_grant_hash=d.get("ldv_grant_hash"),
+        register=d.get("register"),
     )
 
 
@@ -304,7 +321,9 @@ class DigiLabData:
             self._route = router(state)
         d = state.get("directory")
         self.directory = _org(d) if isinstance(d, dict) else None
-        self.organisations = [_org(o) for o in state.get("organisations", [])]
+        portal = state.get("portal")
+        portal_slug = str(portal.get("slug")) if isinstance(portal, dict) and portal.get("slug") else None
+        self.organisations = [_org(o, portal_slug) for o in state.get("organisations", [])]
         self._by_slug = {o.slug: o for o in self.organisations}
         self._by_peer = {o.peer_id: o for o in self.organisations}
         if self.directory:

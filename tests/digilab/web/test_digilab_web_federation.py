@@ -1,5 +1,7 @@
-"""The DigiLab pages against a real federation (``nds digilab up``): contracts from each Manager's
-admin API, signing through it over the web (CSRF, roles, audit), transaction logs over mTLS."""
+"""The DigiLab pages against a real federation (``nds digilab up``, the FDS federation with base
+registers, consumer applications, logboeken and the citizen-view portal): contracts from each Manager's
+admin API, signing through it over the web (CSRF, roles, audit), transaction logs over mTLS, registers
+and the citizen view through the portal's Outway."""
 
 from __future__ import annotations
 
@@ -24,6 +26,8 @@ from nds.web.app import create_app
 
 pytestmark = pytest.mark.e2e
 
+PERSONS = 300
+
 
 def nds(*args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
@@ -35,7 +39,7 @@ def nds(*args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict[str, Any]]]:
     root = tmp_path_factory.mktemp("digilab-web")
     state = root / "digilab"  # the web app finds it at NDS_STATE_DIR/digilab
-    res = nds("digilab", "up", "--state", str(state), "--detach")
+    res = nds("digilab", "up", "--state", str(state), "--detach", "--persons", str(PERSONS), timeout=400)
     try:
         assert res.returncode == 0, res.stderr + res.stdout
         yield root, json.loads((state / "digilab.json").read_text())
@@ -135,7 +139,7 @@ def test_beheerder_accepts_and_revokes_a_real_contract(
     # the beheerder accepts it: the BRP's Manager signs, the contract becomes valid at both peers
     login(client, "beheerder-brp")
     confirm = client.get(f"/digilab/organisaties/brp/contracten/{h}/accept")
-    assert confirm.status_code == 200 and "Kadaster Adressen" in confirm.text
+    assert confirm.status_code == 200 and kadaster["name"] in confirm.text
     token = re.search(r'name="csrf_token" value="([^"]+)"', confirm.text).group(1)  # type: ignore[union-attr]
     assert client.post(f"/digilab/organisaties/brp/contracten/{h}/accept", data={}).status_code == 403
     r = client.post(
@@ -181,7 +185,8 @@ def test_transaction_log_over_mtls_shows_a_real_call(
     r = httpx.get(
         f"{gemeente['outway_address']}/personen/1", headers={"Fsc-Grant-Hash": g["hash"]}, timeout=20
     )
-    assert r.status_code == 200, r.text
+    # whatever the application answers, the call went through both FSC hops and was logged by both
+    assert r.status_code < 500 and "fsc-transaction-id" in r.headers, r.text
     tx = r.headers["fsc-transaction-id"]
     login(client, "medewerker-gemeente")
     page = client.get("/digilab/organisaties/gemeente/transacties")
@@ -191,4 +196,58 @@ def test_transaction_log_over_mtls_shows_a_real_call(
     assert tx in client.get("/digilab/organisaties/gemeente/transacties?dienst=personen").text
     login(client, "medewerker-brp")
     page = client.get("/digilab/organisaties/brp/transacties")
-    assert tx in page.text and "Inkomend" in page.text and "Gemeente Voorbeeldstad" in page.text
+    assert tx in page.text and "Inkomend" in page.text and gemeente["name"] in page.text
+
+
+def citizen_login(client: TestClient, bsn: str) -> None:
+    page = client.get("/digilab/inloggen/digid").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    r = client.post("/digilab/inloggen/digid", data={"csrf_token": token, "bsn": bsn}, follow_redirects=False)
+    assert r.status_code == 303
+
+
+def test_citizen_view_and_registers_through_the_portal(
+    client: TestClient, lab: tuple[Path, dict[str, Any]]
+) -> None:
+    from nds.digilab.registers.data import generate
+
+    _, data = lab
+    assert data["portal"]["outway_address"] and data["digid"]["private_jwk_path"]
+    alice, bob = list(generate(PERSONS).persons)[:2]
+    brp, uitkering, saas = org(data, "brp"), org(data, "uitkering"), org(data, "saas")
+    # the applications do real work through their Outways, each logging before it uses the data
+    for app, path, bsn in [
+        (uitkering, "/v1/aanvragen", alice),
+        (uitkering, "/v1/fraudeonderzoeken", alice),
+        (saas, "/v1/parkeervergunningen", alice),
+        (saas, "/v1/parkeervergunningen", bob),
+    ]:
+        r = httpx.post(app["app_address"] + path, json={"burgerservicenummer": bsn}, timeout=30)
+        assert r.status_code == 200, r.text
+
+    citizen_login(client, alice)
+    page = client.get("/digilab/mijn-gegevens")
+    assert page.status_code == 200
+    t = page.text
+    assert "Gebruik van uw gegevens (2)" in t
+    assert f"{uitkering['name']}: Uitkering toekennen" in t and "Participatiewet art. 7" in t
+    assert f"{saas['name']}: Parkeervergunning verlenen (namens de gemeente)" in t
+    assert t.count(f"Verkregen van {brp['name']}") == 2 and "Wet basisregistratie personen art. 3.3" in t
+    assert "Fraudeonderzoek" not in t and "fraudeonderzoek" not in t.split("Gebruik van uw gegevens")[1]
+    assert alice not in t and bob not in t
+    assert "Niet alle organisaties" not in t  # every organisation answered through FSC
+    again = client.get("/digilab/mijn-gegevens").text
+    assert "Inzageverzoeken over u" in again and brp["name"] in again.split("Inzageverzoeken over u")[1]
+
+    # Bob sees his own permit, nothing of Alice's benefit
+    client.cookies.clear()
+    citizen_login(client, bob)
+    t = client.get("/digilab/mijn-gegevens").text
+    assert "Gebruik van uw gegevens (1)" in t and "Uitkering toekennen" not in t
+
+    # registers, read through the portal's Outway; the confidential activity is not public
+    r = client.get("/digilab/organisaties/brp/register")
+    assert r.status_code == 200 and "Verstrekking uit de BRP" in r.text
+    r = client.get("/digilab/organisaties/uitkering/register")
+    assert r.status_code == 200 and "Uitkering toekennen" in r.text and "Fraudeonderzoek" not in r.text
+    assert client.get("/digilab/organisaties/portaal/register").status_code == 404
