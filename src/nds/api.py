@@ -66,8 +66,17 @@ _TITLES = {
 }
 
 
+SECURITY_HEADERS = (
+    (b"cache-control", b"no-store"),
+    (b"content-security-policy", b"frame-ancestors 'none'"),
+    (b"strict-transport-security", b"max-age=31536000"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+)
+
+
 class ApiVersionMiddleware:
-    """Adds ``API-Version`` to every response under the API prefix (pure ASGI, streaming-safe)."""
+    """Adds ``API-Version`` and the API security headers to every response (pure ASGI, streaming-safe)."""
 
     def __init__(self, app: ASGIApp, version: str) -> None:
         self.app = app
@@ -81,7 +90,12 @@ class ApiVersionMiddleware:
         async def send_with_header(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
+                present = {k.lower() for k, _ in headers}
                 headers.append((b"api-version", self.version))
+                # /core/transport/security-headers: the headers every API response should carry
+                for name, value in SECURITY_HEADERS:
+                    if name not in present:
+                        headers.append((name, value))
                 message["headers"] = headers
             await send(message)
 

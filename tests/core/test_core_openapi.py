@@ -51,3 +51,12 @@ def test_document_is_openapi_30_with_problem_400_and_version_headers() -> None:
     assert name.get("nullable") is True and "anyOf" not in name
     # the live header equals info.version
     assert client.post("/items", json={}).headers["api-version"] == doc["info"]["version"]
+
+
+def test_api_security_headers_on_every_response() -> None:
+    client = TestClient(_api())
+    for r in (client.post("/items", json={}), client.post("/items", json={"count": "x"}), client.get("/nope")):
+        assert r.headers["cache-control"] == "no-store"
+        assert r.headers["x-content-type-options"] == "nosniff"
+        assert r.headers["x-frame-options"] == "DENY"
+        assert "frame-ancestors 'none'" in r.headers["content-security-policy"]

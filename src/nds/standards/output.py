@@ -26,7 +26,7 @@ def render_json(report: Report, out: TextIO) -> None:
 
 
 def render_human(report: Report, console: Console) -> None:
-    console.print(f"[bold]{report.target}[/bold]  (TLS profile: {report.profile})")
+    console.print(f"[bold]{report.target}[/bold]  (profile: {report.profile})")
     table = Table(show_lines=False)
     for col in ("test", "status", "target", "detail", "clause"):
         table.add_column(col, overflow="fold")
