@@ -452,7 +452,7 @@ def register(app: FastAPI) -> None:
             )
         s = _ensure_session(request)
         return page(
-            request, "digilab/inloggen_digid.html", {"login": login, "examples": _examples()}, session=s
+            request, "digilab/inloggen_digid.html", {"login": login, "examples": _examples(web)}, session=s
         )
 
     @app.post("/digilab/inloggen/digid", response_class=HTMLResponse, include_in_schema=False)
@@ -472,7 +472,7 @@ def register(app: FastAPI) -> None:
                 return page(
                     request,
                     "digilab/inloggen_digid.html",
-                    {"login": login, "examples": _examples(), "error": exc.detail},
+                    {"login": login, "examples": _examples(web), "error": exc.detail},
                     400,
                     session=s,
                 )
@@ -570,9 +570,15 @@ def _safe_next(value: str | None) -> str | None:
     return None
 
 
-def _examples() -> list[dict[str, str]]:
-    """A few synthetic test persons to log in as (all BSNs are from the test range)."""
+def _examples(web: Web) -> list[dict[str, str]]:
+    """A few synthetic test persons to log in as (all BSNs are from the test range), generated the
+    same way as the DigiLab's registers (``persons`` in digilab.json, default 5000)."""
     from nds.digilab.registers.data import generate
 
-    persons = list(generate().persons.values())[:6]
+    n = 5000
+    with contextlib.suppress(DataError):
+        raw = web.data().raw.get("persons")
+        if isinstance(raw, int) and 1 <= raw <= 9000:
+            n = raw
+    persons = list(generate(n).persons.values())[:6]
     return [{"bsn": p.bsn, "name": f"{p.given_name} {p.surname}"} for p in persons]
