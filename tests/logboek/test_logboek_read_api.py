@@ -150,3 +150,14 @@ def test_pagination(setup, logboek: Logboek) -> None:
     assert got == 5
     bad = client.post("/processing-activities", json={"traceId": "XYZ"}, headers=headers(ALICE))
     assert bad.status_code == 400
+
+
+def test_cursor_beyond_64_bits_is_400_not_500(setup) -> None:
+    client, headers, uris = setup
+    body = {"processingActivityId": uris["inzage"], "cursor": "9999999999999999999"}
+    r = client.post("/processing-activities", json=body, headers=headers(ALICE))
+    assert r.status_code == 400, r.text
+    assert r.headers["content-type"] == "application/problem+json"
+    top = {"processingActivityId": uris["inzage"], "cursor": str(2**63 - 1)}
+    r = client.post("/processing-activities", json=top, headers=headers(ALICE))
+    assert r.status_code == 200 and r.json() == {"processingActivities": [], "next": None}

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import FastAPI, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy.engine import Engine
 
 from nds.api import Problem, make_api
@@ -29,6 +29,8 @@ from nds.logboek.pseudonym import Keyring
 from nds.logboek.query import Query, find
 from nds.logboek.register import Register
 from nds.logboek.store import Logboek
+
+MAX_SEQ = 2**63 - 1
 
 
 class SubjectIn(BaseModel):
@@ -53,6 +55,15 @@ class ReadRequest(BaseModel):
     )
     pageSize: int = Field(default=100, ge=1, le=1000)
     cursor: str | None = Field(default=None, pattern=r"^[0-9]{1,19}$")
+
+    @field_validator("cursor")
+    @classmethod
+    def _cursor_in_range(cls, v: str | None) -> str | None:
+        # a sequence number is a signed 64-bit integer in both databases; a larger cursor is bad
+        # input (400), not a database error (500)
+        if v is not None and int(v) > MAX_SEQ:
+            raise ValueError("cursor is out of range")
+        return v
 
 
 class ReadResponse(BaseModel):
