@@ -3,9 +3,10 @@
 ``python -m nds.digilab.sample_service --listen 127.0.0.1:9001 --name NAME [--record FILE]``
 
 Answers every request with a small JSON document (service name, method, path, the FSC transaction
-ID it received). ``GET /bench/1k`` answers exactly 1024 bytes (benchmarks). With ``--record`` it
-appends one JSON line per request to FILE — method, raw path, FSC headers, trace headers, body size —
-so tests can check what reached the service (and that nothing did). It never logs bodies.
+ID it received). ``GET /bench/1k`` answers exactly 1024 bytes (benchmarks); ``/bytes/N`` and
+``/chunked/N`` answer N bytes of a fixed pattern with a Content-Length or chunked (streaming tests).
+With ``--record`` it appends one JSON line per request to FILE — method, raw path, FSC headers, trace
+headers, body size — so tests can check what reached the service (and that nothing did). It never logs bodies.
 """
 
 from __future__ import annotations
@@ -46,6 +47,23 @@ def make_handler(name: str, record: Path | None):
             return web.json_response(
                 {"service": name, "status": code}, status=code, headers={"X-Service-Error": "yes"}
             )
+        if request.raw_path.startswith("/bytes/") or request.raw_path.startswith("/chunked/"):
+            n = min(int(request.raw_path.rsplit("/", 1)[-1]), 64 * 1024 * 1024)
+            block = bytes(range(256)) * 256  # 64 KiB
+            if request.raw_path.startswith("/bytes/"):
+                return web.Response(
+                    body=(block * (n // len(block) + 1))[:n], content_type="application/octet-stream"
+                )
+            resp = web.StreamResponse(headers={"Content-Type": "application/octet-stream"})
+            resp.enable_chunked_encoding()
+            await resp.prepare(request)
+            sent = 0
+            while sent < n:
+                part = block[: min(len(block), n - sent)]
+                await resp.write(part)
+                sent += len(part)
+            await resp.write_eof()
+            return resp
         if request.raw_path.startswith("/slow"):
             await asyncio.sleep(30)
         return web.json_response(

@@ -442,3 +442,12 @@ def test_contract_revoked_mid_run(fed: Fed) -> None:
         time.sleep(0.2)
     assert_fsc_error(r, 403, "ERROR_CODE_ACCESS_TOKEN_REFUSED", OUTWAY)
     assert fed.call("uitkering", gh, "/adressen/1").status_code == 403
+
+
+@pytest.mark.parametrize("kind", ["bytes", "chunked"])
+def test_outway_streams_large_responses_intact(fed: Fed, kind: str) -> None:
+    n = 8 * 1024 * 1024 + 7
+    r = fed.call("gemeente", fed.grant("gemeente", "personen"), f"/{kind}/{n}")
+    assert r.status_code == 200 and r.headers["Fsc-Transaction-Id"]
+    expected = (bytes(range(256)) * 256 * (n // 65536 + 1))[:n]
+    assert len(r.content) == n and r.content == expected

@@ -357,3 +357,12 @@ def test_inway_head_keeps_the_services_headers(env: Env) -> None:
     r = env.get("/bench/1k", method="HEAD")
     assert r.status_code == 200 and r.content == b""
     assert r.headers["Content-Length"] == "1024"
+
+
+@pytest.mark.parametrize("kind", ["bytes", "chunked"])
+def test_inway_streams_large_responses_intact(env: Env, kind: str) -> None:
+    n = 5 * 1024 * 1024 + 123
+    r = env.get(f"/{kind}/{n}")
+    assert r.status_code == 200
+    expected = (bytes(range(256)) * 256 * (n // 65536 + 1))[:n]
+    assert len(r.content) == n and r.content == expected
