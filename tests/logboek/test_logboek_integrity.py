@@ -162,3 +162,59 @@ def test_authorised_purge_leaves_a_verifiable_tombstone(
     with engine.begin() as conn:
         conn.execute(t.tombstones.update().values(signature="AAAA"))
     assert {p.kind for p in _verify(engine, org_signer, witness_signer).problems} >= {"signature"}
+
+
+def test_tampered_checkpoint_statement_is_reported_not_a_crash(
+    logboek: Logboek, engine: Engine, register: Register, org_signer: Signer, witness_signer: Signer
+) -> None:
+    _fill(logboek, register.publish("verhuizing", _activity()), 3)
+    checkpoint(engine, "gemeente", org_signer, local_witness(witness_signer))
+    for garbage in ("niet json", "[1, 2]", '{"upto_seq": "3"}'):
+        with engine.begin() as conn:
+            conn.execute(t.checkpoints.update().values(statement=garbage))
+        rep = _verify(engine, org_signer, witness_signer)
+        assert not rep.ok
+        assert {p.kind for p in rep.problems} == {"signature", "checkpoint"}
+        assert all(p.seq == 3 for p in rep.problems)
+
+
+def test_purge_of_the_newest_records_and_of_everything_verifies(
+    logboek: Logboek, engine: Engine, register: Register, org_signer: Signer, witness_signer: Signer
+) -> None:
+    short = register.publish("kort", _activity(retention_days=30))
+    long = register.publish("lang", _activity(retention_days=3650))
+    old = int((datetime.now(UTC) - timedelta(days=60)).timestamp() * 1000)
+    _fill(logboek, long, 2, start=old)  # 1..2: kept for now
+    _fill(logboek, short, 3, start=old)  # 3..5: the newest records, expired
+    checkpoint(engine, "gemeente", org_signer, local_witness(witness_signer))
+    assert purge_expired(engine, register, org_signer, "gemeente") == 3
+    rep = _verify(engine, org_signer, witness_signer)
+    assert rep.ok, rep.problems
+    assert (rep.checked, rep.purged) == (2, 3)
+    later = datetime.now(UTC) + timedelta(days=3650)
+    assert purge_expired(engine, register, org_signer, "gemeente", now=later) == 2
+    rep = _verify(engine, org_signer, witness_signer)
+    assert rep.ok, rep.problems
+    assert (rep.checked, rep.purged) == (0, 5)
+    # removing one entry from under a tombstone voids that tombstone: its records count as missing
+    with engine.begin() as conn:
+        conn.execute(t.purged.delete().where(t.purged.c.seq == 5))
+    kinds = {(p.seq, p.kind) for p in _verify(engine, org_signer, witness_signer).problems}
+    assert {(3, "tombstone"), (3, "truncated"), (5, "checkpoint")} <= kinds
+
+
+def test_empty_logboek_and_checkpoint_at_zero_verify(
+    logboek: Logboek, engine: Engine, register: Register, org_signer: Signer, witness_signer: Signer
+) -> None:
+    assert _verify(engine, org_signer, witness_signer).ok
+    cp = checkpoint(engine, "gemeente", org_signer, local_witness(witness_signer))
+    assert (cp.upto_seq, cp.head_hash) == (0, GENESIS)
+    rep = _verify(engine, org_signer, witness_signer)
+    assert rep.ok and (rep.checked, rep.checkpoints) == (0, 1)
+    _fill(logboek, register.publish("verhuizing", _activity()), 2)
+    assert _verify(engine, org_signer, witness_signer).ok
+    # the first records deleted (a gap at the start) is found at its first sequence number
+    with engine.begin() as conn:
+        conn.execute(t.records.delete().where(t.records.c.seq == 1))
+    rep = _verify(engine, org_signer, witness_signer)
+    assert [(p.seq, p.kind) for p in rep.problems] == [(1, "deleted")]

@@ -18,6 +18,7 @@ import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -130,7 +131,7 @@ def verify(
                     )
                 )
                 continue
-            if json.loads(ts.statement).get("digest") != _purge_digest(
+            if _statement(ts.statement).get("digest") != _purge_digest(
                 (e.seq, e.record_hash) for e in entries
             ):
                 rep.problems.append(
@@ -244,7 +245,7 @@ def verify(
                     f"checkpoint {c.id}: countersignature by {c.witness!r} invalid or unknown",
                 )
             )
-        stmt = json.loads(c.statement)
+        stmt = _statement(c.statement)
         if stmt.get("upto_seq") != c.upto_seq or stmt.get("head_hash") != c.head_hash:
             rep.problems.append(
                 Problem(c.upto_seq, "checkpoint", f"checkpoint {c.id}: fields differ from statement")
@@ -262,6 +263,16 @@ def verify(
             )
     rep.problems.sort(key=lambda p: (p.seq, p.kind))
     return rep
+
+
+def _statement(text: str) -> dict[str, Any]:
+    """A stored statement as a JSON object; a tampered, unreadable one is an empty object (its
+    signature check and field comparison then report it; ``verify`` never crashes on it)."""
+    try:
+        stmt = json.loads(text)
+    except ValueError:
+        return {}
+    return stmt if isinstance(stmt, dict) else {}
 
 
 def _purge_digest(entries: Iterable[tuple[int, str]]) -> str:
