@@ -76,6 +76,30 @@ def test_inway_workers_share_the_port_and_are_restarted(group: MiniGroup) -> Non
 
 
 @pytest.mark.integration
+def test_workers_stop_when_their_supervisor_is_killed(group: MiniGroup) -> None:
+    svc, _, _ = group.start_service()
+    _, proc, _ = group.start_inway({"basisregister": svc}, workers=2)
+    deadline = time.monotonic() + 10
+    while len(children(proc.popen.pid)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    workers = children(proc.popen.pid)
+    assert len(workers) == 2
+    os.kill(proc.popen.pid, signal.SIGKILL)  # the supervisor only, not its process group
+    proc.popen.wait(timeout=10)
+
+    def running(pid: int) -> bool:
+        try:
+            return "Z" not in Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            return False
+
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and any(running(w) for w in workers):
+        time.sleep(0.1)
+    assert not any(running(w) for w in workers)
+
+
+@pytest.mark.integration
 @pytest.mark.postgres
 def test_inway_with_a_postgresql_transaction_log(group: MiniGroup, pg_url: str) -> None:
     svc, _, _ = group.start_service()

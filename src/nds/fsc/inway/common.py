@@ -6,6 +6,7 @@ pre-fork worker supervisor (several processes bound to one port with ``SO_REUSEP
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -211,6 +212,20 @@ def install_uvloop() -> None:
         uvloop.install()
 
 
+SUPERVISOR_PID: int | None = None  # set in forked workers: the parent that supervises them
+
+
+async def stop_when_orphaned(stop: asyncio.Event, interval: float = 1.0) -> None:
+    """A worker whose supervisor died (e.g. SIGKILL) stops too, instead of holding the port forever."""
+    if SUPERVISOR_PID is None:
+        return
+    while not stop.is_set():
+        if os.getppid() != SUPERVISOR_PID:
+            stop.set()
+            return
+        await asyncio.sleep(interval)
+
+
 def run_workers(workers: int, serve: Callable[[int], None], name: str) -> int:
     """Run ``serve(worker_index)`` in ``workers`` forked processes sharing the listening port.
 
@@ -225,8 +240,11 @@ def run_workers(workers: int, serve: Callable[[int], None], name: str) -> int:
     stopping = False
 
     def spawn(index: int) -> None:
+        parent = os.getpid()
         pid = os.fork()
         if pid == 0:
+            global SUPERVISOR_PID
+            SUPERVISOR_PID = parent
             code = 0
             try:
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)

@@ -36,6 +36,7 @@ from nds.fsc.inway.common import (
     profiled,
     relay_response,
     split_hostport,
+    stop_when_orphaned,
 )
 from nds.fsc.inway.config import InwayConfig
 from nds.fsc.inway.tokens import EXPIRED, MISSING, WRONG_GROUP, Expectations, TokenRejected, TokenVerifier
@@ -232,11 +233,13 @@ async def serve_async(config: InwayConfig, *, ready: asyncio.Event | None = None
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
+    orphan_watch = asyncio.create_task(stop_when_orphaned(stop))
     if ready is not None:
         ready.set()
     try:
         await stop.wait()
     finally:
+        orphan_watch.cancel()
         if health_runner is not None:
             await health_runner.cleanup()
         await runner.cleanup()

@@ -37,6 +37,7 @@ from nds.fsc.inway.common import (
     profiled,
     relay_response,
     split_hostport,
+    stop_when_orphaned,
 )
 from nds.fsc.outway.config import GrantConfig, OutwayConfig
 from nds.fsc.outway.tokens import TokenCache, TokenUnavailable
@@ -243,11 +244,13 @@ async def serve_async(config: OutwayConfig, *, ready: asyncio.Event | None = Non
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
+    orphan_watch = asyncio.create_task(stop_when_orphaned(stop))
     if ready is not None:
         ready.set()
     try:
         await stop.wait()
     finally:
+        orphan_watch.cancel()
         if health_runner is not None:
             await health_runner.cleanup()
         await runner.cleanup()
