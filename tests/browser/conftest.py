@@ -1,77 +1,23 @@
-"""Browser-test fixtures: headless Chromium (Debian ``chromium``), axe-core from npm, and the web
-app served by uvicorn on loopback.
-
-Nothing here skips: without Chromium or axe-core the tests fail with a message saying how to get
-them (``make test`` installs Chromium; axe-core is installed into a cache directory with npm).
-"""
+"""Fixtures of the browser tests (see :mod:`browserkit`)."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
-import threading
-import time
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
 import pytest
-import uvicorn
 
-from .cdp import Browser, find_chromium
-
-AXE_VERSION = "4.14.1"
-
-
-def _cache_dir() -> Path:
-    base = os.environ.get("NDS_TEST_CACHE") or os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "nds" / f"axe-core-{AXE_VERSION}"
+from .browserkit import axe_source_text, chromium_path
+from .cdp import Browser
 
 
 @pytest.fixture(scope="session")
 def axe_source() -> str:
-    """axe-core's ``axe.min.js``, installed with npm into a cache directory on first use."""
-    explicit = os.environ.get("NDS_AXE_JS")
-    path = Path(explicit) if explicit else _cache_dir() / "node_modules" / "axe-core" / "axe.min.js"
-    if not path.is_file() and not explicit:
-        npm = shutil.which("npm")
-        if npm is None:
-            pytest.fail("npm is needed to install axe-core for the accessibility test (Debian package 'npm')")
-        path.parent.parent.parent.mkdir(parents=True, exist_ok=True)
-        res = subprocess.run(
-            [
-                npm,
-                "install",
-                "--no-save",
-                "--no-audit",
-                "--no-fund",
-                "--prefix",
-                str(path.parent.parent.parent),
-                f"axe-core@{AXE_VERSION}",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        if res.returncode != 0 or not path.is_file():
-            pytest.fail(f"could not install axe-core@{AXE_VERSION} with npm:\n{res.stderr[-2000:]}")
-    if not path.is_file():
-        pytest.fail(f"axe-core not found at {path} (NDS_AXE_JS)")
-    return path.read_text(encoding="utf-8")
+    return axe_source_text()
 
 
 @pytest.fixture(scope="session")
 def chromium() -> str:
-    exe = find_chromium()
-    if exe is None:
-        pytest.fail(
-            "Chromium not found: the browser test needs Debian's 'chromium' package "
-            "('make test' installs it via APT_PACKAGES, or: apt-get install -y chromium), "
-            "or NDS_CHROMIUM=/path/to/chromium"
-        )
-    return exe
+    return chromium_path()
 
 
 @pytest.fixture
@@ -81,37 +27,3 @@ def browser(chromium: str) -> Iterator[Browser]:
         yield b
     finally:
         b.close()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Served:
-    """An ASGI app served by uvicorn in a thread on 127.0.0.1 (stopped on exit, even on failure)."""
-
-    def __init__(self, app: Any) -> None:
-        self.port = _free_port()
-        self.server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off")
-        )
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> Served:
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            if not self.thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the web app did not start")
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=15)

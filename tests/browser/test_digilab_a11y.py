@@ -4,7 +4,6 @@ WCAG 2.1 level A/AA violation on any DigiLab page (including error and form-erro
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,20 +13,13 @@ import pytest
 from nds.settings import Settings
 from nds.web.app import create_app
 
+from .browserkit import Served, check_axe
 from .cdp import Browser
-from .conftest import Served
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "digilab" / "web"))
 from digilab_weblab import ALICE, Lab, make_lab
 
 pytestmark = pytest.mark.e2e
-
-WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
-AXE_RUN = (
-    "axe.run(document, {runOnly: {type: 'tag', values: TAGS}, resultTypes: ['violations']})"
-    ".then(r => JSON.stringify(r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,"
-    " nodes: v.nodes.map(n => n.target.join(' ') + ': ' + n.failureSummary)}))))"
-).replace("TAGS", json.dumps(WCAG_TAGS))
 
 
 @pytest.fixture
@@ -40,13 +32,6 @@ def served(tmp_path: Path) -> Iterator[tuple[Served, Lab]]:
             yield s, lab
     finally:
         lab.close()
-
-
-def check_axe(browser: Browser, axe_source: str, where: str) -> list[str]:
-    if not browser.evaluate("typeof axe !== 'undefined'"):
-        browser.evaluate(axe_source)
-    violations = json.loads(browser.evaluate(AXE_RUN, await_promise=True))
-    return [f"{where}: {v['id']} ({v['impact']}) {v['help']}: {v['nodes'][:3]}" for v in violations]
 
 
 def test_citizen_logs_in_and_every_page_passes_axe(

@@ -251,3 +251,51 @@ def test_citizen_view_and_registers_through_the_portal(
     r = client.get("/digilab/organisaties/uitkering/register")
     assert r.status_code == 200 and "Uitkering toekennen" in r.text and "Fraudeonderzoek" not in r.text
     assert client.get("/digilab/organisaties/portaal/register").status_code == 404
+
+
+def test_browser_citizen_sees_processings_over_the_real_federation(
+    lab: tuple[Path, dict[str, Any]], tmp_path: Path
+) -> None:
+    """Headless Chromium, the web app on loopback, the FDS federation behind it: a test citizen logs in
+    with the simulated DigiD, sees their processings with the chain, and axe-core finds no WCAG 2.1 A/AA
+    violation on the pages they visit."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # tests/, for the browser kit
+    from browser.browserkit import Served, axe_source_text, check_axe, chromium_path
+    from browser.cdp import Browser
+    from nds.digilab.registers.data import generate
+
+    root, data = lab
+    carol = list(generate(PERSONS).persons)[2]
+    uitkering = org(data, "uitkering")
+    r = httpx.post(
+        uitkering["app_address"] + "/v1/aanvragen", json={"burgerservicenummer": carol}, timeout=30
+    )
+    assert r.status_code == 200, r.text
+    axe = axe_source_text()
+    app = create_app(Settings(demo_mode=True, state_dir=root))
+    with Served(app) as served:
+        b = Browser(chromium_path())
+        try:
+            problems: list[str] = []
+            b.goto(served.base + "/digilab/mijn-gegevens")
+            assert b.url.endswith("/digilab/inloggen/digid")
+            b.submit(
+                f"document.getElementById('bsn').value = '{carol}';"
+                " document.querySelector('form.stacked').submit()"
+            )
+            assert b.url.endswith("/digilab/mijn-gegevens")
+            text = b.text()
+            assert f"{uitkering['name']}: Uitkering toekennen" in text
+            assert f"Verkregen van {org(data, 'brp')['name']}" in text
+            problems += check_axe(b, axe, "mijn-gegevens (federatie)")
+            for path in [
+                "/digilab",
+                "/digilab/deelnemers",
+                "/digilab/diensten",
+                "/digilab/organisaties/brp/register",
+            ]:
+                b.goto(served.base + path)
+                problems += check_axe(b, axe, f"{path} (federatie)")
+            assert problems == [], "\n".join(problems)
+        finally:
+            b.close()
