@@ -107,3 +107,39 @@ def test_cli_init_register_checkpoint_verify_tamper(tmp_path: Path, db_url: str)
     assert broken.returncode == 1
     problems = json.loads(broken.stdout)["problems"]
     assert [(p["seq"], p["kind"]) for p in problems] == [(3, "edited")]
+
+
+def test_cli_bad_database_and_input_are_clear_errors(tmp_path: Path) -> None:
+    """A database without logboek tables, an unknown URL scheme, a non-UTF-8 activity file and an
+    unknown output format: exit 2 with a one-line error, no traceback, no password echoed."""
+    org_key, org_pub = _keys(tmp_path, "org")
+    env = {**os.environ, "NDS_LOGBOEK_KEYRING": str(tmp_path / "k.json")}
+    empty = f"sqlite:///{tmp_path / 'empty.db'}"
+    (tmp_path / "bad.json").write_bytes(b"\xff\xfe{}")
+    cases = [
+        ["verify", "--db", empty, "--org-public-key", str(org_pub)],
+        ["verify", "--db", "nonsense://u:geheim@x/y", "--org-public-key", str(org_pub)],
+        [
+            "checkpoint",
+            "--db",
+            empty,
+            "--key",
+            str(org_key),
+            "--witness-key",
+            str(org_key),
+            "--witness-id",
+            "w",
+        ],
+        ["purge", "--db", empty, "--key", str(org_key)],
+        ["register", "list", "--db", empty],
+        ["register", "publish", "abc", str(tmp_path / "bad.json"), "--db", empty],
+        ["init", "--db", "nonsense://u:geheim@x/y"],
+    ]
+    for args in cases:
+        r = _nds(env, *args)
+        assert r.returncode == 2, (args, r.stderr)
+        assert "Traceback" not in r.stderr and "fout:" in r.stderr, (args, r.stderr)
+        assert "geheim" not in r.stdout + r.stderr
+    assert _nds(env, "init", "--db", empty).returncode == 0
+    fmt = _nds(env, "verify", "--db", empty, "--org-public-key", str(org_pub), "--format", "xml")
+    assert fmt.returncode == 2 and "--format" in fmt.stderr

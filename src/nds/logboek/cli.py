@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
@@ -10,6 +12,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key, l
 from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.exc import SQLAlchemyError
 
 from nds.db import make_engine
 from nds.logboek.integrity import checkpoint, local_witness, purge_expired, verify
@@ -27,6 +30,19 @@ out = Console()
 def _fail(msg: str, code: int = 2) -> typer.Exit:
     err.print(f"[red]fout:[/red] {msg}")
     return typer.Exit(code)
+
+
+@contextmanager
+def _database() -> Iterator[None]:
+    """A database that cannot be opened or has no logboek tables is a clear error, not a traceback
+    (the URL is not repeated: it may hold a password)."""
+    try:
+        yield
+    except SQLAlchemyError as exc:
+        raise _fail(
+            f"cannot use the logboek database ({type(exc).__name__}): check --db / "
+            "NDS_LOGBOEK_DATABASE_URL and run 'nds logboek init' first"
+        ) from exc
 
 
 def _settings(db: str | None) -> LogboekSettings:
@@ -62,7 +78,8 @@ DbOpt = typer.Option(None, "--db", help="Database URL (default: NDS_LOGBOEK_DATA
 def init(db: str | None = DbOpt) -> None:
     """Create or upgrade the logboek tables and create the pseudonym key file if absent."""
     s = _settings(db)
-    migrate_logboek(s.database_url)
+    with _database():
+        migrate_logboek(s.database_url)
     try:
         Keyring.load_or_create(s.keyring)
     except KeyringError as exc:
@@ -81,14 +98,17 @@ def verify_cmd(
 ) -> None:
     """Verify the chain, tombstones and checkpoints; exit 1 and say where when anything is wrong."""
     s = _settings(db)
+    if output not in ("text", "json"):
+        raise _fail(f"--format must be text or json, got {output!r}")
     witnesses = {}
     for w in witness:
         ident, _, path = w.partition("=")
         if not path:
             raise _fail(f"--witness must be ID=PEM, got {w!r}")
         witnesses[ident] = _public(Path(path), ident)
-    engine = make_engine(s.database_url)
-    rep = verify(engine, _public(org_key, s.name), witnesses)
+    org = _public(org_key, s.name)
+    with _database():
+        rep = verify(make_engine(s.database_url), org, witnesses)
     if output == "json":
         typer.echo(
             json.dumps(
@@ -123,12 +143,9 @@ def checkpoint_cmd(
     """Sign the current chain head and have a witness countersign it."""
     s = _settings(db)
     signer = _signer(key or s.signing_key, s.name)
-    cp = checkpoint(
-        make_engine(s.database_url, immediate=True),
-        s.name,
-        signer,
-        local_witness(_signer(witness_key, witness_id)),
-    )
+    witness = local_witness(_signer(witness_key, witness_id))
+    with _database():
+        cp = checkpoint(make_engine(s.database_url, immediate=True), s.name, signer, witness)
     out.print(f"checkpoint {cp.id}: up to record {cp.upto_seq}, countersigned by {cp.witness}")
 
 
@@ -140,14 +157,10 @@ def purge(
 ) -> None:
     """Delete records whose retention (from the register) has passed; leaves a signed tombstone."""
     s = _settings(db)
-    engine = make_engine(s.database_url, immediate=True)
-    n = purge_expired(
-        engine,
-        Register(engine, s.register_base_uri),
-        _signer(key or s.signing_key, s.name),
-        s.name,
-        reason=reason,
-    )
+    signer = _signer(key or s.signing_key, s.name)
+    with _database():
+        engine = make_engine(s.database_url, immediate=True)
+        n = purge_expired(engine, Register(engine, s.register_base_uri), signer, s.name, reason=reason)
     out.print(f"purged {n} records")
 
 
@@ -172,11 +185,14 @@ def register_publish(slug: str, file: Path, db: str | None = DbOpt) -> None:
     s = _settings(db)
     try:
         activity = ProcessingActivity.model_validate_json(file.read_text(encoding="utf-8"))
-        uri = Register(make_engine(s.database_url, immediate=True), s.register_base_uri).publish(
-            slug, activity
-        )
+        with _database():
+            uri = Register(make_engine(s.database_url, immediate=True), s.register_base_uri).publish(
+                slug, activity
+            )
     except OSError as exc:
         raise _fail(f"cannot read {file}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise _fail(f"{file} is not UTF-8 text") from exc
     except ValidationError as exc:
         raise _fail(
             "invalid activity: "
@@ -192,7 +208,9 @@ def register_list(db: str | None = DbOpt) -> None:
     """List the current version of every activity."""
     s = _settings(db)
     table = Table("activiteit", "versie", "doel", "grondslag", "vertrouwelijk", "bewaartermijn")
-    for slug, _uri, version, a in Register(make_engine(s.database_url), s.register_base_uri).current():
+    with _database():
+        current = Register(make_engine(s.database_url), s.register_base_uri).current()
+    for slug, _uri, version, a in current:
         table.add_row(
             slug,
             str(version),
