@@ -148,3 +148,12 @@ def test_citizen_view_over_real_apps_hides_confidential_inquiry(lab) -> None:
         ("BRP", "Verstrekking uit de BRP")
     ]
     assert "Fraudeonderzoek" not in str(v.to_json())
+
+
+def test_household_items_must_be_bsns(lab) -> None:
+    for bad in (["Jansen"], [ALICE, "99999365\n"], [ALICE, "9" * 300]):
+        r = asyncio.run(_post(lab, "uwv.test", "/v1/huishoudens", {"burgerservicenummers": bad}))
+        assert r.status_code == 400, (bad, r.text)
+    assert not [c for c in lab["outway"].seen if c["grant"] == "$1$3$brp"]  # nothing was asked
+    r = asyncio.run(_post(lab, "uwv.test", "/v1/huishoudens", {"burgerservicenummers": [ALICE]}))
+    assert r.status_code == 200 and r.json()["gevonden"] == 1

@@ -61,6 +61,11 @@ def test_no_bsn_in_urls_and_invalid_input_is_400(brp) -> None:
     assert client.get("/v1/personen/999993653").status_code in (404, 405)
     r = client.post("/v1/personen/_zoek", json={"burgerservicenummers": []})
     assert r.status_code == 400 and r.headers["content-type"] == "application/problem+json"
+    # every item must be a BSN: not a name, not a control character (which the logboek refuses: 500)
+    for bad in (["Jansen"], ["999993653", "99999365\n"], ["9" * 300]):
+        r = client.post("/v1/personen/_zoek", json={"burgerservicenummers": bad})
+        assert r.status_code == 400, (bad, r.text)
+        assert bad[-1] not in r.text  # the rejected value is not echoed
     spec = client.get("/v1/openapi.json")
     assert spec.status_code == 200 and "/personen/_zoek" in spec.json()["paths"]
 

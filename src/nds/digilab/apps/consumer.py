@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import httpx
 from fastapi import FastAPI, Request
@@ -73,7 +73,7 @@ class BsnIn(BaseModel):
 
 class HuishoudenIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    burgerservicenummers: list[str] = Field(min_length=1, max_length=10)
+    burgerservicenummers: list[Annotated[str, Field(pattern=BSN)]] = Field(min_length=1, max_length=10)
 
 
 class VerhuizingIn(BsnIn):

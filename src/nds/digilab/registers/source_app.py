@@ -14,7 +14,7 @@ continued and the caller's operation becomes ``foreign_operation``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import FastAPI, Request
 from pydantic import BaseModel, ConfigDict, Field
@@ -25,10 +25,12 @@ from nds.fsc.jose import JoseError, peek_payload
 from nds.logboek.model import DataSubject, ForeignOperation, Processing, StatusCode, TraceParent, new_trace_id
 from nds.logboek.store import Logboek
 
+Bsn = Annotated[str, Field(pattern=r"^[0-9]{9}$")]
+
 
 class PersonenZoek(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    burgerservicenummers: list[str] = Field(min_length=1, max_length=100)
+    burgerservicenummers: list[Bsn] = Field(min_length=1, max_length=100)
 
 
 class AdresZoek(BaseModel):
