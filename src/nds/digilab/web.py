@@ -13,194 +13,30 @@ Everything shown from contracts, registers or logs goes through Jinja's autoesca
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import logging
-from pathlib import Path
-from typing import Any
-from urllib.parse import quote
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
-from nds.digilab.auth_web import (
-    COOKIE,
-    ROLES,
-    AuditLog,
-    AuditLogError,
-    AuthError,
-    CitizenLogin,
-    DemoOfficers,
-    FileOfficers,
-    LoginThrottle,
-    OfficerDirectory,
-    Session,
-    SessionStore,
-    SimulatedDigiD,
-    check_csrf,
-    clear_cookie,
-    set_cookie,
+from nds.digilab.auth_web import AuditLogError, AuthError, check_csrf, clear_cookie
+from nds.digilab.web_common import (
+    ACTION_DONE,
+    ACTION_LABELS,
+    DIRECTION_LABELS,
+    Web,
+    audit_quietly,
+    ensure_session,
+    error_page,
+    examples,
+    form_data,
+    officer_for,
+    page,
+    redirect,
+    safe_next,
+    session_of,
 )
-from nds.digilab.webdata import DataError, DigiLabData, fmt_iso, fmt_time
-from nds.web.app import add_nav, render
-
-ACTION_LABELS = {"accept": "Accepteren", "reject": "Afwijzen", "revoke": "Intrekken"}
-ACTION_DONE = {"accept": "geaccepteerd", "reject": "afgewezen", "revoke": "ingetrokken"}
-STATE_LABELS = {
-    "proposed": "Voorgesteld (wacht op handtekeningen)",
-    "valid": "Geldig",
-    "not_yet_valid": "Nog niet geldig",
-    "rejected": "Afgewezen",
-    "revoked": "Ingetrokken",
-    "expired": "Verlopen",
-    "signer_certificate_expired": "Certificaat van ondertekenaar verlopen",
-}
-GRANT_LABELS = {
-    "GRANT_TYPE_SERVICE_PUBLICATION": "Publicatie van een dienst",
-    "GRANT_TYPE_DELEGATED_SERVICE_PUBLICATION": "Publicatie namens een andere organisatie",
-    "GRANT_TYPE_SERVICE_CONNECTION": "Verbinding met een dienst",
-    "GRANT_TYPE_DELEGATED_SERVICE_CONNECTION": "Verbinding namens een andere organisatie",
-    "GRANT_TYPE_PEER_REGISTRATION": "Registratie als deelnemer",
-}
-ROLE_LABELS = {"directory": "Directory", "provider": "Aanbieder", "consumer": "Afnemer", "portal": "Portaal"}
-DIRECTION_LABELS = {"DIRECTION_INCOMING": "Inkomend", "DIRECTION_OUTGOING": "Uitgaand"}
-
-
-# -- plumbing -----------------------------------------------------------------------------------
-
-
-class Web:
-    """Per-app state of the DigiLab pages."""
-
-    def __init__(self, app: FastAPI) -> None:
-        self.app = app
-        self.sessions = SessionStore()
-        self.throttle = LoginThrottle()
-        self._data: DigiLabData | None = None
-        self._mtime: float | None = None
-        self._audit: AuditLog | None = None
-
-    @property
-    def settings(self) -> Any:
-        return self.app.state.settings
-
-    @property
-    def web_dir(self) -> Path:
-        return Path(self.settings.state_dir) / "digilab-web"
-
-    def data(self) -> DigiLabData:
-        fixed = getattr(self.app.state, "digilab_data", None)
-        if fixed is not None:
-            return fixed
-        state = Path(self.settings.state_dir) / "digilab"
-        try:
-            mtime = (state / "digilab.json").stat().st_mtime
-        except OSError:
-            mtime = None
-        if self._data is None or mtime != self._mtime:
-            old = self._data
-            self._data = DigiLabData.from_state(state)
-            self._mtime = mtime
-            close = getattr(old.clients, "aclose", None) if old is not None else None
-            if close is not None:  # the old connection pools, once running requests are done
-                asyncio.get_running_loop().call_later(30, lambda: asyncio.ensure_future(close()))
-        return self._data
-
-    def audit(self) -> AuditLog:
-        custom = getattr(self.app.state, "digilab_audit", None)
-        if custom is not None:
-            return custom
-        if self._audit is None:
-            self._audit = AuditLog(self.web_dir / "audit.jsonl")
-        return self._audit
-
-    def citizen_login(self) -> CitizenLogin | None:
-        custom = getattr(self.app.state, "digilab_citizen_login", None)
-        if custom is not None:
-            return custom
-        return SimulatedDigiD() if self.settings.demo_mode else None
-
-    def officers(self) -> OfficerDirectory:
-        custom = getattr(self.app.state, "digilab_officers", None)
-        if custom is not None:
-            return custom
-        files = FileOfficers(self.web_dir / "officers.json")
-        if not self.settings.demo_mode:
-            return files
-        try:
-            orgs = [(o.slug, o.name) for o in self.data().organisations]
-        except DataError:
-            orgs = []
-        return DemoOfficers(orgs, fallback=files)
-
-
-def _web(request: Request) -> Web:
-    return request.app.state.digilab_web
-
-
-def _session(request: Request) -> Session | None:
-    return _web(request).sessions.get(request.cookies.get(COOKIE))
-
-
-def _ensure_session(request: Request) -> Session:
-    return _session(request) or _web(request).sessions.create()
-
-
-def page(
-    request: Request, template: str, ctx: dict[str, Any], status: int = 200, session: Session | None = None
-) -> HTMLResponse:
-    s = session or _session(request)
-    flash = list(s.flash) if s else []
-    if s:
-        s.flash.clear()
-    full = {
-        "session": s,
-        "citizen": s.citizen if s else None,
-        "officer": s.officer if s else None,
-        "csrf": s.csrf if s else "",
-        "flash": flash,
-        "fmt_time": fmt_time,
-        "fmt_iso": fmt_iso,
-        "state_labels": STATE_LABELS,
-        "grant_labels": GRANT_LABELS,
-        "role_labels": ROLE_LABELS,
-        "officer_roles": ROLES,
-        **ctx,
-    }
-    resp = render(request, template, full, status_code=status)
-    resp.headers["Cache-Control"] = "no-store"
-    if s is not None:
-        set_cookie(request, resp, s)
-    return resp
-
-
-def error_page(request: Request, status: int, title: str, detail: str) -> HTMLResponse:
-    return page(request, "digilab/fout.html", {"title": title, "detail": detail}, status)
-
-
-def _redirect(request: Request, url: str, session: Session | None = None) -> Response:
-    resp = RedirectResponse(url, status_code=303)
-    if session is not None:
-        set_cookie(request, resp, session)
-    return resp
-
-
-async def _form(request: Request) -> dict[str, str]:
-    form = await request.form()
-    return {k: v for k, v in form.items() if isinstance(v, str)}
-
-
-def _officer_for(request: Request, slug: str) -> tuple[Session, Any] | Response:
-    s = _session(request)
-    if s is None or s.officer is None:
-        target = _safe_next(request.url.path) or "/digilab/beheer"
-        return _redirect(request, f"/digilab/inloggen/medewerker?volgende={quote(target)}")
-    if not s.officer.can_view(slug):
-        return error_page(request, 403, "Geen toegang", "U bent geen medewerker van deze organisatie.")
-    return s, s.officer
-
-
-# -- pages --------------------------------------------------------------------------------------
+from nds.digilab.webdata import DataError, DigiLabData
+from nds.web.app import add_nav
 
 
 def register(app: FastAPI) -> None:
@@ -254,9 +90,9 @@ def register(app: FastAPI) -> None:
 
     @app.get("/digilab/beheer", response_class=HTMLResponse, include_in_schema=False)
     async def officer_home(request: Request) -> Response:
-        s = _session(request)
+        s = session_of(request)
         if s is None or s.officer is None:
-            return _redirect(request, "/digilab/inloggen/medewerker")
+            return redirect(request, "/digilab/inloggen/medewerker")
         d = data_or_error(request)
         if isinstance(d, Response):
             return d
@@ -265,7 +101,7 @@ def register(app: FastAPI) -> None:
 
     @app.get("/digilab/organisaties/{slug}/contracten", response_class=HTMLResponse, include_in_schema=False)
     async def contracts(request: Request, slug: str) -> Response:
-        who = _officer_for(request, slug)
+        who = officer_for(request, slug)
         if isinstance(who, Response):
             return who
         _s, officer = who
@@ -295,7 +131,7 @@ def register(app: FastAPI) -> None:
         include_in_schema=False,
     )
     async def confirm_action(request: Request, slug: str, content_hash: str, action: str) -> Response:
-        who = _officer_for(request, slug)
+        who = officer_for(request, slug)
         if isinstance(who, Response):
             return who
         _s, officer = who
@@ -330,8 +166,8 @@ def register(app: FastAPI) -> None:
         include_in_schema=False,
     )
     async def contract_action(request: Request, slug: str, content_hash: str, action: str) -> Response:
-        s = _session(request)
-        form = await _form(request)
+        s = session_of(request)
+        form = await form_data(request)
         try:
             check_csrf(request, s, form.get("csrf_token"))
         except AuthError as exc:
@@ -360,17 +196,17 @@ def register(app: FastAPI) -> None:
             d = web.data()
             await d.contract_action(slug, content_hash, action)
         except DataError as exc:
-            _audit_quietly(audit, s.officer, slug, what, content_hash, f"geweigerd: {exc.detail}")
+            audit_quietly(audit, s.officer, slug, what, content_hash, f"geweigerd: {exc.detail}")
             return error_page(request, exc.status, "Actie mislukt", exc.detail)
-        _audit_quietly(audit, s.officer, slug, what, content_hash, "gelukt")
+        audit_quietly(audit, s.officer, slug, what, content_hash, "gelukt")
         s.flash.append(("ok", f"Contract {content_hash[:24]}… is {ACTION_DONE[action]}."))
-        return _redirect(request, f"/digilab/organisaties/{slug}/contracten", s)
+        return redirect(request, f"/digilab/organisaties/{slug}/contracten", s)
 
     @app.get("/digilab/organisaties/{slug}/transacties", response_class=HTMLResponse, include_in_schema=False)
     async def transactions(
         request: Request, slug: str, cursor: str | None = None, dienst: str | None = None
     ) -> Response:
-        who = _officer_for(request, slug)
+        who = officer_for(request, slug)
         if isinstance(who, Response):
             return who
         _s, officer = who
@@ -389,7 +225,7 @@ def register(app: FastAPI) -> None:
                 return error_page(request, 400, "Ongeldige invoer", "Onbekende dienst.")
             log = await d.transaction_log(slug, limit=100, cursor=cursor, service=service)
         except DataError as exc:
-            _audit_quietly(
+            audit_quietly(
                 audit, officer, slug, "transactielog ingezien", "GET /logs", f"mislukt: {exc.detail}"
             )
             return error_page(request, exc.status, "Transactielog niet beschikbaar", exc.detail)
@@ -411,9 +247,9 @@ def register(app: FastAPI) -> None:
 
     @app.get("/digilab/audit", response_class=HTMLResponse, include_in_schema=False)
     async def audit_page(request: Request) -> Response:
-        s = _session(request)
+        s = session_of(request)
         if s is None or s.officer is None:
-            return _redirect(request, "/digilab/inloggen/medewerker")
+            return redirect(request, "/digilab/inloggen/medewerker")
         try:
             entries = list(reversed(web.audit().entries(s.officer.roles)))[:500]
         except AuditLogError as exc:
@@ -427,9 +263,9 @@ def register(app: FastAPI) -> None:
 
     @app.get("/digilab/mijn-gegevens", response_class=HTMLResponse, include_in_schema=False)
     async def my_data(request: Request) -> Response:
-        s = _session(request)
+        s = session_of(request)
         if s is None or s.citizen is None:
-            return _redirect(request, "/digilab/inloggen/digid")
+            return redirect(request, "/digilab/inloggen/digid")
         d = data_or_error(request)
         if isinstance(d, Response):
             return d
@@ -450,9 +286,9 @@ def register(app: FastAPI) -> None:
                 "Inloggen als burger kan hier alleen in de demo-omgeving (gesimuleerde DigiD) "
                 "of met een gekoppelde inlogdienst.",
             )
-        s = _ensure_session(request)
+        s = ensure_session(request)
         return page(
-            request, "digilab/inloggen_digid.html", {"login": login, "examples": _examples(web)}, session=s
+            request, "digilab/inloggen_digid.html", {"login": login, "examples": examples(web)}, session=s
         )
 
     @app.post("/digilab/inloggen/digid", response_class=HTMLResponse, include_in_schema=False)
@@ -462,8 +298,8 @@ def register(app: FastAPI) -> None:
             return error_page(
                 request, 404, "Inloggen niet beschikbaar", "Er is geen inlogdienst voor burgers."
             )
-        s = _session(request)
-        form = await _form(request)
+        s = session_of(request)
+        form = await form_data(request)
         try:
             check_csrf(request, s, form.get("csrf_token"))
             citizen = login.finish(form)
@@ -472,7 +308,7 @@ def register(app: FastAPI) -> None:
                 return page(
                     request,
                     "digilab/inloggen_digid.html",
-                    {"login": login, "examples": _examples(web), "error": exc.detail},
+                    {"login": login, "examples": examples(web), "error": exc.detail},
                     400,
                     session=s,
                 )
@@ -480,22 +316,22 @@ def register(app: FastAPI) -> None:
         assert s is not None
         s = web.sessions.rotate(s)
         s.citizen = citizen
-        return _redirect(request, "/digilab/mijn-gegevens", s)
+        return redirect(request, "/digilab/mijn-gegevens", s)
 
     @app.get("/digilab/inloggen/medewerker", response_class=HTMLResponse, include_in_schema=False)
     async def officer_login_form(request: Request, volgende: str | None = None) -> Response:
-        s = _ensure_session(request)
+        s = ensure_session(request)
         return page(
             request,
             "digilab/inloggen_medewerker.html",
-            {"demo_accounts": web.officers().demo_accounts(), "next": _safe_next(volgende)},
+            {"demo_accounts": web.officers().demo_accounts(), "next": safe_next(volgende)},
             session=s,
         )
 
     @app.post("/digilab/inloggen/medewerker", response_class=HTMLResponse, include_in_schema=False)
     async def officer_login(request: Request) -> Response:
-        s = _session(request)
-        form = await _form(request)
+        s = session_of(request)
+        form = await form_data(request)
         try:
             check_csrf(request, s, form.get("csrf_token"))
         except AuthError as exc:
@@ -516,7 +352,7 @@ def register(app: FastAPI) -> None:
                 "digilab/inloggen_medewerker.html",
                 {
                     "demo_accounts": directory.demo_accounts(),
-                    "next": _safe_next(form.get("volgende")),
+                    "next": safe_next(form.get("volgende")),
                     "error": "Onbekende gebruikersnaam of onjuist wachtwoord (of te veel pogingen; "
                     "wacht dan enkele minuten).",
                     "username": username,
@@ -527,13 +363,13 @@ def register(app: FastAPI) -> None:
         s = web.sessions.rotate(s)
         s.officer = officer
         for slug in sorted(officer.roles):
-            _audit_quietly(web.audit(), officer, slug, "ingelogd", "-", "gelukt")
-        return _redirect(request, _safe_next(form.get("volgende")) or "/digilab/beheer", s)
+            audit_quietly(web.audit(), officer, slug, "ingelogd", "-", "gelukt")
+        return redirect(request, safe_next(form.get("volgende")) or "/digilab/beheer", s)
 
     @app.post("/digilab/uitloggen", response_class=HTMLResponse, include_in_schema=False)
     async def logout(request: Request) -> Response:
-        s = _session(request)
-        form = await _form(request)
+        s = session_of(request)
+        form = await form_data(request)
         try:
             check_csrf(request, s, form.get("csrf_token"))
         except AuthError as exc:
@@ -541,44 +377,8 @@ def register(app: FastAPI) -> None:
         assert s is not None
         if s.officer is not None:
             for slug in sorted(s.officer.roles):
-                _audit_quietly(web.audit(), s.officer, slug, "uitgelogd", "-", "gelukt")
+                audit_quietly(web.audit(), s.officer, slug, "uitgelogd", "-", "gelukt")
         web.sessions.delete(s)
-        resp = _redirect(request, "/digilab")
+        resp = redirect(request, "/digilab")
         clear_cookie(resp)
         return resp
-
-
-def _audit_quietly(audit: AuditLog, officer: Any, slug: str, action: str, obj: str, result: str) -> None:
-    """An audit entry after the fact: a write failure is logged (never with personal data) and the
-    page goes on, because the action itself already happened."""
-    try:
-        audit.append(officer, slug, action, obj, result)
-    except AuditLogError as exc:
-        logging.getLogger(__name__).error("audit entry lost (%s %s): %s", slug, action, exc)
-
-
-def _safe_next(value: str | None) -> str | None:
-    """Only a local DigiLab path (no open redirect)."""
-    if (
-        value
-        and value.startswith("/digilab/")
-        and "//" not in value
-        and "\\" not in value
-        and len(value) < 300
-    ):
-        return value
-    return None
-
-
-def _examples(web: Web) -> list[dict[str, str]]:
-    """A few synthetic test persons to log in as (all BSNs are from the test range), generated the
-    same way as the DigiLab's registers (``persons`` in digilab.json, default 5000)."""
-    from nds.digilab.registers.data import generate
-
-    n = 5000
-    with contextlib.suppress(DataError):
-        raw = web.data().raw.get("persons")
-        if isinstance(raw, int) and 1 <= raw <= 9000:
-            n = raw
-    persons = list(generate(n).persons.values())[:6]
-    return [{"bsn": p.bsn, "name": f"{p.given_name} {p.surname}"} for p in persons]
