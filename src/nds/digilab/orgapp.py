@@ -23,7 +23,7 @@ from nds.db import make_engine
 from nds.digilab.apps.consumer import ConsumerConfig, create_consumer_api
 from nds.digilab.registers import catalog
 from nds.digilab.registers.data import generate
-from nds.digilab.registers.source_app import create_source_api
+from nds.digilab.registers.source_app import create_source_api, is_peer_entity
 from nds.logboek.app import READ_API_PATH, create_logboek_app
 from nds.logboek.auth import CitizenAssertionAuth
 from nds.logboek.pseudonym import Keyring
@@ -90,6 +90,7 @@ def create_org_app(
         authenticator=CitizenAssertionAuth(DIGID_ISSUER, digid_public, ctx.read_api),
         entity=f"urn:nds:fsc:peer:{ctx.peer_id}",
         inzage_activity_uri=ctx.activities["inzage"],
+        chain_entity=is_peer_entity,
     )
     routes = []
     if ctx.kind in REGISTER_KINDS:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
@@ -24,10 +26,12 @@ def create_logboek_app(
     authenticator: Authenticator,
     entity: str,
     inzage_activity_uri: str,
+    chain_entity: Callable[[str], bool] | None = None,
 ) -> Starlette:
     """``/ldv/v1/processing-activities`` (read API) and ``/register/verwerkingsactiviteiten/…``.
 
-    ``register.base_uri`` must be ``<public base>/register`` so activity URIs resolve here."""
+    ``register.base_uri`` must be ``<public base>/register`` so activity URIs resolve here.
+    ``chain_entity``: which foreign-operation entities are other organisations (see ``read_api``)."""
     read_api = create_read_api(
         engine=logboek.engine,
         logboek=logboek,
@@ -36,6 +40,7 @@ def create_logboek_app(
         authenticator=authenticator,
         entity=entity,
         inzage_activity_uri=inzage_activity_uri,
+        chain_entity=chain_entity,
     )
     return Starlette(
         routes=[Mount(READ_API_PATH, app=read_api), Mount(REGISTER_PATH, app=create_register_api(register))]

@@ -4,10 +4,13 @@
 - At least one of ``traceId``, ``processingActivityId`` or ``dataSubject``, else 400 (problem+json).
 - The query is bound to the authenticated citizen (``auth.py``); asking for someone else is 403.
 - Confidential activities (per the register version a record points to) are never returned.
-- A record made *for another organisation's processing* (it has a ``foreign_operation``) is only
-  returned when the query names its trace: the citizen view reaches it by following the chain
-  from the consumer's (visible) record, so a confidential consumer is never revealed through its
-  provider's ordinary record.
+- A record made *for another organisation's processing* (its ``foreign_operation`` names an entity
+  for which ``chain_entity`` is true; by default every foreign entity) is only returned when the
+  query names its trace: the citizen view reaches it by following the chain from the consumer's
+  (visible) record, so a confidential consumer is never revealed through its provider's ordinary
+  record. A foreign operation of the organisation's own client (e.g. a web front end sending a
+  ``traceparent``) does not make its own processing a chain record: tell them apart with
+  ``chain_entity``.
 - Pagination (our own, documented): ``pageSize`` (1–1000, default 100) and an opaque ``cursor``;
   the response has ``next`` (a cursor, or null).
 - Looking is itself a processing: every query is logged as an "inzageverzoek" for that citizen.
@@ -15,6 +18,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -80,7 +84,9 @@ def create_read_api(
     authenticator: Authenticator,
     entity: str,
     inzage_activity_uri: str,
+    chain_entity: Callable[[str], bool] | None = None,
 ) -> FastAPI:
+    is_chain = chain_entity or (lambda _entity: True)
     api = make_api("LDV lezen API", "1.0.0", "Lezen van het Logboek Dataverwerkingen van één organisatie.")
 
     @api.post(
@@ -124,7 +130,7 @@ def create_read_api(
             act = register.get(r.activity_uri)
             if act is None or act.is_confidential(today):
                 continue
-            if r.foreign_trace_id and body.traceId != r.trace_id:
+            if r.foreign_trace_id and is_chain(r.foreign_entity or "") and body.traceId != r.trace_id:
                 continue
             visible.append(r.to_ldv())
         # the query itself is a processing about this citizen, logged before we answer

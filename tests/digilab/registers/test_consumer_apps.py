@@ -79,9 +79,9 @@ def lab(tmp_path: Path):
         o.logboek.close()
 
 
-async def _post(lab, host: str, path: str, body: dict) -> httpx.Response:
+async def _post(lab, host: str, path: str, body: dict, headers: dict | None = None) -> httpx.Response:
     async with httpx.AsyncClient(transport=lab["outway"], base_url=f"http://{host}") as c:
-        return await c.post(path, json=body)
+        return await c.post(path, json=body, headers=headers or {})
 
 
 def test_verhuizing_logs_at_consumer_and_provider_linked_by_trace_and_transaction(lab) -> None:
@@ -129,8 +129,12 @@ def test_no_record_no_data(lab) -> None:
     assert "geslachtsnaam" not in r.text
 
 
-def test_citizen_view_over_real_apps_hides_confidential_inquiry(lab) -> None:
-    asyncio.run(_post(lab, "uwv.test", "/v1/aanvragen", {"burgerservicenummer": ALICE}))
+@pytest.mark.parametrize("client_traceparent", [False, True])
+def test_citizen_view_over_real_apps_hides_confidential_inquiry(lab, client_traceparent: bool) -> None:
+    """With or without a traceparent from the application's own client (which becomes the consumer
+    record's foreign_operation), the citizen sees the application and what it obtained."""
+    tp = {"traceparent": f"00-{'ab' * 16}-{'cd' * 8}-00"} if client_traceparent else {}
+    asyncio.run(_post(lab, "uwv.test", "/v1/aanvragen", {"burgerservicenummer": ALICE}, tp))
     asyncio.run(_post(lab, "uwv.test", "/v1/fraudeonderzoeken", {"burgerservicenummer": ALICE}))
     orgs = [lab[k] for k in ("brp", "bag", "gemeente", "uitkering")]
     sources = [Source(o.name, o.peer_id, o.read_api) for o in orgs]

@@ -44,6 +44,15 @@ class OndernemingZoek(BaseModel):
     kvkNummer: str = Field(pattern=r"^[0-9]{8}$")
 
 
+PEER_ENTITY = "urn:nds:fsc:peer:"
+
+
+def is_peer_entity(entity: str) -> bool:
+    """Whether a foreign operation's entity is another organisation of the federation (a record made
+    for it is a chain record, see ``nds.logboek.read_api``), not an application's own client."""
+    return entity.startswith(PEER_ENTITY)
+
+
 def caller_entity(request: Request) -> str:
     """The calling organisation, from the FSC access token the Inway verified (never trusted blindly
     elsewhere: the source is only reachable through its Inway)."""
@@ -54,7 +63,7 @@ def caller_entity(request: Request) -> str:
         payload = {}
     act = payload.get("act") if isinstance(payload.get("act"), dict) else None
     sub = str(payload.get("sub", "onbekend"))
-    return f"urn:nds:fsc:peer:{sub}" + (f":namens:{act['sub']}" if act and act.get("sub") else "")
+    return f"{PEER_ENTITY}{sub}" + (f":namens:{act['sub']}" if act and act.get("sub") else "")
 
 
 async def log_processing(
