@@ -2,7 +2,9 @@
 
 1. Ask every organisation's read API for the citizen's own processings (bound to the citizen).
 2. For each record that called another organisation (``dpl.read.externalReadAPI_id``), ask that
-   organisation for the records in the same trace: the processing done *for* this one. Repeat.
+   organisation for the records in the same trace: the processing done *for* this one. Where both
+   records carry the FSC transaction ID, they must match: a client may reuse one trace for several
+   calls, and a provision made for another (possibly confidential) call is not this one's. Repeat.
 3. Resolve each record's activity through its register URI (purpose, legal basis). An activity
    that is confidential answers 404 and its records are dropped (defence in depth: the read API
    already omits them).
@@ -19,7 +21,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from nds.logboek.model import ATTR_ACTIVITY, ATTR_EXTERNAL_READ_API
+from nds.logboek.model import ATTR_ACTIVITY, ATTR_EXTERNAL_READ_API, ATTR_FSC_TRANSACTION
 
 INZAGE_NAME = "inzageverzoek"
 MAX_DEPTH = 8
@@ -130,9 +132,13 @@ async def build_view(sources: list[Source], transport: Transport, subject: dict[
             key = (str(nxt), use.trace_id)
             if target is not None and key not in seen:
                 seen.add(key)
+                txid = attrs.get(ATTR_FSC_TRANSACTION)
                 for down in await safe_read(target, {"traceId": use.trace_id, "dataSubject": subject}):
                     if not down.get("foreignOperation"):
                         continue  # only records made for this chain
+                    down_txid = down.get("attributes", {}).get(ATTR_FSC_TRANSACTION)
+                    if txid and down_txid and down_txid != txid:
+                        continue  # made for another call in the same trace (maybe a confidential one)
                     child = await to_use(target, down, depth + 1, seen)
                     if child is not None:
                         use.obtained_from.append(child)

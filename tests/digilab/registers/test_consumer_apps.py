@@ -161,3 +161,25 @@ def test_household_items_must_be_bsns(lab) -> None:
     assert not [c for c in lab["outway"].seen if c["grant"] == "$1$3$brp"]  # nothing was asked
     r = asyncio.run(_post(lab, "uwv.test", "/v1/huishoudens", {"burgerservicenummers": [ALICE]}))
     assert r.status_code == 200 and r.json()["gevonden"] == 1
+
+
+def test_shared_client_trace_does_not_reveal_a_confidential_provision(lab) -> None:
+    """A client that reuses one traceparent for an ordinary and a confidential processing: following
+    the ordinary one's chain must not show the BRP provision made for the confidential one."""
+    tp = {"traceparent": f"00-{'ef' * 16}-{'12' * 8}-01"}
+    asyncio.run(_post(lab, "uwv.test", "/v1/aanvragen", {"burgerservicenummer": ALICE}, tp))
+    asyncio.run(_post(lab, "uwv.test", "/v1/fraudeonderzoeken", {"burgerservicenummer": ALICE}, tp))
+    brp = lab["brp"]
+    assert len(find(brp.logboek.engine, brp.keyring, Query(trace_id="ef" * 16))[0]) == 2
+    sources = [Source(o.name, o.peer_id, o.read_api) for o in (lab["brp"], lab["uitkering"])]
+
+    async def view():
+        async def assertion(s: Source) -> str:
+            return issue_citizen_assertion(lab["idp"], DIGID_ISSUER, s.read_api, ALICE)
+
+        async with httpx.AsyncClient(transport=lab["outway"]) as c:
+            return await build_view(sources, HttpTransport(c, assertion), {"id": ALICE, "type": "BSN"})
+
+    v = asyncio.run(view())
+    assert [(u.organisation, u.activity) for u in v.uses] == [("Uitkering", "Uitkering toekennen")]
+    assert len(v.uses[0].obtained_from) == 1
