@@ -68,9 +68,21 @@ def _zombie_reap(pid: int) -> None:
         os.waitpid(pid, os.WNOHANG)
 
 
+def _is_my_child(pid: int) -> bool:
+    """A live child of this process (right after spawning, its command line can still be empty)."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    fields = raw[raw.rindex(")") + 2 :].split()
+    return fields[0] != "Z" and int(fields[1]) == os.getpid()
+
+
 def stop(pids: list[int], state: Path, timeout: float = 10.0) -> list[int]:
-    """SIGTERM each process group we own, SIGKILL what is left after ``timeout``; returns those stopped."""
-    mine = [p for p in pids if is_ours(p, state)]
+    """SIGTERM each process group we own, SIGKILL what is left after ``timeout``; returns those stopped.
+
+    Ours: a child of this process, or a process whose command line mentions ``state``."""
+    mine = [p for p in pids if _is_my_child(p) or is_ours(p, state)]
     for pid in mine:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pid, signal.SIGTERM)
@@ -78,11 +90,11 @@ def stop(pids: list[int], state: Path, timeout: float = 10.0) -> list[int]:
     while time.monotonic() < deadline:
         for pid in mine:
             _zombie_reap(pid)
-        if not any(is_ours(p, state) for p in mine):
+        if not any(_is_my_child(p) or is_ours(p, state) for p in mine):
             break
         time.sleep(0.05)
     for pid in mine:
-        if is_ours(pid, state):
+        if _is_my_child(pid) or is_ours(pid, state):
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(pid, signal.SIGKILL)
             _zombie_reap(pid)
