@@ -324,9 +324,8 @@ def main() -> int:
     print(f"ratio fsc/nginx proxy CPU per request: {fsc.proxy_cpu_us / ngx.proxy_cpu_us:.1f}")
     if fsc.parts_us:
         parts = ", ".join(f"{k} {v:.0f} µs" for k, v in fsc.parts_us.items())
-        print(
-            f"fsc proxy CPU per request by component: {parts} (the service alone: {direct.proxy_cpu_us:.0f} µs)"
-        )
+        alone = f"{direct.proxy_cpu_us:.0f} µs"
+        print(f"fsc proxy CPU per request by component: {parts} (the service alone: {alone})")
     print(
         f"ratio fsc/nginx throughput: {share:.3f} (target ≥ {TARGET_NGINX_SHARE}) "
         f"{'MET' if share >= TARGET_NGINX_SHARE else 'NOT MET'}"
