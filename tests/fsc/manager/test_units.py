@@ -102,3 +102,15 @@ def test_config_errors(tmp_path: Path, body: str) -> None:
     f.write_text(body)
     with pytest.raises(ConfigError):
         load_config(f)
+
+
+def test_reregistering_an_inway_with_services_keeps_them(db_url: str) -> None:
+    """Registering an inway again (e.g. a new address) must not fail on its services' reference."""
+    from nds.fsc.manager.store import Store
+
+    store = Store(db_url)
+    store.upsert_inway("main", "https://127.0.1.2:443")
+    store.upsert_service("personen", "main", "http://127.0.1.2:9001", "PROTOCOL_TCP_HTTP_1.1")
+    store.upsert_inway("main", "https://127.0.1.2:8443")
+    assert store.list_inways() == [{"name": "main", "address": "https://127.0.1.2:8443"}]
+    assert [s["name"] for s in store.list_services()] == ["personen"]

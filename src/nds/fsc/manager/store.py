@@ -497,9 +497,11 @@ class Store:
     # -- inways and services -----------------------------------------------------------------
 
     def upsert_inway(self, name: str, address: str) -> None:
+        """Register or move an inway; its services (which reference it) stay attached."""
         with self.engine.begin() as conn:
-            conn.execute(delete(t.inways).where(t.inways.c.name == name))
-            conn.execute(insert(t.inways).values(name=name, address=address))
+            updated = conn.execute(update(t.inways).where(t.inways.c.name == name).values(address=address))
+            if updated.rowcount == 0:
+                conn.execute(insert(t.inways).values(name=name, address=address))
 
     def list_inways(self) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
