@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import threading
+from concurrent.futures import Future
 
 import pytest
 import sqlalchemy as sa
@@ -18,7 +19,7 @@ from nds.logboek.model import (
 )
 from nds.logboek.pseudonym import Keyring
 from nds.logboek.query import Query, find
-from nds.logboek.store import Logboek, LogboekWriteError, row_record
+from nds.logboek.store import Logboek, LogboekWriteError, pending_records, row_record
 
 ACT = "https://gemeente.digilab.example/register/verwerkingsactiviteiten/verhuizing/versies/1"
 BSNS = ("999993653", "999990019", "999991589")
@@ -143,3 +144,27 @@ def test_write_failure_fails_closed(engine: Engine, keyring: Keyring) -> None:
             lb.write(Processing("x", ACT, (DataSubject(BSNS[0]),), new_trace_id()))
     finally:
         lb.close()
+
+
+def test_a_cancelled_waiter_does_not_stop_the_writer(logboek: Logboek, engine: Engine) -> None:
+    """A ``submit`` future its caller cancelled before the writer reached it: that write is dropped
+    and the writer thread keeps serving everyone else (it used to die resolving the cancelled
+    future, after which every write hung)."""
+    gone: Future[list] = Future()
+    gone.cancel()
+    # queued as ``submit`` queues it, but already cancelled: no race with the writer thread
+    logboek._queue.put(
+        (
+            pending_records(Processing("x", ACT, (DataSubject(BSNS[0]),), new_trace_id()), logboek.keyring),
+            gone,
+        )
+    )
+    recs = logboek.write(Processing("y", ACT, (DataSubject(BSNS[1]),), new_trace_id()), timeout=15)
+    assert [r.name for r in recs] == ["y"] and recs[0].seq == 1
+    # and through the public interface: whether or not the cancel wins the race, nothing hangs
+    fut = logboek.submit(Processing("z", ACT, (DataSubject(BSNS[2]),), new_trace_id()))
+    cancelled = fut.cancel()
+    last = logboek.write(Processing("w", ACT, (DataSubject(BSNS[1]),), new_trace_id()), timeout=15)
+    with engine.connect() as conn:
+        names = [n for (n,) in conn.execute(sa.select(t.records.c.name).order_by(t.records.c.seq))]
+    assert names == (["y", "w"] if cancelled else ["y", "z", "w"]) and last[0].name == "w"

@@ -179,19 +179,24 @@ class Logboek:
             item = self._queue.get()
             if item is _STOP:
                 return
-            batch = [item]
+            batch = [item] if _claim(item) else []
             count = len(item[0])
+            stop = False
             while count < self.max_batch:
                 try:
                     nxt = self._queue.get_nowait()
                 except queue.Empty:
                     break
                 if nxt is _STOP:
-                    self._commit(batch)
-                    return
-                batch.append(nxt)
-                count += len(nxt[0])
-            self._commit(batch)
+                    stop = True
+                    break
+                if _claim(nxt):
+                    batch.append(nxt)
+                    count += len(nxt[0])
+            if batch:
+                self._commit(batch)
+            if stop:
+                return
 
     def _commit(self, batch: Sequence[tuple[list[Pending], Any]]) -> None:
         try:
@@ -238,6 +243,14 @@ class Logboek:
             out.append(rows[i : i + len(group)])
             i += len(group)
         return out
+
+
+def _claim(item: tuple[list[Pending], Any]) -> bool:
+    """Take a queued write into a batch. A ``submit`` future its caller cancelled is dropped (not
+    written); once claimed it can no longer be cancelled, so resolving it cannot fail and stop the
+    writer thread."""
+    waiter = item[1]
+    return not isinstance(waiter, Future) or waiter.set_running_or_notify_cancel()
 
 
 def _resolve(items: list[tuple[asyncio.Future[Any], Any]], error: Exception | None) -> None:
