@@ -214,6 +214,9 @@ def safe_next(value: str | None) -> str | None:
     return None
 
 
+FEATURED_BSNS = ("999993653",)
+
+
 def examples(web: Web) -> list[dict[str, str]]:
     """A few synthetic test persons to log in as (all BSNs are from the test range), generated the
     same way as the DigiLab's registers (``persons`` in digilab.json, default 5000)."""
@@ -224,5 +227,8 @@ def examples(web: Web) -> list[dict[str, str]]:
         raw = web.data().raw.get("persons")
         if isinstance(raw, int) and 1 <= raw <= 9000:
             n = raw
-    persons = list(generate(n).persons.values())[:6]
-    return [{"bsn": p.bsn, "name": f"{p.given_name} {p.surname}"} for p in persons]
+    people = generate(n).persons
+    # the BRP's published test person the README and `nds inzage` examples use comes first
+    chosen = [people[b] for b in FEATURED_BSNS if b in people]
+    chosen += [p for p in people.values() if p.bsn not in FEATURED_BSNS][: 6 - len(chosen)]
+    return [{"bsn": p.bsn, "name": f"{p.given_name} {p.surname}"} for p in chosen]

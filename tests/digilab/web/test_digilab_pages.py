@@ -152,6 +152,13 @@ def test_unreachable_organisation_is_shown(client: TestClient, lab: Lab) -> None
     assert "Verhuizing verwerken" in r.text
 
 
+def test_demo_login_lists_test_persons_first_the_documented_one(client: TestClient) -> None:
+    page = client.get("/digilab/inloggen/digid").text
+    listed = re.findall(r'name="bsn" value="(\d{9})"', page)
+    assert len(listed) == 6 and listed[0] == "999993653" and len(set(listed)) == 6
+    assert all(b.startswith("9999") for b in listed)
+
+
 def test_demo_login_rejects_invalid_and_non_test_bsn(client: TestClient) -> None:
     token = csrf(client, "/digilab/inloggen/digid")
     for bsn, msg in [("12345", "geldig burgerservicenummer"), ("111222333", "testpersoon")]:
