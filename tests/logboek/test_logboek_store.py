@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import threading
 from concurrent.futures import Future
 
@@ -168,3 +169,16 @@ def test_a_cancelled_waiter_does_not_stop_the_writer(logboek: Logboek, engine: E
     with engine.connect() as conn:
         names = [n for (n,) in conn.execute(sa.select(t.records.c.name).order_by(t.records.c.seq))]
     assert names == (["y", "w"] if cancelled else ["y", "z", "w"]) and last[0].name == "w"
+
+
+def test_write_after_close_fails_at_once(engine: Engine, keyring: Keyring) -> None:
+    lb = Logboek(engine, keyring)
+    lb.close()
+    with pytest.raises(LogboekWriteError):
+        lb.write(Processing("x", ACT, (DataSubject(BSNS[0]),), new_trace_id()), timeout=5)
+
+    async def later() -> None:
+        await asyncio.wait_for(lb.awrite(Processing("x", ACT, (DataSubject(BSNS[0]),), new_trace_id())), 5)
+
+    with pytest.raises(LogboekWriteError):
+        asyncio.run(later())

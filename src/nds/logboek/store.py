@@ -135,6 +135,7 @@ class Logboek:
             f"VALUES ({', '.join([mark] * len(COLUMNS))})"
         )
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._closed = False
         self._thread = threading.Thread(target=self._run, name="logboek-writer", daemon=True)
         self._thread.start()
         self.batches = 0  # number of commits, for benchmarks and docs
@@ -147,7 +148,8 @@ class Logboek:
         fut: Future[list[tuple[Any, ...]]] = Future()
         try:
             recs = pending_records(processing, self.keyring)
-        except RecordError as exc:
+            self._check_open()
+        except (RecordError, LogboekWriteError) as exc:
             fut.set_exception(exc)
             return fut
         self._queue.put((recs, fut))
@@ -161,6 +163,7 @@ class Logboek:
         committed batch (one ``call_soon_threadsafe`` for all of that loop's waiters), not per write."""
         loop = asyncio.get_running_loop()
         recs = pending_records(processing, self.keyring)  # RecordError propagates: nothing queued
+        self._check_open()
         fut: asyncio.Future[list[tuple[Any, ...]]] = loop.create_future()
         self._queue.put((recs, (loop, fut)))
         return await fut
@@ -168,7 +171,13 @@ class Logboek:
     async def awrite(self, processing: Processing) -> list[Record]:
         return [_record(r) for r in await self.awrite_rows(processing)]
 
+    def _check_open(self) -> None:
+        """A write after ``close`` (or with no writer thread) fails at once instead of waiting forever."""
+        if self._closed or not self._thread.is_alive():
+            raise LogboekWriteError("logboek is closed")
+
     def close(self) -> None:
+        self._closed = True
         self._queue.put(_STOP)
         self._thread.join(timeout=30)
         self.engine.dispose()
