@@ -157,3 +157,18 @@ def test_group_rules_written_and_checked(tmp_path: Path) -> None:
     out.write_text(out.read_text().replace("token_lifetime_seconds = 300", "token_lifetime_seconds = 0"))
     code, _, err = nds("check-rules", str(out))
     assert code == 2 and "token_lifetime_seconds" in err and "Traceback" not in err
+
+
+def test_issue_without_host_as_in_the_issue(tmp_path) -> None:
+    """`nds pki issue --state DIR --peer-id OIN --name NAME --out OUTDIR` (no --host) works."""
+    import subprocess
+    import sys
+
+    ca = tmp_path / "ca"
+    assert subprocess.run([sys.executable, "-m", "nds", "pki", "init", "--out", str(ca), "--name", "G"],
+                          capture_output=True, timeout=60).returncode == 0
+    res = subprocess.run([sys.executable, "-m", "nds", "pki", "issue", "--ca", str(ca), "--peer-id",
+                          "00000001001000000099", "--name", "Buiten", "--out", str(tmp_path / "p")],
+                         capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr
+    assert (tmp_path / "p" / "cert.pem").exists() and "127.0.0.1" in res.stdout

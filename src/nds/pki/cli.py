@@ -94,8 +94,12 @@ def init(
 def issue(
     peer_id: Annotated[str, typer.Option("--peer-id", help="Peer ID (OIN, 20 digits) for serialNumber.")],
     name: Annotated[str, typer.Option("--name", help="Organisation name for subject O.")],
-    host: Annotated[list[str], typer.Option("--host", help="Host name or IP for the SAN (repeat).")],
     out: Annotated[Path, typer.Option("--out", help="Directory for cert.pem, key.pem, chain.pem.")],
+    host: Annotated[
+        list[str] | None,
+        typer.Option("--host", help="Host name or IP for the SAN (repeat). Default 127.0.0.1: a DigiLab "
+                     "participant on this machine."),
+    ] = None,
     ca: CaOpt = None,
     state: StateOpt = None,
     ip: Annotated[list[str] | None, typer.Option("--ip", help="Extra IP address (repeat).")] = None,
@@ -107,7 +111,7 @@ def issue(
     ca_f = _load_ca(ca, state)
     try:
         files = issue_peer_certificate(
-            ca_f, peer_id, name, host, out,
+            ca_f, peer_id, name, host or ["127.0.0.1"], out,
             ip_addresses=ip or (), key_path=key, key_type=_key_type(key_type), days=days,
         )
     except PkiError as e:
