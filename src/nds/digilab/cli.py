@@ -204,7 +204,7 @@ def demo(
 
     from nds.digilab.fds import fds_federation
     from nds.digilab.orchestrator import DigiLab, DigiLabError, running_pids
-    from nds.digilab.traffic import run
+    from nds.digilab.traffic import run, showcase
     from nds.settings import Settings
     from nds.web.app import create_app
 
@@ -224,6 +224,7 @@ def demo(
         raise _fail(str(e)) from None
     try:
         done = asyncio.run(run(data, calls, seed=7, persons=int(data.get("persons", 5000))))
+        done += asyncio.run(showcase(data))  # the test citizen newcomers log in as has a story to see
         ok = sum(1 for c in done if 200 <= c.result < 300)
         url = f"http://127.0.0.1:{port}/digilab"
         typer.echo(

@@ -123,3 +123,53 @@ async def run(
             return call
 
         return list(await asyncio.gather(*(one(*t) for t in todo)))
+
+
+SHOWCASE_BSN = "999993653"  # the test citizen the README and the demo tell newcomers to log in as
+
+
+async def showcase(state_data: dict[str, Any], bsn: str = SHOWCASE_BSN) -> list[Call]:
+    """Calls about one test citizen so the citizen view has something to show: a change of address, a
+    benefit application, a parking permit (delegated) and a confidential fraud inquiry (never shown)."""
+    data = generate(int(state_data.get("persons", 5000)))
+    if bsn not in data.persons:
+        return []
+    a = data.addresses[data.persons[bsn].address_id]
+    apps = {o["slug"]: o.get("app_address") for o in state_data["organisations"]}
+    todo = [
+        (
+            "gemeente",
+            "/v1/verhuizingen",
+            {"burgerservicenummer": bsn, "postcode": a.postcode, "huisnummer": a.number},
+            Call("gemeente", "brp", "personen", "Verhuizing verwerken", [bsn], 0),
+        ),
+        (
+            "uitkering",
+            "/v1/aanvragen",
+            {"burgerservicenummer": bsn},
+            Call("uitkering", "brp", "personen", "Uitkering toekennen", [bsn], 0),
+        ),
+        (
+            "saas",
+            "/v1/parkeervergunningen",
+            {"burgerservicenummer": bsn},
+            Call("saas", "brp", "personen", "Parkeervergunning verlenen (namens de gemeente)", [bsn], 0),
+        ),
+        (
+            "uitkering",
+            "/v1/fraudeonderzoeken",
+            {"burgerservicenummer": bsn},
+            Call("uitkering", "brp", "personen", "Fraudeonderzoek", [bsn], 0),
+        ),
+    ]
+    out = []
+    async with httpx.AsyncClient(timeout=30) as client:
+        for slug, path, body, call in todo:
+            base = apps.get(slug)
+            if base:
+                try:
+                    call.result = (await client.post(base + path, json=body)).status_code
+                except httpx.HTTPError:
+                    call.result = 0
+            out.append(call)
+    return out
