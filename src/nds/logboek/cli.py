@@ -220,3 +220,39 @@ def register_list(db: str | None = DbOpt) -> None:
             f"{a.retention_days} dagen",
         )
     out.print(table)
+
+
+@app.command()
+def lookup(
+    officer: str = typer.Option(..., "--officer", help="Your officer id (goes to the audit log only)."),
+    reason: str = typer.Option(..., "--reason", help="Why you look (e.g. a written request for access)."),
+    bsn: str = typer.Option(..., "--bsn", prompt="BSN", hide_input=True,
+                            help="Asked for, not echoed: keep BSNs out of shell history and process lists."),
+    db: str | None = DbOpt,
+) -> None:
+    """An officer looks up one person's processings; the lookup is audited and itself logged."""
+    from nds.logboek.model import DataSubject
+    from nds.logboek.officer import OfficerLookupError, officer_lookup
+    from nds.logboek.store import Logboek
+
+    if not (bsn.isdigit() and len(bsn) == 9):
+        raise _fail("a BSN has 9 digits")
+    s = _settings(db)
+    engine = make_engine(s.database_url, immediate=True)
+    try:
+        register = Register(engine, s.register_base_uri)
+        inzage = next((uri for slug, uri, _v, _a in register.current() if slug == "inzage"), None)
+        if inzage is None:
+            raise _fail("the register has no 'inzage' activity: publish it first (nds logboek register publish)")
+        lb = Logboek(engine, Keyring.load(s.keyring))
+        try:
+            records = officer_lookup(lb, lb.keyring, engine, officer=officer, reason=reason,
+                                     subject=DataSubject(bsn), inzage_activity_uri=inzage)
+        finally:
+            lb.close()
+    except (OfficerLookupError, KeyringError) as exc:
+        raise _fail(str(exc)) from exc
+    table = Table("wanneer", "verwerking", "activiteit", "trace")
+    for r in records:
+        table.add_row(str(r.start_time), r.name, r.activity_uri, r.trace_id)
+    out.print(table)
