@@ -161,3 +161,22 @@ def test_cursor_beyond_64_bits_is_400_not_500(setup) -> None:
     top = {"processingActivityId": uris["inzage"], "cursor": str(2**63 - 1)}
     r = client.post("/processing-activities", json=top, headers=headers(ALICE))
     assert r.status_code == 200 and r.json() == {"processingActivities": [], "next": None}
+
+
+def test_pages_and_cursors_do_not_betray_hidden_records(setup, logboek: Logboek) -> None:
+    """Confidential records (and chain records without their trace) are left out before paging: an
+    empty page with a "next", or a cursor pointing past hidden records, would reveal them."""
+    client, headers, uris = setup
+    for _ in range(3):
+        logboek.write(Processing("fraude", uris["fraude"], (DataSubject(ALICE),), new_trace_id()))
+    logboek.write(Processing("verstrekking", uris["verstrekking"], (DataSubject(ALICE),), new_trace_id()))
+    for _ in range(3):
+        logboek.write(Processing("fraude", uris["fraude"], (DataSubject(ALICE),), new_trace_id()))
+    for body in ({"dataSubject": {"id": ALICE}}, {"processingActivityId": uris["fraude"]}):
+        r = client.post("/processing-activities", json={**body, "pageSize": 1}, headers=headers(ALICE))
+        page = r.json()
+        if "dataSubject" in body:
+            assert [p["name"] for p in page["processingActivities"]] == ["verstrekking"]
+        else:
+            assert page["processingActivities"] == []
+        assert page["next"] is None, page

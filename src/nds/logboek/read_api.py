@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,9 +29,9 @@ from sqlalchemy.engine import Engine
 
 from nds.api import Problem, make_api
 from nds.logboek.auth import Authenticator, AuthError
-from nds.logboek.model import ForeignOperation, Processing, TraceParent, new_trace_id
+from nds.logboek.model import ForeignOperation, Processing, Record, TraceParent, new_trace_id
 from nds.logboek.pseudonym import Keyring
-from nds.logboek.query import Query, find
+from nds.logboek.query import MAX_PAGE, Query, find
 from nds.logboek.register import Register
 from nds.logboek.store import Logboek
 
@@ -121,18 +122,33 @@ def create_read_api(
             start_time=body.startTime,
             end_time=body.endTime,
             after_seq=int(body.cursor) if body.cursor else 0,
-            limit=body.pageSize,
+            limit=MAX_PAGE,
         )
-        records, nxt = find(engine, keyring, q)
         today = datetime.now(UTC).date()
-        visible = []
-        for r in records:
-            act = register.get(r.activity_uri)
-            if act is None or act.is_confidential(today):
-                continue
-            if r.foreign_trace_id and is_chain(r.foreign_entity or "") and body.traceId != r.trace_id:
-                continue
-            visible.append(r.to_ldv())
+        hidden: dict[str, bool] = {}  # activity URI -> confidential or unknown (one lookup each)
+
+        def shown(r: Record) -> bool:
+            if r.activity_uri not in hidden:
+                act = register.get(r.activity_uri)
+                hidden[r.activity_uri] = act is None or act.is_confidential(today)
+            if hidden[r.activity_uri]:
+                return False
+            return not (
+                r.foreign_trace_id and is_chain(r.foreign_entity or "") and body.traceId != r.trace_id
+            )
+
+        # Filter before paginating: a page and its cursor are computed over the visible records
+        # only, so an empty page with a "next" (or the cursor's value) cannot betray that hidden,
+        # e.g. confidential, records exist.
+        visible: list[Record] = []
+        while len(visible) <= body.pageSize:
+            rows, more = find(engine, keyring, q)
+            visible += [r for r in rows if shown(r)]
+            if more is None:
+                break
+            q = replace(q, after_seq=more)
+        page = visible[: body.pageSize]
+        nxt = page[-1].seq if len(visible) > body.pageSize else None
         # the query itself is a processing about this citizen, logged before we answer
         tp = TraceParent.parse(request.headers.get("traceparent"))
         await logboek.awrite(
@@ -147,6 +163,8 @@ def create_read_api(
                 resource={"component": "ldv-read-api", "entity": entity},
             )
         )
-        return ReadResponse(processingActivities=visible, next=str(nxt) if nxt is not None else None)
+        return ReadResponse(
+            processingActivities=[r.to_ldv() for r in page], next=str(nxt) if nxt is not None else None
+        )
 
     return api
