@@ -226,8 +226,10 @@ def register_list(db: str | None = DbOpt) -> None:
 def lookup(
     officer: str = typer.Option(..., "--officer", help="Your officer id (goes to the audit log only)."),
     reason: str = typer.Option(..., "--reason", help="Why you look (e.g. a written request for access)."),
-    bsn: str = typer.Option(..., "--bsn", prompt="BSN", hide_input=True,
-                            help="Asked for, not echoed: keep BSNs out of shell history and process lists."),
+    bsn: str = typer.Option(
+        ..., "--bsn", prompt="BSN", hide_input=True,
+        help="Asked for, not echoed: keep BSNs out of shell history and process lists.",
+    ),
     db: str | None = DbOpt,
 ) -> None:
     """An officer looks up one person's processings; the lookup is audited and itself logged."""

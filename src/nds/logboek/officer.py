@@ -27,8 +27,17 @@ class OfficerLookupError(ValueError):
     pass
 
 
-def officer_lookup(logboek: Logboek, keyring: Keyring, engine: Engine, *, officer: str, reason: str,
-                   subject: DataSubject, inzage_activity_uri: str, limit: int = 1000) -> list[Record]:
+def officer_lookup(
+    logboek: Logboek,
+    keyring: Keyring,
+    engine: Engine,
+    *,
+    officer: str,
+    reason: str,
+    subject: DataSubject,
+    inzage_activity_uri: str,
+    limit: int = 1000,
+) -> list[Record]:
     """The subject's records (oldest first), after auditing who looked and logging the lookup."""
     if not _OFFICER.match(officer):
         raise OfficerLookupError("officer id: 1–200 letters, digits, '.', '@', '_' or '-'")
@@ -37,12 +46,24 @@ def officer_lookup(logboek: Logboek, keyring: Keyring, engine: Engine, *, office
     trace = new_trace_id()
     _, pseudonym = keyring.pseudonym(subject)
     with engine.begin() as conn:  # audit first: no lookup without a trail
-        conn.execute(t.audit.insert().values(
-            at=now_ms(), officer=officer, action="inzage-opvragen",
-            detail={"reason": reason.strip(), "subject_pseudonym": pseudonym, "subject_type": subject.type},
-            trace_id=trace))
-    logboek.write(Processing("inzageverzoek", inzage_activity_uri, (subject,), trace,
-                             resource={"component": "officer-lookup"}))
+        conn.execute(
+            t.audit.insert().values(
+                at=now_ms(),
+                officer=officer,
+                action="inzage-opvragen",
+                detail={
+                    "reason": reason.strip(),
+                    "subject_pseudonym": pseudonym,
+                    "subject_type": subject.type,
+                },
+                trace_id=trace,
+            )
+        )
+    logboek.write(
+        Processing(
+            "inzageverzoek", inzage_activity_uri, (subject,), trace, resource={"component": "officer-lookup"}
+        )
+    )
     records, _ = find(engine, keyring, Query(subject=subject, limit=limit))
     return records
 
