@@ -245,7 +245,7 @@ def lookup(
         register = Register(engine, s.register_base_uri)
         inzage = next((uri for slug, uri, _v, _a in register.current() if slug == "inzage"), None)
         if inzage is None:
-            raise _fail("the register has no 'inzage' activity: publish it first (nds logboek register publish)")
+            raise _fail("no 'inzage' activity in the register: publish it (nds logboek register publish)")
         lb = Logboek(engine, Keyring.load(s.keyring))
         try:
             records = officer_lookup(lb, lb.keyring, engine, officer=officer, reason=reason,
