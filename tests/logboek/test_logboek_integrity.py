@@ -11,7 +11,7 @@ from nds.logboek.integrity import checkpoint, local_witness, purge_expired, veri
 from nds.logboek.model import DataSubject, Processing, new_trace_id
 from nds.logboek.register import ProcessingActivity, Register
 from nds.logboek.signing import Signer
-from nds.logboek.store import Logboek, row_record
+from nds.logboek.store import Logboek, record_row, row_record
 
 
 def _activity(retention_days: int = 365) -> ProcessingActivity:
@@ -218,3 +218,18 @@ def test_empty_logboek_and_checkpoint_at_zero_verify(
         conn.execute(t.records.delete().where(t.records.c.seq == 1))
     rep = _verify(engine, org_signer, witness_signer)
     assert [(p.seq, p.kind) for p in rep.problems] == [(1, "deleted")]
+
+
+def test_record_appended_behind_the_heads_back_is_found(
+    logboek: Logboek, engine: Engine, register: Register, org_signer: Signer, witness_signer: Signer
+) -> None:
+    _fill(logboek, register.publish("verhuizing", _activity()), 3)
+    with engine.begin() as conn:
+        last = row_record(conn.execute(sa.select(t.records).where(t.records.c.seq == 3)).one())
+        fake = last.__class__(
+            **{**last.__dict__, "seq": 4, "name": "ingevoegd", "prev_hash": last.record_hash}
+        )
+        fake = fake.__class__(**{**fake.__dict__, "record_hash": record_hash(last.record_hash, fake)})
+        conn.execute(t.records.insert().values(**record_row(fake)))
+    rep = _verify(engine, org_signer, witness_signer)
+    assert [(p.seq, p.kind) for p in rep.problems] == [(4, "inserted")]

@@ -89,7 +89,7 @@ def checkpoint(engine: Engine, name: str, signer: Signer, witness: Witness) -> C
 @dataclass(frozen=True)
 class Problem:
     seq: int
-    kind: str  # edited | deleted | reordered | truncated | checkpoint | signature | tombstone
+    kind: str  # edited | deleted | reordered | inserted | truncated | checkpoint | signature | tombstone
     message: str
 
 
@@ -229,6 +229,18 @@ def verify(
             rep.problems.append(
                 Problem(head_seq, "truncated", "the chain head does not match the last record")
             )
+        if last > head_seq:
+            # a writer commits its records and the head together, so records beyond the head are
+            # either written while we verified (the head has moved on) or inserted behind its back
+            now_seq = conn.execute(sa.select(t.head.c.seq).where(t.head.c.id == 1)).scalar_one()
+            if last > now_seq:
+                rep.problems.append(
+                    Problem(
+                        now_seq + 1,
+                        "inserted",
+                        f"records {now_seq + 1} to {last} lie beyond the chain head (inserted)",
+                    )
+                )
 
     for c in cps:
         rep.checkpoints += 1
