@@ -220,3 +220,32 @@ def test_unreachable_organisation_is_reported(federation) -> None:
 
     view = asyncio.run(run())
     assert view.unreachable == ["Weg"] and len(view.uses) == 1
+
+
+def test_register_that_cannot_be_read_is_reported_not_a_crash(federation) -> None:
+    """The BRP answers its read API but its register fails (503): the view still comes back, with
+    the BRP named as not reachable instead of an exception for the whole view."""
+    orgs, idp = federation
+    _scenario(orgs)
+
+    async def run():
+        async def assertion(s: Source) -> str:
+            return issue_citizen_assertion(idp, ISS, s.read_api, ALICE)
+
+        sources = [Source(o.name, o.oin, o.read_api) for o in orgs.values()]
+
+        class RegisterDown(httpx.AsyncBaseTransport):
+            def __init__(self) -> None:
+                self.t = {o.host: httpx.ASGITransport(app=o.app) for o in orgs.values()}  # type: ignore[arg-type]
+
+            async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+                if request.url.host == "brp.test" and request.url.path.startswith("/register"):
+                    return httpx.Response(503, request=request)
+                return await self.t[request.url.host].handle_async_request(request)
+
+        async with httpx.AsyncClient(transport=RegisterDown()) as c:
+            return await build_view(sources, HttpTransport(c, assertion), {"id": ALICE, "type": "BSN"})
+
+    view = asyncio.run(run())
+    assert view.unreachable == ["BRP"]
+    assert [(u.organisation, u.activity) for u in view.uses] == [("Gemeente", "Verhuizing")]

@@ -91,24 +91,31 @@ async def build_view(sources: list[Source], transport: Transport, subject: dict[
     activities: dict[str, dict[str, Any] | None] = {}
     unreachable: list[str] = []
 
-    async def activity(uri: str) -> dict[str, Any] | None:
+    def mark_unreachable(source: Source) -> None:
+        if source.name not in unreachable:
+            unreachable.append(source.name)
+
+    async def activity(source: Source, uri: str) -> dict[str, Any] | None:
         if uri not in activities:
-            activities[uri] = await transport.activity(uri)
+            try:
+                activities[uri] = await transport.activity(uri)
+            except Exception:  # a register that cannot be read: reported like an unreachable read API
+                mark_unreachable(source)
+                return None  # not cached: another record may find it reachable again
         return activities[uri]
 
     async def safe_read(source: Source, body: dict[str, Any]) -> list[dict[str, Any]]:
         try:
             return await transport.read(source, body)
         except Exception:  # an unreachable organisation is reported, never fatal
-            if source.name not in unreachable:
-                unreachable.append(source.name)
+            mark_unreachable(source)
             return []
 
     async def to_use(
         source: Source, rec: dict[str, Any], depth: int, seen: set[tuple[str, str]]
     ) -> Use | None:
         attrs = rec.get("attributes", {})
-        act = await activity(str(attrs.get(ATTR_ACTIVITY, "")))
+        act = await activity(source, str(attrs.get(ATTR_ACTIVITY, "")))
         if act is None:
             return None
         grond = act.get("grondslag", {})
