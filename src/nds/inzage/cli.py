@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from pathlib import Path
 
 import typer
@@ -32,8 +33,11 @@ def inzage(
     bsn: str = typer.Option(..., "--bsn", help="The test citizen's BSN (DigiLab test data only)."),
     output: str = typer.Option("text", "--format", help="text or json"),
 ) -> None:
-    if not (bsn.isdigit() and len(bsn) == 9):
+    if not re.fullmatch(r"[0-9]{9}", bsn):
         typer.echo("fout: een BSN bestaat uit 9 cijfers", err=True)
+        raise typer.Exit(2)
+    if output not in ("text", "json"):
+        typer.echo(f"fout: --format is text of json, niet {output!r}", err=True)
         raise typer.Exit(2)
     try:
         view = asyncio.run(citizen_view(state, bsn))

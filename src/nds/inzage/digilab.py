@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+from joserfc.errors import JoseError
 from joserfc.jwk import ECKey
 
 from nds.inzage.transport import HttpTransport
@@ -36,7 +37,7 @@ def load(state: Path) -> dict[str, Any]:
         raise DigiLabInzageError(
             f"no readable {p}: is the DigiLab running? ('nds digilab up --state {state}')"
         ) from exc
-    if "portal" not in data or "digid" not in data:
+    if not isinstance(data, dict) or "portal" not in data or "digid" not in data:
         raise DigiLabInzageError(
             f"{p} has no citizen-view portal; restart the DigiLab with this version of nds"
         )
@@ -70,12 +71,19 @@ def router(data: dict[str, Any]):
 
 async def citizen_view(state: Path, bsn: str) -> CitizenView:
     data = load(state)
-    key = ECKey.import_key(json.loads(Path(data["digid"]["private_jwk_path"]).read_text(encoding="utf-8")))
+    try:
+        key = ECKey.import_key(
+            json.loads(Path(data["digid"]["private_jwk_path"]).read_text(encoding="utf-8"))
+        )
+        srcs, route = sources(data), router(data)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, JoseError) as exc:
+        raise DigiLabInzageError(
+            f"{state / 'digilab.json'} or the simulated DigiD key it names is incomplete or unreadable "
+            f"({type(exc).__name__}); restart the DigiLab ('nds digilab up --state {state}')"
+        ) from exc
 
     async def assertion(s: Source) -> str:
         return issue_citizen_assertion(key, DIGID_ISSUER, s.read_api, bsn)
 
     async with httpx.AsyncClient(timeout=20) as client:
-        return await build_view(
-            sources(data), HttpTransport(client, assertion, router(data)), {"id": bsn, "type": "BSN"}
-        )
+        return await build_view(srcs, HttpTransport(client, assertion, route), {"id": bsn, "type": "BSN"})
