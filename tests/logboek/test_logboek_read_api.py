@@ -1,13 +1,15 @@
 from __future__ import annotations
 
+import time
 from datetime import date
 
 import pytest
 from fastapi.testclient import TestClient
+from joserfc import jwt
 from joserfc.jwk import ECKey
 from sqlalchemy.engine import Engine
 
-from nds.logboek.auth import CitizenAssertionAuth, issue_citizen_assertion
+from nds.logboek.auth import AuthError, CitizenAssertionAuth, issue_citizen_assertion
 from nds.logboek.model import DataSubject, ForeignOperation, Processing, new_span_id, new_trace_id
 from nds.logboek.pseudonym import Keyring
 from nds.logboek.read_api import create_read_api
@@ -180,3 +182,21 @@ def test_pages_and_cursors_do_not_betray_hidden_records(setup, logboek: Logboek)
         else:
             assert page["processingActivities"] == []
         assert page["next"] is None, page
+
+
+def test_assertion_must_name_an_ascii_bsn() -> None:
+    idp = ECKey.generate_key("P-256")
+    auth = CitizenAssertionAuth(ISS, idp, AUD)
+    now = int(time.time())
+    for claims in (
+        {"sub": "١٢٣٤٥٦٧٨٩"},
+        {"sub": ALICE, "sub_type": "KVK"},
+        {"sub": ALICE, "sub_type": ["BSN"]},
+    ):
+        token = jwt.encode(
+            {"alg": "ES256"}, {"iss": ISS, "aud": AUD, "iat": now, "exp": now + 60, **claims}, idp
+        )
+        with pytest.raises(AuthError):
+            auth.authenticate({"authorization": "Bearer " + token})
+    ok = issue_citizen_assertion(idp, ISS, AUD, ALICE)
+    assert auth.authenticate({"authorization": "Bearer " + ok}).subject == DataSubject(ALICE)

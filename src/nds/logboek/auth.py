@@ -9,6 +9,7 @@ query is restricted to that person. A caller can never choose another data subje
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from typing import Protocol
@@ -19,6 +20,7 @@ from joserfc.jwk import ECKey, RSAKey
 
 from nds.logboek.model import DataSubject
 
+_BSN = re.compile(r"[0-9]{9}")
 ASSERTION_ALGS = ["ES256", "ES384", "RS256", "PS256"]
 MAX_ASSERTION_LIFETIME = 900  # seconds
 
@@ -72,10 +74,12 @@ class CitizenAssertionAuth:
         if int(claims["exp"]) - int(claims["iat"]) > MAX_ASSERTION_LIFETIME:
             raise AuthError(401, "De burger-verklaring is te lang geldig.")
         sub = str(claims["sub"])
-        if not sub.isdigit() or len(sub) != 9:
+        # ASCII digits only (str.isdigit also accepts e.g. Arabic-Indic digits); the query is bound
+        # to a BSN, so a token naming another kind of subject is refused rather than trusted
+        if not _BSN.fullmatch(sub) or claims.get("sub_type", "BSN") != "BSN":
             raise AuthError(401, "De burger-verklaring bevat geen geldig BSN.")
         return Caller(
-            DataSubject(sub, str(claims.get("sub_type", "BSN"))),
+            DataSubject(sub, "BSN"),
             headers.get("fsc-peer-id"),
             "citizen-assertion",
         )
