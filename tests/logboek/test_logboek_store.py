@@ -182,3 +182,46 @@ def test_write_after_close_fails_at_once(engine: Engine, keyring: Keyring) -> No
 
     with pytest.raises(LogboekWriteError):
         asyncio.run(later())
+
+
+_WRITER = """
+import sys
+from pathlib import Path
+from nds.logboek.model import DataSubject, Processing, new_trace_id
+from nds.logboek.pseudonym import Keyring
+from nds.logboek.store import Logboek
+lb = Logboek(sys.argv[1], Keyring.load(Path(sys.argv[2])))
+two = (DataSubject("999993653"), DataSubject("999990019"))
+for i in range(40):
+    lb.write(Processing("p", sys.argv[3], two, new_trace_id()))
+lb.close()
+"""
+
+
+@pytest.mark.integration
+def test_writer_processes_share_one_chain(db_url: str, engine: Engine, tmp_path) -> None:
+    """Three OS processes, each with its own writer thread, append to one logboek: one contiguous,
+    verifiable chain (the head row lock orders them) on SQLite and PostgreSQL."""
+    import subprocess
+    import sys
+
+    Keyring.create(tmp_path / "ring.json")
+    procs = [
+        subprocess.Popen([sys.executable, "-c", _WRITER, db_url, str(tmp_path / "ring.json"), ACT])
+        for _ in range(3)
+    ]
+    try:
+        assert [p.wait(timeout=120) for p in procs] == [0, 0, 0]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+    with engine.connect() as conn:
+        rows = [row_record(r) for r in conn.execute(sa.select(t.records).order_by(t.records.c.seq))]
+        head = conn.execute(sa.select(t.head.c.seq, t.head.c.hash)).one()
+    assert [r.seq for r in rows] == list(range(1, 241))
+    prev = "0" * 64
+    for r in rows:
+        assert r.prev_hash == prev and record_hash(prev, r) == r.record_hash
+        prev = r.record_hash
+    assert tuple(head) == (240, prev)
