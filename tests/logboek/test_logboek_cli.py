@@ -134,12 +134,14 @@ def test_cli_bad_database_and_input_are_clear_errors(tmp_path: Path) -> None:
         ["register", "list", "--db", empty],
         ["register", "publish", "abc", str(tmp_path / "bad.json"), "--db", empty],
         ["init", "--db", "nonsense://u:geheim@x/y"],
+        ["lookup", "--officer", "jansen", "--reason", "brief", "--bsn", "999993653", "--db", empty],
+        ["lookup", "--officer", "jansen", "--reason", "brief", "--bsn", "١٢٣٤٥٦٧٨٩", "--db", empty],
     ]
     for args in cases:
         r = _nds(env, *args)
         assert r.returncode == 2, (args, r.stderr)
         assert "Traceback" not in r.stderr and "fout:" in r.stderr, (args, r.stderr)
-        assert "geheim" not in r.stdout + r.stderr
+        assert "geheim" not in r.stdout + r.stderr and "999993653" not in r.stdout + r.stderr
     assert _nds(env, "init", "--db", empty).returncode == 0
     fmt = _nds(env, "verify", "--db", empty, "--org-public-key", str(org_pub), "--format", "xml")
     assert fmt.returncode == 2 and "--format" in fmt.stderr

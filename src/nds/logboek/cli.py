@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -235,24 +236,34 @@ def lookup(
     """An officer looks up one person's processings; the lookup is audited and itself logged."""
     from nds.logboek.model import DataSubject
     from nds.logboek.officer import OfficerLookupError, officer_lookup
-    from nds.logboek.store import Logboek
+    from nds.logboek.store import Logboek, LogboekWriteError
 
-    if not (bsn.isdigit() and len(bsn) == 9):
+    if not re.fullmatch(r"[0-9]{9}", bsn):
         raise _fail("a BSN has 9 digits")
     s = _settings(db)
-    engine = make_engine(s.database_url, immediate=True)
     try:
-        register = Register(engine, s.register_base_uri)
-        inzage = next((uri for slug, uri, _v, _a in register.current() if slug == "inzage"), None)
+        with _database():
+            engine = make_engine(s.database_url, immediate=True)
+            register = Register(engine, s.register_base_uri)
+            current = register.current()
+        inzage = next((uri for slug, uri, _v, _a in current if slug == "inzage"), None)
         if inzage is None:
             raise _fail("no 'inzage' activity in the register: publish it (nds logboek register publish)")
         lb = Logboek(engine, Keyring.load(s.keyring))
         try:
-            records = officer_lookup(lb, lb.keyring, engine, officer=officer, reason=reason,
-                                     subject=DataSubject(bsn), inzage_activity_uri=inzage)
+            with _database():
+                records = officer_lookup(
+                    lb,
+                    lb.keyring,
+                    engine,
+                    officer=officer,
+                    reason=reason,
+                    subject=DataSubject(bsn),
+                    inzage_activity_uri=inzage,
+                )
         finally:
             lb.close()
-    except (OfficerLookupError, KeyringError) as exc:
+    except (OfficerLookupError, KeyringError, LogboekWriteError) as exc:
         raise _fail(str(exc)) from exc
     table = Table("wanneer", "verwerking", "activiteit", "trace")
     for r in records:
