@@ -183,3 +183,28 @@ def test_shared_client_trace_does_not_reveal_a_confidential_provision(lab) -> No
     v = asyncio.run(view())
     assert [(u.organisation, u.activity) for u in v.uses] == [("Uitkering", "Uitkering toekennen")]
     assert len(v.uses[0].obtained_from) == 1
+
+
+def test_data_obtained_then_a_failed_step_is_still_logged(lab) -> None:
+    """The BRP answered (and logged its provision), then the BAG is unreachable: the municipality
+    answers 502 but still writes its own record (status ERROR), so the citizen can see the provision."""
+    outway = lab["outway"]
+    bag = outway.by_grant.pop("$1$3$bag")
+    addr = next(iter(generate(1000).addresses.values()))
+    try:
+
+        class Down(httpx.AsyncBaseTransport):
+            async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+                raise httpx.ConnectError("down", request=request)
+
+        outway.by_grant["$1$3$bag"] = Down()  # type: ignore[assignment]
+        body = {"burgerservicenummer": ALICE, "postcode": addr.postcode, "huisnummer": addr.number}
+        r = asyncio.run(_post(lab, "gemeente.test", "/v1/verhuizingen", body))
+    finally:
+        outway.by_grant["$1$3$bag"] = bag
+    assert r.status_code == 502
+    gem, brp = lab["gemeente"], lab["brp"]
+    (grec,) = find(gem.logboek.engine, gem.keyring, Query(subject=DataSubject(ALICE)))[0]
+    assert grec.status_code == 2 and grec.activity_uri == gem.activities["verhuizing"]
+    (brec,) = find(brp.logboek.engine, brp.keyring, Query(trace_id=grec.trace_id))[0]
+    assert brec.fsc_transaction_id == grec.fsc_transaction_id

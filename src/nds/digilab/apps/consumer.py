@@ -187,25 +187,35 @@ def create_consumer_api(
         async def verhuizing(body: VerhuizingIn, request: Request) -> dict[str, Any]:
             trace, incoming = _trace(request)
             p, up, txid = await persoon(body.burgerservicenummer, trace)
-            r, _, _ = await caller.call(
-                "adressen",
-                "POST",
-                "/v1/adressen/_zoek",
-                trace,
-                {"postcode": body.postcode, "huisnummer": body.huisnummer},
-            )
+
+            async def log(status: StatusCode) -> None:
+                await _log(
+                    logboek,
+                    "adres wijzigen",
+                    activities["verhuizing"],
+                    [body.burgerservicenummer],
+                    trace,
+                    up,
+                    txid,
+                    incoming,
+                    status,
+                )
+
+            try:
+                r, _, _ = await caller.call(
+                    "adressen",
+                    "POST",
+                    "/v1/adressen/_zoek",
+                    trace,
+                    {"postcode": body.postcode, "huisnummer": body.huisnummer},
+                )
+            except Problem:
+                # the person's data was obtained: the processing is logged (as failed) all the same,
+                # else the BRP's provision would have no visible record to be reached through
+                await log(StatusCode.ERROR)
+                raise
             adressen = r.json().get("adressen", []) if r.status_code == 200 else []
-            await _log(
-                logboek,
-                "adres wijzigen",
-                activities["verhuizing"],
-                [body.burgerservicenummer],
-                trace,
-                up,
-                txid,
-                incoming,
-                StatusCode.OK if p and adressen else StatusCode.UNSET,
-            )
+            await log(StatusCode.OK if p and adressen else StatusCode.UNSET)
             if not p:
                 raise Problem(404, "Niet gevonden", "Deze persoon staat niet in de BRP.")
             if not adressen:
