@@ -118,6 +118,7 @@ async def run(
                 try:
                     r = await client.post(base + path, json=body)
                     call.result = r.status_code
+                    call.transaction_id = r.headers.get("fsc-transaction-id")
                 except httpx.HTTPError:
                     call.result = 0  # not reachable
             return call
@@ -168,7 +169,9 @@ async def showcase(state_data: dict[str, Any], bsn: str = SHOWCASE_BSN) -> list[
             base = apps.get(slug)
             if base:
                 try:
-                    call.result = (await client.post(base + path, json=body)).status_code
+                    r = await client.post(base + path, json=body)
+                    call.result = r.status_code
+                    call.transaction_id = r.headers.get("fsc-transaction-id")
                 except httpx.HTTPError:
                     call.result = 0
             out.append(call)

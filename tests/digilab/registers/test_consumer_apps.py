@@ -106,6 +106,9 @@ def test_verhuizing_logs_at_consumer_and_provider_linked_by_trace_and_transactio
     assert calls[0]["traceparent"].split("-")[1] == grec.trace_id
     assert brec.foreign_span_id == calls[0]["traceparent"].split("-")[2]
     assert grec.fsc_transaction_id == brec.fsc_transaction_id == calls[0]["tx"]
+    # the client learns the trace and the transaction ID (``nds digilab traffic`` lists the latter)
+    assert r.headers["fsc-transaction-id"] == calls[0]["tx"]
+    assert r.headers["traceresponse"].split("-")[1] == grec.trace_id
     assert grec.external_read_api == brp.read_api
     assert grec.activity_uri == gem.activities["verhuizing"]
 

@@ -157,7 +157,9 @@ def create_consumer_api(
     caller = Caller(cfg, client)
 
     def with_traceresponse(api: FastAPI) -> FastAPI:
-        """Tell the client which trace its call was logged under (W3C Trace Context ``traceresponse``)."""
+        """Tell the client which trace its call was logged under (W3C Trace Context ``traceresponse``)
+        and the FSC transaction ID of the call to the BRP (``Fsc-Transaction-Id``), which links both
+        organisations' transaction logs and LDV records."""
 
         @api.middleware("http")
         async def traceresponse(request: Request, call_next: Any) -> Any:
@@ -165,14 +167,22 @@ def create_consumer_api(
             trace = getattr(request.state, "trace_id", None)
             if trace:
                 response.headers["traceresponse"] = f"00-{trace}-{new_span_id()}-01"
+            txid = getattr(request.state, "fsc_transaction_id", None)
+            if txid:
+                response.headers["Fsc-Transaction-Id"] = txid
             return response
 
         return api
 
-    async def persoon(bsn: str, trace: str) -> tuple[dict[str, Any], Upstream, str | None]:
+    async def persoon(bsn: str, request: Request) -> tuple[dict[str, Any], Upstream, str | None]:
         r, _span, txid = await caller.call(
-            "personen", "POST", "/v1/personen/_zoek", trace, {"burgerservicenummers": [bsn]}
+            "personen",
+            "POST",
+            "/v1/personen/_zoek",
+            request.state.trace_id,
+            {"burgerservicenummers": [bsn]},
         )
+        request.state.fsc_transaction_id = txid
         if r.status_code != 200:
             raise _upstream_error(r, "Persoon")
         people = r.json().get("personen", [])
@@ -186,7 +196,7 @@ def create_consumer_api(
         @api.post("/verhuizingen")
         async def verhuizing(body: VerhuizingIn, request: Request) -> dict[str, Any]:
             trace, incoming = _trace(request)
-            p, up, txid = await persoon(body.burgerservicenummer, trace)
+            p, up, txid = await persoon(body.burgerservicenummer, request)
 
             async def log(status: StatusCode) -> None:
                 await _log(
@@ -235,7 +245,7 @@ def create_consumer_api(
         @api.post("/aanvragen")
         async def aanvraag(body: BsnIn, request: Request) -> dict[str, Any]:
             trace, incoming = _trace(request)
-            p, up, txid = await persoon(body.burgerservicenummer, trace)
+            p, up, txid = await persoon(body.burgerservicenummer, request)
             await _log(
                 logboek,
                 "aanvraag beoordelen",
@@ -261,6 +271,7 @@ def create_consumer_api(
                 trace,
                 {"burgerservicenummers": body.burgerservicenummers},
             )
+            request.state.fsc_transaction_id = txid
             if r.status_code != 200:
                 raise _upstream_error(r, "Personen")
             await _log(
@@ -282,7 +293,7 @@ def create_consumer_api(
         @api.post("/fraudeonderzoeken")
         async def fraude(body: BsnIn, request: Request) -> dict[str, Any]:
             trace, incoming = _trace(request)
-            p, up, txid = await persoon(body.burgerservicenummer, trace)
+            p, up, txid = await persoon(body.burgerservicenummer, request)
             await _log(
                 logboek,
                 "onderzoek",
@@ -305,7 +316,7 @@ def create_consumer_api(
         @api.post("/parkeervergunningen")
         async def vergunning(body: BsnIn, request: Request) -> dict[str, Any]:
             trace, incoming = _trace(request)
-            p, up, txid = await persoon(body.burgerservicenummer, trace)
+            p, up, txid = await persoon(body.burgerservicenummer, request)
             await _log(
                 logboek,
                 "vergunning verlenen",
