@@ -233,3 +233,23 @@ def test_record_appended_behind_the_heads_back_is_found(
         conn.execute(t.records.insert().values(**record_row(fake)))
     rep = _verify(engine, org_signer, witness_signer)
     assert [(p.seq, p.kind) for p in rep.problems] == [(4, "inserted")]
+
+
+def test_countersigning_does_not_hold_up_writers(
+    logboek: Logboek, engine: Engine, register: Register, org_signer: Signer, witness_signer: Signer
+) -> None:
+    """A (remote) witness takes its time; meanwhile the organisation keeps writing. The checkpoint
+    covers the head it was made for and the chain verifies."""
+    uri = register.publish("verhuizing", _activity())
+    _fill(logboek, uri, 2)
+    sign = local_witness(witness_signer)
+
+    def slow_witness(statement: bytes, org_signature: str) -> tuple[str, str]:
+        logboek.write(Processing("tijdens", uri, (DataSubject("999993653"),), new_trace_id()), timeout=10)
+        return sign(statement, org_signature)
+
+    cp = checkpoint(engine, "gemeente", org_signer, slow_witness)
+    assert cp.upto_seq == 2
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(t.records)).scalar() == 3
+    assert _verify(engine, org_signer, witness_signer).ok

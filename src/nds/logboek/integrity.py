@@ -57,20 +57,24 @@ class Checkpoint:
 
 
 def checkpoint(engine: Engine, name: str, signer: Signer, witness: Witness) -> Checkpoint:
-    with engine.begin() as conn:
+    """Sign the current chain head and have ``witness`` countersign it. The head is read in a short
+    transaction and the witness (possibly a remote peer) is asked *outside* any transaction: records up
+    to a committed head never change, and writers are not held up by the countersigning."""
+    with engine.connect() as conn:
         seq, h = conn.execute(sa.select(t.head.c.seq, t.head.c.hash).where(t.head.c.id == 1)).one()
-        created = now_ms()
-        stmt = canonical(
-            {
-                "logboek": name,
-                "upto_seq": seq,
-                "head_hash": h,
-                "created_at": created,
-                "signer": signer.identity,
-            }
-        )
-        sig = signer.sign(stmt)
-        wid, wsig = witness(stmt, sig)
+    created = now_ms()
+    stmt = canonical(
+        {
+            "logboek": name,
+            "upto_seq": seq,
+            "head_hash": h,
+            "created_at": created,
+            "signer": signer.identity,
+        }
+    )
+    sig = signer.sign(stmt)
+    wid, wsig = witness(stmt, sig)
+    with engine.begin() as conn:
         res = conn.execute(
             t.checkpoints.insert().values(
                 upto_seq=seq,
