@@ -188,6 +188,14 @@ def create_consumer_api(
         people = r.json().get("personen", [])
         return (people[0] if people else {}), cfg.upstreams["personen"], txid
 
+    async def persoon_logged(request: Request, bsn: str, name: str, activity: str) -> dict[str, Any]:
+        """Fetch one person from the BRP, then log this organisation's processing durably: the data
+        (``{}`` when the BRP does not know the person) is only used after the record is written."""
+        trace, incoming = _trace(request)
+        p, up, txid = await persoon(bsn, request)
+        await _log(logboek, name, activities[activity], [bsn], trace, up, txid, incoming)
+        return p
+
     if cfg.kind == "gemeente":
         api = with_traceresponse(
             make_api("Verhuizingen (gemeente, DigiLab)", "1.0.0", "Adreswijzigingen verwerken.")
@@ -244,18 +252,7 @@ def create_consumer_api(
 
         @api.post("/aanvragen")
         async def aanvraag(body: BsnIn, request: Request) -> dict[str, Any]:
-            trace, incoming = _trace(request)
-            p, up, txid = await persoon(body.burgerservicenummer, request)
-            await _log(
-                logboek,
-                "aanvraag beoordelen",
-                activities["uitkering"],
-                [body.burgerservicenummer],
-                trace,
-                up,
-                txid,
-                incoming,
-            )
+            p = await persoon_logged(request, body.burgerservicenummer, "aanvraag beoordelen", "uitkering")
             if not p:
                 raise Problem(404, "Niet gevonden", "Deze persoon staat niet in de BRP.")
             return {"status": "in behandeling", "geboortedatum": p.get("geboortedatum"), "testgegevens": True}
@@ -292,18 +289,7 @@ def create_consumer_api(
 
         @api.post("/fraudeonderzoeken")
         async def fraude(body: BsnIn, request: Request) -> dict[str, Any]:
-            trace, incoming = _trace(request)
-            p, up, txid = await persoon(body.burgerservicenummer, request)
-            await _log(
-                logboek,
-                "onderzoek",
-                activities["fraudeonderzoek"],
-                [body.burgerservicenummer],
-                trace,
-                up,
-                txid,
-                incoming,
-            )
+            p = await persoon_logged(request, body.burgerservicenummer, "onderzoek", "fraudeonderzoek")
             return {"status": "onderzoek gestart" if p else "persoon onbekend", "testgegevens": True}
 
         return api
@@ -315,17 +301,8 @@ def create_consumer_api(
 
         @api.post("/parkeervergunningen")
         async def vergunning(body: BsnIn, request: Request) -> dict[str, Any]:
-            trace, incoming = _trace(request)
-            p, up, txid = await persoon(body.burgerservicenummer, request)
-            await _log(
-                logboek,
-                "vergunning verlenen",
-                activities["parkeervergunning"],
-                [body.burgerservicenummer],
-                trace,
-                up,
-                txid,
-                incoming,
+            p = await persoon_logged(
+                request, body.burgerservicenummer, "vergunning verlenen", "parkeervergunning"
             )
             if not p:
                 raise Problem(404, "Niet gevonden", "Deze persoon staat niet in de BRP.")
