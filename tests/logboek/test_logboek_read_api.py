@@ -154,12 +154,16 @@ def test_pagination(setup, logboek: Logboek) -> None:
     assert bad.status_code == 400
 
 
-def test_cursor_beyond_64_bits_is_400_not_500(setup) -> None:
+def test_cursor_and_times_beyond_64_bits_are_400_not_500(setup) -> None:
     client, headers, uris = setup
     body = {"processingActivityId": uris["inzage"], "cursor": "9999999999999999999"}
     r = client.post("/processing-activities", json=body, headers=headers(ALICE))
     assert r.status_code == 400, r.text
     assert r.headers["content-type"] == "application/problem+json"
+    for field in ("startTime", "endTime"):
+        huge = {"processingActivityId": uris["inzage"], field: 10**20}
+        r = client.post("/processing-activities", json=huge, headers=headers(ALICE))
+        assert r.status_code == 400, (field, r.text)
     top = {"processingActivityId": uris["inzage"], "cursor": str(2**63 - 1)}
     r = client.post("/processing-activities", json=top, headers=headers(ALICE))
     assert r.status_code == 200 and r.json() == {"processingActivities": [], "next": None}

@@ -35,7 +35,7 @@ from nds.logboek.query import MAX_PAGE, Query, find
 from nds.logboek.register import Register
 from nds.logboek.store import Logboek
 
-MAX_SEQ = 2**63 - 1
+MAX_SEQ = 2**63 - 1  # the largest signed 64-bit integer: sequence numbers and ms timestamps
 
 
 class SubjectIn(BaseModel):
@@ -53,10 +53,10 @@ class ReadRequest(BaseModel):
     processingActivityId: str | None = Field(default=None, max_length=500)
     dataSubject: SubjectIn | None = None
     startTime: int | None = Field(
-        default=None, ge=0, description="ms since epoch: records ending at or after"
+        default=None, ge=0, le=MAX_SEQ, description="ms since epoch: records ending at or after"
     )
     endTime: int | None = Field(
-        default=None, ge=0, description="ms since epoch: records starting at or before"
+        default=None, ge=0, le=MAX_SEQ, description="ms since epoch: records starting at or before"
     )
     pageSize: int = Field(default=100, ge=1, le=1000)
     cursor: str | None = Field(default=None, pattern=r"^[0-9]{1,19}$")
