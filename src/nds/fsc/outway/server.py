@@ -59,11 +59,11 @@ class GrantBook:
         self._from_file: dict[str, GrantConfig] = {}
         self._checked = -1.0
 
-    def _reload(self) -> None:
+    def _reload(self, *, force: bool = False) -> None:
         if self._path is None:
             return
         now = time.monotonic()
-        if now - self._checked < 0.5:  # at most two stat() calls a second
+        if not force and now - self._checked < 0.5:  # at most two stat() calls a second
             return
         self._checked = now
         try:
@@ -82,9 +82,12 @@ class GrantBook:
 
     def get(self, grant_hash: str) -> GrantConfig | None:
         found = self._static.get(grant_hash)
-        if found is None:
-            self._reload()
+        if found is None and self._path is not None:
+            self._reload()  # changed or withdrawn grants are seen within half a second
             found = self._from_file.get(grant_hash)
+            if found is None:  # a grant added just now: look again at once (one stat() per miss)
+                self._reload(force=True)
+                found = self._from_file.get(grant_hash)
         return found
 
 
