@@ -24,6 +24,7 @@ import contextlib
 import fcntl
 import os
 import threading
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -167,13 +168,13 @@ class TransactionLog:
         self._insert_sql = _insert_sql(self._engine.dialect.paramstyle)
         self._raw: Any = None
         # One thread does all writes (fsync off the event loop); reads get their own threads.
-        self._write_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="txlog-writer")
         self._read_executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="txlog-reader")
-        self._pending: list[tuple[Sequence[LogRecord], asyncio.Future[None]]] = []
-        self._wakeup: asyncio.Event | None = None
-        self._writer: asyncio.Task[None] | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._lock = threading.Lock()
+        self._cond = threading.Condition()
+        self._queue: list[_Waiter] = []  # guarded by _cond
+        self._idle = False  # the writer thread waits on _cond
+        self._closing = False
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()  # one writer per process: the writer thread or append_sync
         self._lock_fd: int | None = None
         self._lock_path: str | None = None
         if is_sqlite(url):
@@ -215,27 +216,29 @@ class TransactionLog:
             self._write_rows(rows)
 
     def _write_rows(self, rows: list[tuple[Any, ...]]) -> None:
-        """One transaction on the writer's own DBAPI connection: little Python work while the event
-        loop waits, so the writer thread holds the GIL as briefly as possible."""
         with self._lock, self._file_lock():
+            self._write_locked(rows)
+
+    def _write_locked(self, rows: list[tuple[Any, ...]]) -> None:
+        """One transaction on the writer's own DBAPI connection (little Python work per commit)."""
+        try:
+            conn = self._raw_connection()
+            cur = conn.cursor()
             try:
-                conn = self._raw_connection()
-                cur = conn.cursor()
-                try:
-                    if self._sqlite:
-                        cur.execute("BEGIN IMMEDIATE")
-                    cur.executemany(self._insert_sql, rows)
-                    if self._sqlite:
-                        cur.execute("COMMIT")
-                    else:
-                        conn.commit()
-                finally:
-                    cur.close()
-            except Exception as exc:
-                self._drop_raw_connection()
-                raise TransactionLogWriteError(str(exc.__class__.__name__)) from exc
-            self.batches_written += 1
-            self.records_written += len(rows)
+                if self._sqlite:
+                    cur.execute("BEGIN IMMEDIATE")
+                cur.executemany(self._insert_sql, rows)
+                if self._sqlite:
+                    cur.execute("COMMIT")
+                else:
+                    conn.commit()
+            finally:
+                cur.close()
+        except Exception as exc:
+            self._drop_raw_connection()
+            raise TransactionLogWriteError(str(exc.__class__.__name__)) from exc
+        self.batches_written += 1
+        self.records_written += len(rows)
 
     def _raw_connection(self) -> Any:
         if self._raw is None:
@@ -254,51 +257,63 @@ class TransactionLog:
         """Queue ``records`` for the next group commit and wait until they are on disk."""
         if not records:
             return
+        rows = [_row_tuple(r) for r in records]
         loop = asyncio.get_running_loop()
-        if self._writer is None or self._loop is not loop:
-            self._start(loop)
         fut: asyncio.Future[None] = loop.create_future()
-        self._pending.append((records, fut))
-        assert self._wakeup is not None
-        self._wakeup.set()
+        with self._cond:
+            if self._closing:
+                raise TransactionLogWriteError("the transaction log is closed")
+            self._queue.append((rows, fut, loop))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._writer_main, name="txlog-writer", daemon=True)
+                self._thread.start()
+            elif self._idle:
+                self._cond.notify()
         await fut
 
-    def _start(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
-        self._wakeup = asyncio.Event()
-        self._pending = []
-        self._writer = loop.create_task(self._run_writer(), name="txlog-group-commit")
-
-    async def _run_writer(self) -> None:
-        assert self._wakeup is not None and self._loop is not None
+    def _writer_main(self) -> None:
+        """The writer thread: wait for queued records, take the (cross-process) write lock, and only
+        then take everything queued so far; records that arrive while another process holds the lock
+        join this commit instead of waiting for the next one. Waiters are woken with one
+        ``call_soon_threadsafe`` per batch and event loop."""
+        cond = self._cond
         while True:
-            await self._wakeup.wait()
+            with cond:
+                while not self._queue and not self._closing:
+                    self._idle = True
+                    cond.wait()
+                self._idle = False
+                if not self._queue:  # closing and drained
+                    return
             if self.window_ms > 0:
-                await asyncio.sleep(self.window_ms / 1000)
-            self._wakeup.clear()
-            batch, self._pending = self._pending, []
-            while batch:
-                chunk: list[tuple[Sequence[LogRecord], asyncio.Future[None]]] = []
-                count = 0
-                while batch and (not chunk or count + len(batch[0][0]) <= self.max_batch):
-                    item = batch.pop(0)
-                    chunk.append(item)
-                    count += len(item[0])
-                rows = [_row_tuple(r) for recs, _ in chunk for r in recs]
-                error: BaseException | None = None
-                try:
-                    await self._loop.run_in_executor(self._write_executor, self._write_rows, rows)
-                except TransactionLogWriteError as exc:
-                    error = exc
-                except Exception as exc:
-                    error = TransactionLogWriteError(exc.__class__.__name__)
-                for _, fut in chunk:
-                    if fut.done():
-                        continue
-                    if error is None:
-                        fut.set_result(None)
-                    else:
-                        fut.set_exception(error)
+                time.sleep(self.window_ms / 1000)
+            outcomes: list[tuple[list[_Waiter], BaseException | None]] = []
+            with self._lock, self._file_lock():
+                with cond:
+                    batch, self._queue = self._queue, []
+                start = 0
+                while start < len(batch):
+                    count, end = 0, start
+                    while end < len(batch) and (end == start or count + len(batch[end][0]) <= self.max_batch):
+                        count += len(batch[end][0])
+                        end += 1
+                    chunk = batch[start:end]
+                    start = end
+                    error: BaseException | None = None
+                    try:
+                        self._write_locked([row for rows, _, _ in chunk for row in rows])
+                    except TransactionLogWriteError as exc:
+                        error = exc
+                    except Exception as exc:  # defensive: every waiter must get an answer
+                        error = TransactionLogWriteError(exc.__class__.__name__)
+                    outcomes.append((chunk, error))
+            for chunk, error in outcomes:
+                by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
+                for _, fut, loop in chunk:
+                    by_loop.setdefault(loop, []).append(fut)
+                for loop, futs in by_loop.items():
+                    with contextlib.suppress(RuntimeError):  # that loop is closed: nobody waits
+                        loop.call_soon_threadsafe(_settle, futs, error)
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -376,16 +391,21 @@ class TransactionLog:
 
     async def aclose(self) -> None:
         """Flush what is queued, stop the writer, release the database."""
-        if self._writer is not None:
-            while self._pending:
-                await asyncio.sleep(0.001)
-            self._writer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._writer
-            self._writer = None
+        thread = self._stop_writer()
+        while thread is not None and thread.is_alive():
+            await asyncio.sleep(0.001)
         self.close()
 
+    def _stop_writer(self) -> threading.Thread | None:
+        with self._cond:
+            self._closing = True
+            self._cond.notify()
+            return self._thread
+
     def close(self) -> None:
+        thread = self._stop_writer()
+        if thread is not None:
+            thread.join(timeout=60)
         if self._raw is not None:
             with contextlib.suppress(Exception):
                 self._raw.close()
@@ -393,6 +413,19 @@ class TransactionLog:
         if self._lock_fd is not None:
             os.close(self._lock_fd)
             self._lock_fd = None
-        self._write_executor.shutdown(wait=True)
         self._read_executor.shutdown(wait=True)
         self._engine.dispose()
+
+
+_Waiter = tuple[list[tuple[Any, ...]], "asyncio.Future[None]", asyncio.AbstractEventLoop]
+
+
+def _settle(futs: list[asyncio.Future[None]], error: BaseException | None) -> None:
+    """On the waiters' event loop: acknowledge a commit (or fail it). Cancelled waiters are skipped."""
+    for fut in futs:
+        if fut.done():
+            continue
+        if error is None:
+            fut.set_result(None)
+        else:
+            fut.set_exception(error)
