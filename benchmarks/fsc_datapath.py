@@ -9,7 +9,7 @@ All on this machine's loopback; the service is the same process for all three (D
 service, fixed 1 KiB response). Load generator: wrk (keep-alive), its own CPU use is reported.
 Prints requests/s, p50/p99 latency, the added p50 latency and the throughput ratios.
 
-    python benchmarks/fsc_datapath.py [--duration 10] [--connections 32] [--workers 2] [--profile]
+    python benchmarks/fsc_datapath.py [--duration 10] [--connections 32] [--workers N] [--profile]
 """
 
 from __future__ import annotations
@@ -223,11 +223,26 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--duration", type=int, default=int(os.environ.get("NDS_BENCH_DURATION", "8")))
     ap.add_argument("--connections", type=int, default=32)
-    ap.add_argument("--workers", type=int, default=2, help="worker processes per Inway/Outway and nginx")
+    ap.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="worker processes per Inway and per Outway (default: half the CPUs, at least 1: the two "
+        "proxies share this machine, so together they run one process per CPU)",
+    )
+    ap.add_argument(
+        "--nginx-workers",
+        type=int,
+        default=0,
+        help="nginx worker processes (default: one per CPU; each nginx worker serves both hops)",
+    )
     ap.add_argument(
         "--profile", action="store_true", help="profile Outway/Inway workers (cProfile) and print"
     )
     args = ap.parse_args()
+    cpus = os.cpu_count() or 1
+    args.workers = args.workers or max(1, cpus // 2)
+    args.nginx_workers = args.nginx_workers or cpus
     if not shutil.which("wrk"):
         print("wrk is not installed: run 'make system-deps' (Debian package wrk)", file=sys.stderr)
         return 2
@@ -265,7 +280,7 @@ def main() -> int:
             (orgs["gemeente"]["certificate_chain"], orgs["gemeente"]["key"]),
             (str(hop2.chain), str(hop2.key)),
             orgs["brp"]["host"],
-            args.workers,
+            args.nginx_workers,
         )
         logs = [orgs["gemeente"]["transaction_log"], orgs["brp"]["transaction_log"]]
         before = [records(u) for u in logs]
@@ -297,7 +312,8 @@ def main() -> int:
     direct, fsc, ngx = results
     print(
         f"FSC data path, {c} keep-alive connections, {d} s each, 1 KiB responses, "
-        f"{args.workers} workers per proxy, {os.cpu_count()} CPUs, load generator wrk -t1"
+        f"{args.workers} worker(s) per FSC proxy, {args.nginx_workers} nginx worker(s), {cpus} CPUs, "
+        "load generator wrk -t1"
     )
     print(
         f"{'setup':<34}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}{'wrk CPU':>9}"
