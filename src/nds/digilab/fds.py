@@ -132,6 +132,7 @@ def orgapp_argv(
     digid_public: Path,
     persons: int,
     consumer_config: Path | None = None,
+    db_url: str | None = None,
 ) -> list[str]:
     argv = [
         sys.executable,
@@ -156,6 +157,8 @@ def orgapp_argv(
     ]
     if consumer_config is not None:
         argv += ["--consumer-config", str(consumer_config)]
+    if db_url is not None:
+        argv += ["--db-url", db_url]
     return argv
 
 
@@ -178,8 +181,10 @@ def extend_state(
     app_addresses: dict[str, str],
     digid: tuple[Path, Path],
     persons: int,
+    logboek_urls: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Add what the citizen view and the traffic generator need to ``digilab.json``."""
+    logboek_urls = logboek_urls or {}
     portal_grants = {
         g["provider_peer_id"]: g["hash"] for g in grants if g["consumer"] == PORTAL and g["service"] == LDV
     }
@@ -193,7 +198,7 @@ def extend_state(
             o["app_address"] = app_addresses[o["slug"]]
             app_dir = Path(o["certificate"]).parent.parent / "app"
             o["logboek"] = {
-                "database": f"sqlite:///{app_dir / 'logboek.db'}",
+                "database": logboek_urls.get(o["slug"], f"sqlite:///{app_dir / 'logboek.db'}"),
                 "keyring": str(app_dir / "pseudonym-keys.json"),
             }
     portal = next((o for o in data["organisations"] if o["slug"] == PORTAL), None)

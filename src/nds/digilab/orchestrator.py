@@ -83,6 +83,7 @@ class DigiLab:
     timeout: float = 60.0
     host_prefix: str = "127.0.1."  # each organisation gets <prefix>N
     persons: int = 5000  # synthetic persons in the FDS registers (nds.digilab.fds)
+    logboek_urls: dict[str, str] = field(default_factory=dict)  # org key -> LDV database (default SQLite)
     started: list[Started] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -267,7 +268,8 @@ class DigiLab:
     def _spawn_org_app(self, org: OrgSpec, peer: PeerRuntime, inway_address: str, consumer: Path | None) -> None:
         host, port = peer.spec.host, self.ports.service
         _, public = fds.ensure_digid_keys(self.state)
-        argv = fds.orgapp_argv(org, host, port, inway_address, peer.dir / "app", public, self.persons, consumer)
+        argv = fds.orgapp_argv(org, host, port, inway_address, peer.dir / "app", public, self.persons, consumer,
+                               self.logboek_urls.get(org.key))
         st = spawn(f"app {org.name}", "app", argv, peer.dir / "app.log")
         self.started.append(st)
         wait_tcp(host, port, st, self.state, self.timeout)
@@ -452,7 +454,8 @@ class DigiLab:
         }
         if fds.is_fds(self.spec):
             data = fds.extend_state(
-                data, grants, self._app_addresses, fds.ensure_digid_keys(self.state), self.persons
+                data, grants, self._app_addresses, fds.ensure_digid_keys(self.state), self.persons,
+                self.logboek_urls,
             )
         p = self.state / STATE_FILE
         tmp = p.with_suffix(".tmp")

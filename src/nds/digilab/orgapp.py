@@ -118,10 +118,11 @@ def main() -> None:
     ap.add_argument("--digid-key", required=True, type=Path, help="public JWK of the simulated DigiD")
     ap.add_argument("--persons", type=int, default=5000)
     ap.add_argument("--consumer-config", type=Path, help="JSON: outway URL, grant hashes, read APIs")
+    ap.add_argument("--db-url", help="the logboek's database (default: SQLite in --state)")
     args = ap.parse_args()
     import uvicorn
 
-    ctx = open_org(args.kind, args.name, args.peer_id, args.public_base, args.state)
+    ctx = open_org(args.kind, args.name, args.peer_id, args.public_base, args.state, args.db_url)
     consumer = ConsumerConfig.load(args.consumer_config) if args.consumer_config else None
     app = create_org_app(ctx, load_digid_key(args.digid_key), args.persons, consumer)
     host, _, port = args.listen.rpartition(":")

@@ -37,9 +37,14 @@ BSNS = list(DATA.persons)
 
 
 class Lab:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, logboek_urls: dict[str, str], host_prefix: str) -> None:
         self.lab = DigiLab(
-            root / "lab", spec=fds_federation(), persons=PERSONS, timeout=180, host_prefix="127.0.31."
+            root / "lab",
+            spec=fds_federation(),
+            persons=PERSONS,
+            timeout=180,
+            host_prefix=host_prefix,
+            logboek_urls=logboek_urls,
         )
         self.data = self.lab.up()
         self.state = root / "lab"
@@ -65,9 +70,14 @@ class Lab:
         return list(log.query_sync(self.orgs[slug]["peer_id"], transaction_ids=[txid]).records)
 
 
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory):
-    lab = Lab(tmp_path_factory.mktemp("fds"))
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def lab(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
+    """The federation, with every organisation's logboek on SQLite, then on PostgreSQL."""
+    urls: dict[str, str] = {}
+    if request.param == "postgres":
+        cluster = request.getfixturevalue("pg_cluster")
+        urls = {o.key: cluster.create_database() for o in fds_federation().organisations if o.services}
+    lab = Lab(tmp_path_factory.mktemp("fds"), urls, "127.0.31." if request.param == "sqlite" else "127.0.32.")
     try:
         yield lab
     finally:
@@ -189,6 +199,7 @@ def test_traffic_command_lists_calls(lab: Lab) -> None:
     assert len(calls) == 12
     assert {"consumer", "provider", "service", "purpose", "data_subjects", "result"} <= set(calls[0])
     assert all(c["result"] == 200 for c in calls), calls
+    assert all(c["transaction_id"] for c in calls), calls
 
 
 def test_crash_every_2xx_has_its_records(lab: Lab) -> None:
