@@ -165,7 +165,7 @@ def orgapp_argv(
 def consumer_config(
     org_key: str, outway_address: str, grants: list[dict[str, Any]], inways: dict[str, str]
 ) -> ConsumerConfig:
-    """The consumer application's view of its contracts: per service, the grant and the provider's read API."""
+    """The consumer application's contracts: per service, the grant and the provider's read API."""
     ups: dict[str, Upstream] = {}
     for g in grants:
         if g["consumer"] != org_key or g["service"] == LDV:
@@ -235,7 +235,8 @@ def what_to_try_fds(data: dict[str, Any], state: Path) -> str:
     ]
     if "gemeente" in orgs and orgs["gemeente"].get("app_address"):
         lines.append(
-            f"  curl -s {orgs['gemeente']['app_address']}/v1/verhuizingen -H 'Content-Type: application/json' "
+            f"  curl -s {orgs['gemeente']['app_address']}/v1/verhuizingen "
+            "-H 'Content-Type: application/json' "
             '-d \'{"burgerservicenummer": "999993653", "postcode": "...", "huisnummer": 1}\''
         )
     lines += [

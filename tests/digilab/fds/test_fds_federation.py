@@ -21,14 +21,14 @@ from typing import Any
 import httpx
 import pytest
 
+from nds.db import make_engine
 from nds.digilab.fds import fds_federation
 from nds.digilab.orchestrator import DigiLab
 from nds.digilab.registers.data import generate
 from nds.fsc.txlog.store import TransactionLog
-from nds.logboek.model import DataSubject, new_span_id, new_trace_id
+from nds.logboek.model import new_span_id, new_trace_id
 from nds.logboek.pseudonym import Keyring
 from nds.logboek.query import Query, find
-from nds.db import make_engine
 
 pytestmark = pytest.mark.e2e
 PERSONS = 1000
