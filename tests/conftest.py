@@ -40,7 +40,9 @@ class PgCluster:
     def __init__(self) -> None:
         bindir = _pg_bindir()
         if bindir is None:
-            raise RuntimeError("PostgreSQL server binaries not found: run 'make test' (installs Debian postgresql)")
+            raise RuntimeError(
+                "PostgreSQL server binaries not found: run 'make test' (installs Debian postgresql)"
+            )
         self.bindir = bindir
         self.root = Path(tempfile.mkdtemp(prefix="nds-pg-"))
         self.data = self.root / "data"
@@ -56,15 +58,42 @@ class PgCluster:
         subprocess.run([*self._as, *args], check=True, capture_output=True, timeout=120)
 
     def start(self) -> None:
-        self._run(str(self.bindir / "initdb"), "-D", str(self.data), "-U", self.user, "-A", "trust",
-                  "--no-sync", "-E", "UTF8", "--locale=C")
-        opts = f"-c listen_addresses=127.0.0.1 -c port={self.port} -k {self.root} -c fsync=on -c max_connections=200"
-        self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-o", opts, "-l", str(self.root / "log"),
-                  "-w", "-t", "60", "start")
+        self._run(
+            str(self.bindir / "initdb"),
+            "-D",
+            str(self.data),
+            "-U",
+            self.user,
+            "-A",
+            "trust",
+            "--no-sync",
+            "-E",
+            "UTF8",
+            "--locale=C",
+        )
+        opts = (
+            f"-c listen_addresses=127.0.0.1 -c port={self.port} -k {self.root} "
+            "-c fsync=on -c max_connections=200"
+        )
+        self._run(
+            str(self.bindir / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-o",
+            opts,
+            "-l",
+            str(self.root / "log"),
+            "-w",
+            "-t",
+            "60",
+            "start",
+        )
 
     def create_database(self) -> str:
         name = "t_" + uuid.uuid4().hex[:12]
-        self._run(str(self.bindir / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", self.user, name)
+        self._run(
+            str(self.bindir / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", self.user, name
+        )
         return f"postgresql+psycopg://{self.user}@127.0.0.1:{self.port}/{name}"
 
     def stop(self) -> None:

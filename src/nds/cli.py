@@ -33,10 +33,14 @@ def serve(
     from nds.settings import Settings
     from nds.web.app import create_app
 
-    overrides = {k: v for k, v in {"web_host": host, "web_port": port}.items() if v is not None}
-    if demo:
-        overrides["demo_mode"] = True
-    settings = Settings(**overrides)
+    base = Settings()
+    settings = base.model_copy(
+        update={
+            "web_host": host if host is not None else base.web_host,
+            "web_port": port if port is not None else base.web_port,
+            "demo_mode": demo or base.demo_mode,
+        }
+    )
     uvicorn.run(create_app(settings), host=settings.web_host, port=settings.web_port, log_level="warning")
 
 

@@ -85,7 +85,9 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         yield session
 
 
-def migrate(url_or_engine: str | Engine, component: str, migrations_dir: Path, revision: str = "head") -> None:
+def migrate(
+    url_or_engine: str | Engine, component: str, migrations_dir: Path, revision: str = "head"
+) -> None:
     """Upgrade one component's tables with its own Alembic scripts and version table."""
     from alembic import command
     from alembic.config import Config

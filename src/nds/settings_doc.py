@@ -36,7 +36,12 @@ def settings_markdown() -> str:
     ]
     for cls in _all_settings_classes():
         prefix = str(cls.model_config.get("env_prefix", ""))
-        lines += [f"## {cls.__module__}.{cls.__name__}", "", "| Variable | Type | Default | Meaning |", "|---|---|---|---|"]
+        lines += [
+            f"## {cls.__module__}.{cls.__name__}",
+            "",
+            "| Variable | Type | Default | Meaning |",
+            "|---|---|---|---|",
+        ]
         for fname, field in cls.model_fields.items():
             ann = getattr(field.annotation, "__name__", None) or str(field.annotation).replace("typing.", "")
             default = "" if field.is_required() else f"`{field.default!s}`"

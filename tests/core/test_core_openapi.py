@@ -55,7 +55,11 @@ def test_document_is_openapi_30_with_problem_400_and_version_headers() -> None:
 
 def test_api_security_headers_on_every_response() -> None:
     client = TestClient(_api())
-    for r in (client.post("/items", json={}), client.post("/items", json={"count": "x"}), client.get("/nope")):
+    for r in (
+        client.post("/items", json={}),
+        client.post("/items", json={"count": "x"}),
+        client.get("/nope"),
+    ):
         assert r.headers["cache-control"] == "no-store"
         assert r.headers["x-content-type-options"] == "nosniff"
         assert r.headers["x-frame-options"] == "DENY"

@@ -7,7 +7,9 @@ import importlib.util
 
 import typer
 
-app = typer.Typer(no_args_is_help=True, help="Self-check a web host, mail domain or API against the standards.")
+app = typer.Typer(
+    no_args_is_help=True, help="Self-check a web host, mail domain or API against the standards."
+)
 
 # Each module has ``register(app: typer.Typer) -> None`` adding its command (web, mail, api).
 _FAMILIES = ("nds.standards.checks.web.cli", "nds.standards.checks.mail.cli", "nds.standards.checks.api.cli")

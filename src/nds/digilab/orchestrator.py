@@ -211,7 +211,9 @@ class DigiLab:
                     endpoint = f"http://{host}:{port}"
                     self._start_org_app(org, peer, inway_address)
                 else:
-                    argv = SOURCES[svc.source](svc.name, host, port, peer.dir / f"service-{svc.name}.calls.jsonl")
+                    argv = SOURCES[svc.source](
+                        svc.name, host, port, peer.dir / f"service-{svc.name}.calls.jsonl"
+                    )
                     st = spawn(f"service {svc.name}", "service", argv, peer.dir / f"service-{svc.name}.log")
                     self.started.append(st)
                     wait_tcp(host, port, st, self.state, self.timeout)
@@ -265,19 +267,33 @@ class DigiLab:
             return
         self._spawn_org_app(org, peer, inway_address, None)
 
-    def _spawn_org_app(self, org: OrgSpec, peer: PeerRuntime, inway_address: str, consumer: Path | None) -> None:
+    def _spawn_org_app(
+        self, org: OrgSpec, peer: PeerRuntime, inway_address: str, consumer: Path | None
+    ) -> None:
         host, port = peer.spec.host, self.ports.service
         _, public = fds.ensure_digid_keys(self.state)
-        argv = fds.orgapp_argv(org, host, port, inway_address, peer.dir / "app", public, self.persons, consumer,
-                               self.logboek_urls.get(org.key))
+        argv = fds.orgapp_argv(
+            org,
+            host,
+            port,
+            inway_address,
+            peer.dir / "app",
+            public,
+            self.persons,
+            consumer,
+            self.logboek_urls.get(org.key),
+        )
         st = spawn(f"app {org.name}", "app", argv, peer.dir / "app.log")
         self.started.append(st)
         wait_tcp(host, port, st, self.state, self.timeout)
         self._app_addresses[org.key] = f"http://{host}:{port}"
 
     def _start_consumer_apps(self, grants: list[dict[str, Any]]) -> None:
-        inways = {o.peer_id: f"https://{self._peer(o.key).spec.host}:{self.ports.inway}"
-                  for o in self.spec.organisations if o.services}
+        inways = {
+            o.peer_id: f"https://{self._peer(o.key).spec.host}:{self.ports.inway}"
+            for o in self.spec.organisations
+            if o.services
+        }
         for key, inway_address in list(self._pending_apps.items()):
             org, peer = self.orgs[key], self._peer(key)
             outway = f"http://{peer.spec.host}:{self.ports.outway}"
@@ -454,7 +470,11 @@ class DigiLab:
         }
         if fds.is_fds(self.spec):
             data = fds.extend_state(
-                data, grants, self._app_addresses, fds.ensure_digid_keys(self.state), self.persons,
+                data,
+                grants,
+                self._app_addresses,
+                fds.ensure_digid_keys(self.state),
+                self.persons,
                 self.logboek_urls,
             )
         p = self.state / STATE_FILE

@@ -344,6 +344,7 @@ def purge_expired(
                 created_at=now_ms_, statement=stmt.decode(), signature=signer.sign(stmt)
             )
         )
+        assert res.inserted_primary_key is not None
         tid = res.inserted_primary_key[0]
         conn.execute(
             t.purged.insert(), [{"seq": s, "record_hash": h, "tombstone_id": tid} for s, h in entries]

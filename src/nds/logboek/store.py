@@ -244,7 +244,7 @@ class Logboek:
                     h = chain_hash(prev, seq, p)
                     rows.append((seq, *p, prev, h))
             # raw executemany: this is the hot path, SQLAlchemy's per-row processing is not needed
-            conn.exec_driver_sql(self._insert_sql, rows)  # type: ignore[arg-type]
+            conn.exec_driver_sql(self._insert_sql, rows)
             conn.execute(t.head.update().where(t.head.c.id == 1).values(seq=seq, hash=h))
         out: list[list[tuple[Any, ...]]] = []
         i = 0

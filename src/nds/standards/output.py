@@ -32,8 +32,13 @@ def render_human(report: Report, console: Console) -> None:
         table.add_column(col, overflow="fold")
     for t in report.tests:
         # Text(): details may contain "[...]" (IPv6 addresses) and unstyled statuses must not be markup
-        table.add_row(t.id, Text(t.status.value, style=_STYLE.get(t.status, "")), Text(t.target),
-                      Text(t.detail), Text(t.clause))
+        table.add_row(
+            t.id,
+            Text(t.status.value, style=_STYLE.get(t.status, "")),
+            Text(t.target),
+            Text(t.detail),
+            Text(t.clause),
+        )
     console.print(table)
     fixes = [t for t in report.tests if t.fix and t.status in (Status.FAILED, Status.WARNING, Status.ERROR)]
     if fixes:
@@ -49,7 +54,9 @@ def render_human(report: Report, console: Console) -> None:
     if report.legal:
         verdict = report.legal.get("verdict", "")
         style = {"compliant": "green", "non_compliant": "bold red"}.get(verdict, "yellow")
-        console.print(f"[bold]Legal verdict[/bold] ({report.legal.get('instrument', '')}): [{style}]{verdict}[/]")
+        console.print(
+            f"[bold]Legal verdict[/bold] ({report.legal.get('instrument', '')}): [{style}]{verdict}[/]"
+        )
         for reason in report.legal.get("reasons", []):
             console.print(f"- {reason.get('clause', '')}: {reason.get('detail', '')}")
 

@@ -35,7 +35,9 @@ def make_templates() -> Jinja2Templates:
             pkg_templates = HERE.parent / comp.package / "templates"
             if pkg_templates.is_dir():
                 loaders.append(PackageLoader(f"nds.{comp.package}", "templates"))
-    env = Environment(loader=ChoiceLoader(loaders), autoescape=select_autoescape(default=True, default_for_string=True))
+    env = Environment(
+        loader=ChoiceLoader(loaders), autoescape=select_autoescape(default=True, default_for_string=True)
+    )
     return Jinja2Templates(env=env)
 
 
@@ -80,8 +82,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 def render(request: Request, template: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
     """Render a page with the shared layout context (navigation, demo banner)."""
     app = request.app
-    ctx = {"request": request, "nav": app.state.nav, "demo_mode": app.state.settings.demo_mode,
-           "version": __version__, **context}
+    ctx = {
+        "request": request,
+        "nav": app.state.nav,
+        "demo_mode": app.state.settings.demo_mode,
+        "version": __version__,
+        **context,
+    }
     return app.state.templates.TemplateResponse(request, template, ctx, status_code=status_code)
 
 
