@@ -14,7 +14,7 @@ import signal
 import sys
 import time
 import tomllib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -224,6 +224,47 @@ async def stop_when_orphaned(stop: asyncio.Event, interval: float = 1.0) -> None
             stop.set()
             return
         await asyncio.sleep(interval)
+
+
+async def serve_until_stopped(
+    runner: web.BaseRunner,
+    *,
+    component: str,
+    health_listen: str | None,
+    health_port: int,
+    cleanup: Callable[[], Awaitable[None]],
+    ready: asyncio.Event | None = None,
+) -> None:
+    """What every data-plane process does once its main site listens: an optional plain-HTTP
+    ``/healthz``, stop on SIGTERM/SIGINT or when orphaned, then clean up (health, runner, ``cleanup``)."""
+
+    async def health(_: web.Request) -> web.Response:
+        return web.json_response({"status": "ok", "component": component})
+
+    health_runner = None
+    if health_listen:
+        app = web.Application()
+        app.router.add_get("/healthz", health)
+        health_runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await health_runner.setup()
+        hh, hp = split_hostport(health_listen, health_port)
+        await web.TCPSite(health_runner, hh, hp, reuse_port=True).start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    orphan_watch = asyncio.create_task(stop_when_orphaned(stop))
+    if ready is not None:
+        ready.set()
+    try:
+        await stop.wait()
+    finally:
+        orphan_watch.cancel()
+        if health_runner is not None:
+            await health_runner.cleanup()
+        await runner.cleanup()
+        await cleanup()
 
 
 def run_workers(workers: int, serve: Callable[[int], None], name: str) -> int:

@@ -11,9 +11,7 @@ body (domain ``ERROR_DOMAIN_OUTWAY``); errors of the Inway or the service pass t
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import signal
 import ssl
 import time
 from pathlib import Path
@@ -36,8 +34,8 @@ from nds.fsc.inway.common import (
     install_uvloop,
     profiled,
     relay_response,
+    serve_until_stopped,
     split_hostport,
-    stop_when_orphaned,
 )
 from nds.fsc.outway.config import GrantConfig, OutwayConfig
 from nds.fsc.outway.tokens import TokenCache, TokenUnavailable
@@ -217,10 +215,6 @@ class Outway:
             upstream.release()
 
 
-async def _health(_: web.Request) -> web.Response:
-    return web.json_response({"status": "ok", "component": "outway"})
-
-
 async def serve_async(config: OutwayConfig, *, ready: asyncio.Event | None = None) -> None:
     rules = load_group_rules(config.group_rules)
     txlog = TransactionLog(config.txlog_url, window_ms=config.txlog_window_ms, create=False)
@@ -234,31 +228,19 @@ async def serve_async(config: OutwayConfig, *, ready: asyncio.Event | None = Non
         runner, host, port, ssl_context=outway.server_ssl_context(), reuse_port=True, backlog=1024
     )
     await site.start()
-    health_runner = None
-    if config.health_listen:
-        app = web.Application()
-        app.router.add_get("/healthz", _health)
-        health_runner = web.AppRunner(app, access_log=None, handle_signals=False)
-        await health_runner.setup()
-        hh, hp = split_hostport(config.health_listen, 9080)
-        await web.TCPSite(health_runner, hh, hp, reuse_port=True).start()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
-    orphan_watch = asyncio.create_task(stop_when_orphaned(stop))
-    if ready is not None:
-        ready.set()
-    try:
-        await stop.wait()
-    finally:
-        orphan_watch.cancel()
-        if health_runner is not None:
-            await health_runner.cleanup()
-        await runner.cleanup()
+
+    async def cleanup() -> None:
         await outway.stop()
         await txlog.aclose()
+
+    await serve_until_stopped(
+        runner,
+        component="outway",
+        health_listen=config.health_listen,
+        health_port=9080,
+        cleanup=cleanup,
+        ready=ready,
+    )
 
 
 def serve(config: OutwayConfig) -> None:
