@@ -245,3 +245,57 @@ def what_to_try_fds(data: dict[str, Any], state: Path) -> str:
         f"  nds logboek verify --db sqlite:///{state}/<org>/app/logboek.db ...",
     ]
     return "\n".join(lines)
+
+
+class OrgApps:
+    """Starts each FDS organisation's application process (``nds.digilab.orgapp``) for a DigiLab:
+    a register's at once, a consumer application after the contracts exist (it needs its grants)."""
+
+    def __init__(self, lab: Any) -> None:  # nds.digilab.orchestrator.DigiLab (import cycle otherwise)
+        self.lab = lab
+        self.addresses: dict[str, str] = {}  # org key -> http://host:port of its application
+        self._pending: dict[str, str] = {}  # consumer org key -> its inway address
+
+    def start(self, org: OrgSpec, peer: Any, inway_address: str) -> None:
+        if org.key in self.addresses or org.key in self._pending:
+            return
+        if ORG_KINDS[org.key] in CONSUMER_KINDS:
+            self._pending[org.key] = inway_address
+            return
+        self._spawn(org, peer, inway_address, None)
+
+    def start_consumers(self, grants: list[dict[str, Any]]) -> None:
+        lab = self.lab
+        inways = {
+            o.peer_id: f"https://{lab.peer(o.key).spec.host}:{lab.ports.inway}"
+            for o in lab.spec.organisations
+            if o.services
+        }
+        for key, inway_address in list(self._pending.items()):
+            peer = lab.peer(key)
+            cfg_path = peer.dir / "app-consumer.json"
+            consumer_config(key, f"http://{peer.spec.host}:{lab.ports.outway}", grants, inways).dump(cfg_path)
+            self._spawn(lab.orgs[key], peer, inway_address, cfg_path)
+            del self._pending[key]
+
+    def _spawn(self, org: OrgSpec, peer: Any, inway_address: str, consumer: Path | None) -> None:
+        from nds.digilab.procs import spawn, wait_tcp
+
+        lab = self.lab
+        host, port = peer.spec.host, lab.ports.service
+        _, public = ensure_digid_keys(lab.state)
+        argv = orgapp_argv(
+            org,
+            host,
+            port,
+            inway_address,
+            peer.dir / "app",
+            public,
+            lab.persons,
+            consumer,
+            lab.logboek_urls.get(org.key),
+        )
+        st = spawn(f"app {org.name}", "app", argv, peer.dir / "app.log")
+        lab.started.append(st)
+        wait_tcp(host, port, st, lab.state, lab.timeout)
+        self.addresses[org.key] = f"http://{host}:{port}"

@@ -89,8 +89,7 @@ class DigiLab:
     def __post_init__(self) -> None:
         self.state = Path(self.state).resolve()
         self.orgs = {o.key: o for o in self.spec.organisations}
-        self._app_addresses: dict[str, str] = {}
-        self._pending_apps: dict[str, str] = {}
+        self.apps = fds.OrgApps(self)  # the FDS organisations' application processes
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -185,7 +184,7 @@ class DigiLab:
             grants = self._contracts_for_connections()
             self._publish(services)
             self._start_outways(grants)
-            self._start_consumer_apps(grants)
+            self.apps.start_consumers(grants)
             return self._write(hosts, services, grants)
         except BaseException:
             self.down_started()
@@ -209,7 +208,7 @@ class DigiLab:
                 if svc.source.startswith("org:"):  # one FDS application process serves all its services
                     port = self.ports.service
                     endpoint = f"http://{host}:{port}"
-                    self._start_org_app(org, peer, inway_address)
+                    self.apps.start(org, peer, inway_address)
                 else:
                     argv = SOURCES[svc.source](
                         svc.name, host, port, peer.dir / f"service-{svc.name}.calls.jsonl"
@@ -254,53 +253,6 @@ class DigiLab:
             self.started.append(st)
             wait_healthy(f"http://{host}:{self.ports.inway_health}/healthz", st, self.state, self.timeout)
         return out
-
-    # -- FDS organisation applications (nds.digilab.fds) ----------------------------------------
-
-    def _start_org_app(self, org: OrgSpec, peer: PeerRuntime, inway_address: str) -> None:
-        """Start the organisation's application once (a register now; a consumer app after the
-        contracts exist, since it needs its grants)."""
-        if org.key in self._app_addresses or org.key in self._pending_apps:
-            return
-        if fds.ORG_KINDS[org.key] in fds.CONSUMER_KINDS:
-            self._pending_apps[org.key] = inway_address
-            return
-        self._spawn_org_app(org, peer, inway_address, None)
-
-    def _spawn_org_app(
-        self, org: OrgSpec, peer: PeerRuntime, inway_address: str, consumer: Path | None
-    ) -> None:
-        host, port = peer.spec.host, self.ports.service
-        _, public = fds.ensure_digid_keys(self.state)
-        argv = fds.orgapp_argv(
-            org,
-            host,
-            port,
-            inway_address,
-            peer.dir / "app",
-            public,
-            self.persons,
-            consumer,
-            self.logboek_urls.get(org.key),
-        )
-        st = spawn(f"app {org.name}", "app", argv, peer.dir / "app.log")
-        self.started.append(st)
-        wait_tcp(host, port, st, self.state, self.timeout)
-        self._app_addresses[org.key] = f"http://{host}:{port}"
-
-    def _start_consumer_apps(self, grants: list[dict[str, Any]]) -> None:
-        inways = {
-            o.peer_id: f"https://{self._peer(o.key).spec.host}:{self.ports.inway}"
-            for o in self.spec.organisations
-            if o.services
-        }
-        for key, inway_address in list(self._pending_apps.items()):
-            org, peer = self.orgs[key], self._peer(key)
-            outway = f"http://{peer.spec.host}:{self.ports.outway}"
-            cfg_path = peer.dir / "app-consumer.json"
-            fds.consumer_config(key, outway, grants, inways).dump(cfg_path)
-            self._spawn_org_app(org, peer, inway_address, cfg_path)
-            del self._pending_apps[key]
 
     def _content(self, grant: dict[str, Any]) -> dict[str, Any]:
         now = int(time.time())
@@ -472,7 +424,7 @@ class DigiLab:
             data = fds.extend_state(
                 data,
                 grants,
-                self._app_addresses,
+                self.apps.addresses,
                 fds.ensure_digid_keys(self.state),
                 self.persons,
                 self.logboek_urls,
