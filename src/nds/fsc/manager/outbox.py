@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from nds.fsc.manager.httputil import normalize_manager_address
 from nds.fsc.manager.peerclient import PeerCallError
-from nds.fsc.manager.store import OutboxItem
+from nds.fsc.manager.store_local import OutboxItem
 
 if TYPE_CHECKING:
     from nds.fsc.manager.core import Manager
