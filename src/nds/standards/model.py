@@ -4,7 +4,10 @@ Statuses and their ordering follow internet.nl and the Forum Standaardisatie das
 a standard's status is the *worst* of its counted subtests and of all addresses/MX hosts,
 ordered failed < error < warning < info < good_not_tested < not_applicable < not_tested < passed.
 Only subtests whose declared worst status is ``failed`` count for a standard (internet.nl
-``documentation/scoring.md``); the others are shown, never counted.
+``documentation/scoring.md``); the others are shown, never counted — unless a subtest is declared
+*decisive*: it is the whole of a standard on the comply-or-explain list whose internet.nl level is
+only a notice (security.txt). A standard without any counting subtest (internet.nl's "security
+options") is informational: its subtests are reported, the standard gets no status.
 """
 
 from __future__ import annotations
@@ -54,7 +57,9 @@ class Subtest:
     """A declared subtest: stable id, the standard it belongs to, its worst possible status.
 
     ``worst_status`` is the most severe status this subtest can give (internet.nl: fail, notice
-    (= warning), info). Only ``Status.FAILED`` subtests count for their standard.
+    (= warning), info). Only ``Status.FAILED`` subtests count for their standard, and ``decisive``
+    ones: a subtest that alone decides a standard on the comply-or-explain list although internet.nl
+    shows it as a notice (its ``clause`` names the list entry).
     """
 
     id: str
@@ -62,10 +67,11 @@ class Subtest:
     worst_status: Status
     title: str
     clause: str  # the normative clause this subtest implements, e.g. "NCSC TLS 2.1 B1-1"
+    decisive: bool = False
 
     @property
     def counts(self) -> bool:
-        return self.worst_status is Status.FAILED
+        return self.decisive or self.worst_status is Status.FAILED
 
 
 @dataclass(frozen=True)
@@ -117,14 +123,16 @@ SUBTESTS = Registry()
 
 
 def standard_statuses(results: Iterable[TestResult], registry: Registry = SUBTESTS) -> dict[str, Status]:
-    """Per standard: the worst status over its counted subtests and all their targets."""
+    """Per standard: the worst status over its counted subtests and all their targets.
+
+    Standards of which no subtest counts (informational, e.g. internet.nl's security options) are
+    left out; a counted subtest that did not run gives ``not_tested``.
+    """
     per_standard: dict[str, list[Status]] = {}
     for r in results:
         st = registry.get(r.id)
-        if not st.counts:
-            per_standard.setdefault(st.standard, [])
-            continue
-        per_standard.setdefault(st.standard, []).append(r.status)
+        if st.counts:
+            per_standard.setdefault(st.standard, []).append(r.status)
     return {name: worst(statuses) for name, statuses in per_standard.items()}
 
 

@@ -1,5 +1,7 @@
 """security.txt (RFC 9116) with the ``sectxt`` parser, as internet.nl checks it (notice level).
 
+security.txt is on the comply-or-explain list, so this notice-level subtest decides the standard.
+
 Retrieval tries ``/.well-known/security.txt`` first and ``/security.txt`` second, over HTTPS only.
 Transport rules (HTTPS, location, ``text/plain; charset=utf-8``) are judged here; the file's content
 (Contact, Expires in the future, syntax, signature) by ``sectxt.Parser``.
@@ -20,7 +22,11 @@ SECURITY_TXT = SUBTESTS.declare(
         "security_txt",
         Status.WARNING,
         "security.txt",
-        "RFC 9116 §3; internet.nl security.txt (notice)",
+        "RFC 9116 §3; internet.nl security.txt (notice); Forum Standaardisatie pas-toe-of-leg-uit-lijst "
+        "(security.txt opgenomen 25 mei 2023)",
+        # internet.nl shows a missing or invalid file as a notice; for the comply-or-explain list this
+        # subtest *is* the standard, so it decides it (a warning here is "not passed" in reports).
+        decisive=True,
     )
 )
 WELL_KNOWN = "/.well-known/security.txt"
