@@ -1,8 +1,19 @@
-"""The read API of the read extension (``logboek-extensie-lezen``): ``POST /processing-activities``.
+"""The read API of the read extension: ``POST /processing-activities``.
 
-- A JSON body, never query parameters: a data subject ID must never appear in a URL.
-- At least one of ``traceId``, ``processingActivityId`` or ``dataSubject``, else 400 (problem+json).
-- The query is bound to the authenticated citizen (``auth.py``); asking for someone else is 403.
+Normative: ``Logius-standaarden/logboek-extensie-lezen`` (branch develop, commit 2606600), the text
+"Technische specificatie" (§ "Werking lezen API", § "Query op …", § "Beveilingsoverwegingen") and its
+OpenAPI document ``media/openapi.json`` ("LDV lezen API" 1.1.0, operation
+``listProcessingActivitiesPost``). Where that OAS defines a thing we follow it exactly; where it is
+silent (pagination, authorisation, the meaning of the time filters, 403/503) the behaviour is ours and
+documented in docs/logboek.md ("Read API", deviations table).
+
+- Request: one JSON object (OAS ``ProcessingActivityRequest``): the attributes
+  ``dpl.core.processing_activity_id``, ``dpl.core.data_subject_id``, ``dpl.core.data_subject_id_type``,
+  ``dpl.core.foreign_operation.processor`` (OAS ``Attributes`` = ``media/attributes.schema.json``) and
+  ``traceId``, ``startTime``, ``endTime``. A body, never query parameters: no BSN in a URL.
+- At least one of ``traceId``, ``dpl.core.processing_activity_id`` or ``dpl.core.data_subject_id``,
+  else 400 problem+json ("Werking lezen API": "MOET tenminste een van de volgende parameters").
+- The query is bound to the authenticated citizen (``auth.py``); naming someone else is 403.
 - Confidential activities (per the register version a record points to) are never returned.
 - A record made *for another organisation's processing* (its ``foreign_operation`` names an entity
   for which ``chain_entity`` is true; by default every foreign entity) is only returned when the
@@ -11,55 +22,162 @@
   record. A foreign operation of the organisation's own client (e.g. a web front end sending a
   ``traceparent``) does not make its own processing a chain record: tell them apart with
   ``chain_entity``.
-- Pagination (our own, documented): ``pageSize`` (1–1000, default 100) and an opaque ``cursor``;
-  the response has ``next`` (a cursor, or null).
+- Pagination (ours; the extension lists it under "Todo"): ``pageSize`` (1–1000, default 100) and an
+  opaque ``cursor`` in the body; the response adds ``next`` (a cursor, or null).
 - Looking is itself a processing: every query is logged as an "inzageverzoek" for that citizen.
+- Database work (records and register lookups) runs in a bounded thread pool, never on the event
+  loop: a slow query does not stall other requests. When too many queries wait, 503 + Retry-After.
+- The release-1.0 body (``processingActivityId``, ``dataSubject: {id, type}``) is still accepted for
+  one release, answered with a ``Deprecation`` header (RFC 9745).
 """
 
 from __future__ import annotations
 
+import asyncio
+import re
+import threading
+import uuid
+import weakref
+from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import replace
-from datetime import UTC, datetime
-from typing import Any
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
+from typing import Any, Literal
 
 from fastapi import FastAPI, Request
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy.engine import Engine
 
 from nds.api import Problem, make_api
+from nds.db import is_sqlite, make_engine
 from nds.logboek.auth import Authenticator, AuthError
-from nds.logboek.model import ForeignOperation, Processing, Record, TraceParent, new_trace_id
+from nds.logboek.model import (
+    ATTR_ACTIVITY,
+    ATTR_EXTERNAL_READ_API,
+    ATTR_FSC_TRANSACTION,
+    ATTR_SUBJECT,
+    ATTR_SUBJECT_TYPE,
+    DataSubject,
+    ForeignOperation,
+    Processing,
+    Record,
+    TraceParent,
+    new_trace_id,
+)
 from nds.logboek.pseudonym import Keyring
 from nds.logboek.query import MAX_PAGE, Query, find
-from nds.logboek.register import Register
+from nds.logboek.register import ProcessingActivity, Register
 from nds.logboek.store import Logboek
 
+# OAS 1.1.0 media/attributes.schema.json: the entity URI of the foreign operation
+ATTR_FOREIGN_PROCESSOR = "dpl.core.foreign_operation.processor"
+API_VERSION = "1.1.0"  # the version of the extension's OAS this API implements
 MAX_SEQ = 2**63 - 1  # the largest signed 64-bit integer: sequence numbers and ms timestamps
+# RFC 9745: the old (release 1.0) request body is deprecated since 2026-11-28T00:00:00Z
+DEPRECATED_SINCE = "@1795824000"
+DEFAULT_QUERY_THREADS = 4
+DEFAULT_MAX_WAITING = 64
+_ACTIVITY_CACHE = 1024
+
+# OAS 1.1.0 ``TraceID``: "type: string, format: uuid" (example ef4e77b9-b03b-585f-b613-5fcf8d8555fb).
+# The core standard's trace_id is 16 bytes, written as W3C Trace Context's 32 hex digits. We accept
+# both spellings and answer in the UUID form the schema asks for (the same 16 bytes).
+_TRACE_ID = re.compile(
+    r"^(?:[0-9a-fA-F]{32}|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$"
+)
+_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$")
+
+
+def trace_id_from_api(value: str) -> str:
+    """A read-API trace ID (UUID form or 32 hex digits) as the core standard's 32 lowercase hex."""
+    return value.replace("-", "").lower()
+
+
+def trace_id_to_api(trace_id: str) -> str:
+    """32 hex digits in the UUID form of OAS 1.1.0 ``TraceID``."""
+    return str(uuid.UUID(hex=trace_id))
 
 
 class SubjectIn(BaseModel):
+    """Release-1.0 ``dataSubject`` (deprecated)."""
+
     model_config = ConfigDict(extra="forbid")
     id: str = Field(min_length=1, max_length=64)
-    type: str = Field(default="BSN", max_length=100)
+    type: str = Field(default="BSN", min_length=1, max_length=100)
 
     def __repr__(self) -> str:
         return "SubjectIn(<redacted>)"
 
 
+def _uri(v: str | None) -> str | None:
+    if v is not None and not _URI.match(v):
+        raise ValueError("must be a URI")
+    return v
+
+
 class ReadRequest(BaseModel):
+    """OAS 1.1.0 ``ProcessingActivityRequest`` (``Attributes`` + traceId/startTime/endTime), plus our
+    pagination (``pageSize``, ``cursor``) and, deprecated, the release-1.0 field names."""
+
     model_config = ConfigDict(extra="forbid")
-    traceId: str | None = Field(default=None, pattern=r"^[0-9a-f]{32}$")
-    processingActivityId: str | None = Field(default=None, max_length=500)
-    dataSubject: SubjectIn | None = None
+
+    traceId: str | None = Field(
+        default=None,
+        pattern=_TRACE_ID.pattern,
+        description="Trace (UUID-vorm of 32 hexadecimale tekens)",
+    )
+    processing_activity_id: str | None = Field(
+        default=None,
+        alias=ATTR_ACTIVITY,
+        min_length=1,
+        max_length=2000,
+        description="URI van één versie van een verwerkingsactiviteit in het register",
+    )
+    data_subject_id: str | None = Field(
+        default=None,
+        alias=ATTR_SUBJECT,
+        min_length=1,
+        max_length=64,
+        description="Identificerende code van de betrokkene (moet de geauthenticeerde burger zijn)",
+    )
+    data_subject_id_type: str | None = Field(
+        default=None, alias=ATTR_SUBJECT_TYPE, min_length=1, max_length=100, description="Standaard BSN"
+    )
+    foreign_operation_processor: str | None = Field(
+        default=None,
+        alias=ATTR_FOREIGN_PROCESSOR,
+        min_length=1,
+        max_length=2000,
+        description="Alleen dataverwerkingen uitgevoerd voor deze externe applicatie (URI)",
+    )
     startTime: int | None = Field(
-        default=None, ge=0, le=MAX_SEQ, description="ms since epoch: records ending at or after"
+        default=None,
+        ge=0,
+        le=MAX_SEQ,
+        description="ms sinds epoch: dataverwerkingen gestart op of na dit tijdstip",
     )
     endTime: int | None = Field(
-        default=None, ge=0, le=MAX_SEQ, description="ms since epoch: records starting at or before"
+        default=None,
+        ge=0,
+        le=MAX_SEQ,
+        description="ms sinds epoch: dataverwerkingen beëindigd op of vóór dit tijdstip",
     )
-    pageSize: int = Field(default=100, ge=1, le=1000)
-    cursor: str | None = Field(default=None, pattern=r"^[0-9]{1,19}$")
+    pageSize: int = Field(default=100, ge=1, le=MAX_PAGE, description="Paginering (eigen): 1–1000")
+    cursor: str | None = Field(
+        default=None,
+        pattern=r"^[0-9]{1,19}$",
+        description="Paginering (eigen): 'next' uit het vorige antwoord",
+    )
+    # release 1.0 (deprecated; accepted for one release with a Deprecation header)
+    processingActivityId: str | None = Field(
+        default=None, min_length=1, max_length=2000, json_schema_extra={"deprecated": True}
+    )
+    dataSubject: SubjectIn | None = Field(default=None, json_schema_extra={"deprecated": True})
+
+    _check_activity = field_validator("processing_activity_id", "processingActivityId")(_uri)
+    _check_processor = field_validator("foreign_operation_processor")(_uri)
 
     @field_validator("cursor")
     @classmethod
@@ -70,10 +188,150 @@ class ReadRequest(BaseModel):
             raise ValueError("cursor is out of range")
         return v
 
+    @model_validator(mode="after")
+    def _one_shape(self) -> ReadRequest:
+        if self.uses_old_shape and (
+            self.processing_activity_id or self.data_subject_id or self.data_subject_id_type
+        ):
+            raise ValueError(
+                "use either the dpl.core.* attributes or the deprecated "
+                "processingActivityId/dataSubject, not both"
+            )
+        if self.data_subject_id_type is not None and self.data_subject_id is None:
+            raise ValueError(f"{ATTR_SUBJECT_TYPE} needs {ATTR_SUBJECT}")
+        if self.startTime is not None and self.endTime is not None and self.startTime > self.endTime:
+            raise ValueError("startTime is after endTime")
+        return self
+
+    def __repr__(self) -> str:  # never a data subject ID in a log or traceback
+        return "ReadRequest(<redacted>)"
+
+    @property
+    def uses_old_shape(self) -> bool:
+        return self.processingActivityId is not None or self.dataSubject is not None
+
+    def activity(self) -> str | None:
+        return self.processing_activity_id or self.processingActivityId
+
+    def subject(self) -> DataSubject | None:
+        if self.dataSubject is not None:
+            return DataSubject(self.dataSubject.id, self.dataSubject.type)
+        if self.data_subject_id is not None:
+            return DataSubject(self.data_subject_id, self.data_subject_id_type or "BSN")
+        return None
+
+    def trace(self) -> str | None:
+        return trace_id_from_api(self.traceId) if self.traceId else None
+
+
+class ForeignOperationOut(BaseModel):
+    traceId: str
+    spanId: str
+    entity: str
+
+
+class ResourceOut(BaseModel):
+    attributes: dict[str, str]
+
+
+class ProcessingActivityOut(BaseModel):
+    """OAS 1.1.0 ``ProcessingActivity`` (plus ``foreignOperation``: the core standard's
+    foreign_operation message, which the extension's schema does not name)."""
+
+    traceId: str = Field(description="UUID-vorm")
+    spanId: str
+    status: Literal["Unset", "Ok", "Error"]
+    name: str
+    startTime: int
+    endTime: int
+    parentSpanId: str | None = None
+    resource: ResourceOut | None = None
+    attributes: dict[str, str]
+    foreignOperation: ForeignOperationOut | None = None
+
 
 class ReadResponse(BaseModel):
-    processingActivities: list[dict[str, Any]]
+    """OAS 1.1.0 ``ListProcessingActivities`` plus our ``next`` cursor."""
+
+    processingActivities: list[ProcessingActivityOut]
     next: str | None
+
+
+def processing_activity(r: Record) -> dict[str, Any]:
+    """A record in the shape of OAS 1.1.0 ``ProcessingActivity``; optional fields are left out
+    rather than null (the schema does not make them nullable)."""
+    attributes: dict[str, str] = {ATTR_ACTIVITY: r.activity_uri}
+    if r.subject_pseudonym is not None:  # the keyed pseudonym, never the BSN
+        attributes[ATTR_SUBJECT] = r.subject_pseudonym
+        attributes[ATTR_SUBJECT_TYPE] = r.subject_type or "BSN"
+    if r.foreign_entity:
+        attributes[ATTR_FOREIGN_PROCESSOR] = r.foreign_entity
+    if r.external_read_api:
+        attributes[ATTR_EXTERNAL_READ_API] = r.external_read_api
+    if r.fsc_transaction_id:
+        attributes[ATTR_FSC_TRANSACTION] = r.fsc_transaction_id
+    out: dict[str, Any] = {
+        "traceId": trace_id_to_api(r.trace_id),
+        "spanId": r.span_id,
+        "status": ("Unset", "Ok", "Error")[int(r.status_code)],
+        "name": r.name,
+        "startTime": r.start_time,
+        "endTime": r.end_time,
+        "attributes": attributes,
+    }
+    if r.parent_span_id:
+        out["parentSpanId"] = r.parent_span_id
+    if r.resource:
+        out["resource"] = {"attributes": dict(r.resource)}
+    if r.foreign_trace_id and r.foreign_span_id:
+        out["foreignOperation"] = {
+            "traceId": trace_id_to_api(r.foreign_trace_id),
+            "spanId": r.foreign_span_id,
+            "entity": r.foreign_entity or "",
+        }
+    return out
+
+
+class _Activities:
+    """Register lookups, cached: a version URI's content never changes (a change is a new URI), so a
+    found activity can be kept; whether it is confidential is decided per request (it can end)."""
+
+    def __init__(self, register: Register) -> None:
+        self.register = register
+        self._found: OrderedDict[str, ProcessingActivity] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, uri: str) -> ProcessingActivity | None:
+        with self._lock:
+            act = self._found.get(uri)
+            if act is not None:
+                self._found.move_to_end(uri)
+                return act
+        act = self.register.get(uri)
+        if act is not None:
+            with self._lock:
+                self._found[uri] = act
+                while len(self._found) > _ACTIVITY_CACHE:
+                    self._found.popitem(last=False)
+        return act
+
+
+@dataclass(frozen=True)
+class _Filter:
+    query: Query
+    trace_named: str | None
+    start_time: int | None
+    end_time: int | None
+    processor: str | None
+    page_size: int
+
+
+def _reader(engine: Engine) -> Engine:
+    """The engine to read with. A SQLite engine made for writing (``immediate=True``) starts every
+    transaction with BEGIN IMMEDIATE, which would queue readers behind the writer and each other;
+    reads get their own plain engine on the same file (WAL: readers never block)."""
+    url = engine.url.render_as_string(hide_password=False)
+    return make_engine(url) if is_sqlite(url) else engine
 
 
 def create_read_api(
@@ -86,69 +344,118 @@ def create_read_api(
     entity: str,
     inzage_activity_uri: str,
     chain_entity: Callable[[str], bool] | None = None,
+    query_threads: int = DEFAULT_QUERY_THREADS,
+    max_waiting: int = DEFAULT_MAX_WAITING,
 ) -> FastAPI:
+    """``query_threads``: database queries run at most this many at a time, off the event loop;
+    ``max_waiting``: beyond this many queries in flight (running or queued) a request gets 503."""
     is_chain = chain_entity or (lambda _entity: True)
-    api = make_api("LDV lezen API", "1.0.0", "Lezen van het Logboek Dataverwerkingen van één organisatie.")
-
-    @api.post(
-        "/processing-activities",
-        response_model=ReadResponse,
-        responses={
-            400: {"description": "Geen filter of ongeldige invoer"},
-            401: {"description": "Niet geauthenticeerd"},
-            403: {"description": "Andere betrokkene dan de geauthenticeerde burger"},
-        },
+    reader = _reader(engine)
+    activities = _Activities(register)
+    pool = ThreadPoolExecutor(max_workers=max(1, query_threads), thread_name_prefix="ldv-read")
+    inflight = [0]  # changed on the event loop only
+    api = make_api(
+        "LDV lezen API",
+        API_VERSION,
+        "Lezen van het Logboek Dataverwerkingen van één organisatie, volgens de extensie lezen "
+        "(Logius-standaarden/logboek-extensie-lezen, OAS 1.1.0).",
     )
-    async def processing_activities(body: ReadRequest, request: Request) -> ReadResponse:
-        try:
-            caller = authenticator.authenticate({k.lower(): v for k, v in request.headers.items()})
-        except AuthError as exc:
-            raise Problem(exc.status, "Niet geauthenticeerd", exc.detail) from exc
-        if not (body.traceId or body.processingActivityId or body.dataSubject):
-            raise Problem(
-                400,
-                "Ongeldige invoer",
-                "Geef ten minste één van traceId, processingActivityId of dataSubject op.",
-            )
-        if body.dataSubject and (body.dataSubject.id, body.dataSubject.type) != (
-            caller.subject.id,
-            caller.subject.type,
-        ):
-            raise Problem(403, "Geen toegang", "U kunt alleen verwerkingen over uzelf opvragen.")
-        q = Query(
-            trace_id=body.traceId,
-            activity_uri=body.processingActivityId,
-            subject=caller.subject,
-            start_time=body.startTime,
-            end_time=body.endTime,
-            after_seq=int(body.cursor) if body.cursor else 0,
-            limit=MAX_PAGE,
-        )
-        today = datetime.now(UTC).date()
+    # idle pool threads and the reader's connections go when the app does
+    weakref.finalize(api, pool.shutdown, wait=False)
+    if reader is not engine:
+        weakref.finalize(api, reader.dispose)
+
+    def run_query(f: _Filter, today: date) -> tuple[list[Record], int | None]:
+        """In a pool thread: the visible page and its cursor."""
         hidden: dict[str, bool] = {}  # activity URI -> confidential or unknown (one lookup each)
 
         def shown(r: Record) -> bool:
             if r.activity_uri not in hidden:
-                act = register.get(r.activity_uri)
+                act = activities.get(r.activity_uri)
                 hidden[r.activity_uri] = act is None or act.is_confidential(today)
             if hidden[r.activity_uri]:
                 return False
-            return not (
-                r.foreign_trace_id and is_chain(r.foreign_entity or "") and body.traceId != r.trace_id
-            )
+            if r.foreign_trace_id and is_chain(r.foreign_entity or "") and f.trace_named != r.trace_id:
+                return False
+            # our reading of "Query op starttijd/eindtijd": started at/after startTime, ended at/before
+            # endTime (the database already narrowed to overlapping records)
+            if f.start_time is not None and r.start_time < f.start_time:
+                return False
+            if f.end_time is not None and r.end_time > f.end_time:
+                return False
+            return f.processor is None or r.foreign_entity == f.processor
 
         # Filter before paginating: a page and its cursor are computed over the visible records
         # only, so an empty page with a "next" (or the cursor's value) cannot betray that hidden,
         # e.g. confidential, records exist.
+        q = f.query
         visible: list[Record] = []
-        while len(visible) <= body.pageSize:
-            rows, more = find(engine, keyring, q)
+        while len(visible) <= f.page_size:
+            rows, more = find(reader, keyring, q)
             visible += [r for r in rows if shown(r)]
             if more is None:
                 break
             q = replace(q, after_seq=more)
-        page = visible[: body.pageSize]
-        nxt = page[-1].seq if len(visible) > body.pageSize else None
+        page = visible[: f.page_size]
+        return page, (page[-1].seq if len(visible) > f.page_size else None)
+
+    async def in_pool(f: _Filter) -> tuple[list[Record], int | None]:
+        if inflight[0] >= max_waiting:
+            raise Problem(
+                503, "Dienst niet beschikbaar", "Te veel gelijktijdige zoekvragen; probeer het zo opnieuw."
+            )
+        inflight[0] += 1
+        try:
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(pool, run_query, f, datetime.now(UTC).date())
+        finally:
+            inflight[0] -= 1
+
+    @api.post(
+        "/processing-activities",
+        operation_id="listProcessingActivitiesPost",
+        summary="Alle dataverwerkingen ophalen",
+        responses={
+            200: {"model": ReadResponse, "description": "OK"},
+            400: {"description": "Geen filter of ongeldige invoer"},
+            401: {"description": "Niet geauthenticeerd"},
+            403: {"description": "Andere betrokkene dan de geauthenticeerde burger"},
+            503: {"description": "Te veel gelijktijdige zoekvragen"},
+        },
+    )
+    async def processing_activities(body: ReadRequest, request: Request) -> JSONResponse:
+        try:
+            caller = authenticator.authenticate({k.lower(): v for k, v in request.headers.items()})
+        except AuthError as exc:
+            raise Problem(exc.status, "Niet geauthenticeerd", exc.detail) from exc
+        trace, activity, subject = body.trace(), body.activity(), body.subject()
+        # "Werking lezen API": at least one of traceID, processingActivityID, dataSubjectId, else 400
+        if not (trace or activity or subject):
+            raise Problem(
+                400,
+                "Ongeldige invoer",
+                f"Geef ten minste één van traceId, {ATTR_ACTIVITY} of {ATTR_SUBJECT} op.",
+            )
+        # "Beveilingsoverwegingen": a client only gets the records it is entitled to
+        if subject is not None and (subject.id, subject.type) != (caller.subject.id, caller.subject.type):
+            raise Problem(403, "Geen toegang", "U kunt alleen verwerkingen over uzelf opvragen.")
+        f = _Filter(
+            query=Query(
+                trace_id=trace,
+                activity_uri=activity,
+                subject=caller.subject,  # always bound to the citizen, whatever else was asked
+                start_time=body.startTime,
+                end_time=body.endTime,
+                after_seq=int(body.cursor) if body.cursor else 0,
+                limit=MAX_PAGE,
+            ),
+            trace_named=trace,
+            start_time=body.startTime,
+            end_time=body.endTime,
+            processor=body.foreign_operation_processor,
+            page_size=body.pageSize,
+        )
+        page, nxt = await in_pool(f)
         # the query itself is a processing about this citizen, logged before we answer
         tp = TraceParent.parse(request.headers.get("traceparent"))
         await logboek.awrite(
@@ -163,8 +470,13 @@ def create_read_api(
                 resource={"component": "ldv-read-api", "entity": entity},
             )
         )
-        return ReadResponse(
-            processingActivities=[r.to_ldv() for r in page], next=str(nxt) if nxt is not None else None
+        headers = {"Deprecation": DEPRECATED_SINCE} if body.uses_old_shape else None
+        return JSONResponse(
+            {
+                "processingActivities": [processing_activity(r) for r in page],
+                "next": str(nxt) if nxt is not None else None,
+            },
+            headers=headers,
         )
 
     return api
