@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import re
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
+import jsonschema
 import pytest
+import referencing
 from joserfc.jwk import ECKey
+from referencing.jsonschema import DRAFT202012
 
 from nds.db import make_engine
 from nds.inzage.transport import HttpTransport
@@ -23,6 +30,27 @@ from nds.logboek.store import Logboek, migrate_logboek
 
 ISS = "https://digid.digilab.example"
 ALICE, BOB = "999993653", "999990019"
+
+pytestmark = pytest.mark.integration
+
+# the read extension's request schema (vendored, CC BY 4.0: tests/data/ldv-lezen/README.md)
+SPEC_DIR = Path(__file__).parents[1] / "data" / "ldv-lezen"
+SPEC_BASE = "https://logius-standaarden.github.io/logboek-extensie-lezen/media/"
+
+
+def request_schema() -> jsonschema.Draft202012Validator:
+    def res(name: str) -> referencing.Resource[Any]:
+        contents = json.loads((SPEC_DIR / name).read_text(encoding="utf-8"))
+        return referencing.Resource.from_contents(contents, default_specification=DRAFT202012)
+
+    registry: referencing.Registry[Any] = referencing.Registry().with_resources(
+        [(SPEC_BASE + n, res(n)) for n in ("openapi.json", "attributes.schema.json")]
+    )
+    return jsonschema.Draft202012Validator(
+        {"$ref": SPEC_BASE + "openapi.json#/components/schemas/ProcessingActivityRequest"},
+        registry=registry,
+        format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER,
+    )
 
 
 def act(name: str, oin: str, confidential: bool = False) -> ProcessingActivity:
@@ -248,4 +276,79 @@ def test_register_that_cannot_be_read_is_reported_not_a_crash(federation) -> Non
 
     view = asyncio.run(run())
     assert view.unreachable == ["BRP"]
+    assert [(u.organisation, u.activity) for u in view.uses] == [("Gemeente", "Verhuizing")]
+
+
+def test_client_speaks_the_read_extension(federation) -> None:
+    """Every read request the citizen view sends is a ``ProcessingActivityRequest`` of the extension
+    (dpl.core.* attributes, traceId in its uuid form), never the deprecated release-1.0 body."""
+    orgs, idp = federation
+    _scenario(orgs)
+    seen: list[tuple[httpx.Request, dict[str, Any], httpx.Response]] = []
+
+    class Recording(httpx.AsyncBaseTransport):
+        def __init__(self) -> None:
+            self.t = {o.host: httpx.ASGITransport(app=o.app) for o in orgs.values()}  # type: ignore[arg-type]
+
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            body = json.loads(request.content) if request.method == "POST" else {}
+            response = await self.t[request.url.host].handle_async_request(request)
+            seen.append((request, body, response))
+            return response
+
+    async def run():
+        async def assertion(s: Source) -> str:
+            return issue_citizen_assertion(idp, ISS, s.read_api, ALICE)
+
+        sources = [Source(o.name, o.oin, o.read_api) for o in orgs.values()]
+        async with httpx.AsyncClient(transport=Recording()) as c:
+            return await build_view(sources, HttpTransport(c, assertion), {"id": ALICE, "type": "BSN"})
+
+    view = asyncio.run(run())
+    assert [(u.organisation, u.activity) for u in view.uses] == [("Gemeente", "Verhuizing")]
+    assert re.fullmatch(r"[0-9a-f]{32}", view.uses[0].trace_id)
+    validator = request_schema()
+    reads = [(req, body, resp) for req, body, resp in seen if req.url.path.endswith("/processing-activities")]
+    assert len(reads) == 4  # three organisations, and the BRP once more for the chain
+    allowed = {
+        "traceId",
+        "dpl.core.data_subject_id",
+        "dpl.core.data_subject_id_type",
+        "pageSize",
+        "cursor",
+    }
+    for _req, body, resp in reads:
+        validator.validate(body)
+        assert set(body) <= allowed, body
+        assert body["dpl.core.data_subject_id"] == ALICE and body["dpl.core.data_subject_id_type"] == "BSN"
+        assert resp.status_code == 200 and "deprecation" not in resp.headers
+    chain = [body for _, body, _ in reads if "traceId" in body]
+    assert len(chain) == 1 and chain[0]["traceId"] == str(uuid.UUID(hex=view.uses[0].trace_id))
+    assert all(ALICE not in str(req.url) for req, _, _ in seen)  # no BSN in any URL
+
+
+def test_an_answer_of_another_shape_is_an_unreachable_organisation(federation) -> None:
+    orgs, idp = federation
+    _scenario(orgs)
+
+    async def run():
+        async def assertion(s: Source) -> str:
+            return issue_citizen_assertion(idp, ISS, s.read_api, ALICE)
+
+        sources = [Source(o.name, o.oin, o.read_api) for o in orgs.values()]
+
+        class Odd(httpx.AsyncBaseTransport):
+            def __init__(self) -> None:
+                self.t = {o.host: httpx.ASGITransport(app=o.app) for o in orgs.values()}  # type: ignore[arg-type]
+
+            async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+                if request.url.host == "siod.test" and request.url.path.endswith("/processing-activities"):
+                    return httpx.Response(200, json={"items": [{"name": "x"}]}, request=request)
+                return await self.t[request.url.host].handle_async_request(request)
+
+        async with httpx.AsyncClient(transport=Odd()) as c:
+            return await build_view(sources, HttpTransport(c, assertion), {"id": ALICE, "type": "BSN"})
+
+    view = asyncio.run(run())
+    assert view.unreachable == ["Inspectie"]
     assert [(u.organisation, u.activity) for u in view.uses] == [("Gemeente", "Verhuizing")]

@@ -1,5 +1,10 @@
 """HTTP transport for the citizen view: each organisation's read API and register over httpx.
 
+The read API is spoken as the read extension defines it (``POST …/processing-activities`` with a
+``ProcessingActivityRequest`` body, answer ``{"processingActivities": [...]}``); pagination is the
+platform's own (``pageSize``/``cursor`` in the body, ``next`` in the answer), which the extension
+does not define yet. An answer of another shape counts as an unreachable organisation.
+
 ``route`` decides how a URL is reached: directly, or — in a federation — through the citizen-view
 organisation's own Outway with the grant for that organisation's read-API service.
 """
@@ -43,10 +48,15 @@ class HttpTransport:
             r = await self.client.post(url, json=page_body, headers=headers)
             r.raise_for_status()
             data = r.json()
-            out += data.get("processingActivities", [])
+            page = data.get("processingActivities") if isinstance(data, dict) else None
+            if not isinstance(page, list) or not all(isinstance(p, dict) for p in page):
+                raise ValueError(f"{source.name}: the read API's answer has no list processingActivities")
+            out += page
             cursor = data.get("next")
             if not cursor:
                 break
+            if not isinstance(cursor, str):
+                raise ValueError(f"{source.name}: the read API's next cursor is not a string")
         return out
 
     async def activity(self, uri: str) -> dict[str, Any] | None:

@@ -1,10 +1,16 @@
 """Build a citizen's view across the federation from every organisation's LDV read API.
 
+Requests and answers follow the read extension (``Logius-standaarden/logboek-extensie-lezen``, OAS
+"LDV lezen API" 1.1.0): the filters are the attributes ``dpl.core.data_subject_id`` (+ ``_type``) and
+``traceId`` (in the OAS's uuid form); a record made for another party's processing carries
+``dpl.core.foreign_operation.processor``.
+
 1. Ask every organisation's read API for the citizen's own processings (bound to the citizen).
 2. For each record that called another organisation (``dpl.read.externalReadAPI_id``), ask that
-   organisation for the records in the same trace: the processing done *for* this one. Where both
-   records carry the FSC transaction ID, they must match: a client may reuse one trace for several
-   calls, and a provision made for another (possibly confidential) call is not this one's. Repeat.
+   organisation for the records in the same trace that were made for a foreign operation: the
+   processing done *for* this one. Where both records carry the FSC transaction ID, they must
+   match: a client may reuse one trace for several calls, and a provision made for another
+   (possibly confidential) call is not this one's. Repeat.
 3. Resolve each record's activity through its register URI (purpose, legal basis). An activity
    that is confidential answers 404 and its records are dropped (defence in depth: the read API
    already omits them).
@@ -16,14 +22,23 @@ provider's ordinary record.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from nds.logboek.model import ATTR_ACTIVITY, ATTR_EXTERNAL_READ_API, ATTR_FSC_TRANSACTION
+from nds.logboek.model import (
+    ATTR_ACTIVITY,
+    ATTR_EXTERNAL_READ_API,
+    ATTR_FSC_TRANSACTION,
+    ATTR_SUBJECT,
+    ATTR_SUBJECT_TYPE,
+)
+from nds.logboek.read_api import ATTR_FOREIGN_PROCESSOR, trace_id_from_api, trace_id_to_api
 
 INZAGE_NAME = "inzageverzoek"
+_HEX32 = re.compile(r"[0-9a-f]{32}")
 MAX_DEPTH = 8
 
 
@@ -38,7 +53,8 @@ class Source:
 
 class Transport(Protocol):
     async def read(self, source: Source, body: dict[str, Any]) -> list[dict[str, Any]]:
-        """All pages of ``POST {read_api}/processing-activities`` for the authenticated citizen."""
+        """All pages of ``POST {read_api}/processing-activities`` for the authenticated citizen;
+        ``body`` is a read-extension request (``ProcessingActivityRequest``) without pagination."""
         ...
 
     async def activity(self, uri: str) -> dict[str, Any] | None:
@@ -61,7 +77,7 @@ class Use:
     personal_data: list[str]
     start: str
     end: str
-    trace_id: str
+    trace_id: str  # 32 hex digits (W3C Trace Context), whatever form the read API answered in
     obtained_from: list[Use] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
@@ -86,7 +102,15 @@ def _iso(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="seconds")
 
 
+def _trace(value: Any) -> str:
+    """A read-API ``traceId`` as 32 hex digits; "" when it is no trace ID (nothing is followed)."""
+    t = trace_id_from_api(str(value))
+    return t if _HEX32.fullmatch(t) else ""
+
+
 async def build_view(sources: list[Source], transport: Transport, subject: dict[str, str]) -> CitizenView:
+    """``subject``: ``{"id": …, "type": …}`` of the authenticated citizen."""
+    me = {ATTR_SUBJECT: subject["id"], ATTR_SUBJECT_TYPE: subject.get("type", "BSN")}
     by_api = {s.read_api.rstrip("/"): s for s in sources}
     activities: dict[str, dict[str, Any] | None] = {}
     unreachable: list[str] = []
@@ -114,7 +138,7 @@ async def build_view(sources: list[Source], transport: Transport, subject: dict[
     async def to_use(
         source: Source, rec: dict[str, Any], depth: int, seen: set[tuple[str, str]]
     ) -> Use | None:
-        attrs = rec.get("attributes", {})
+        attrs = rec.get("attributes") or {}
         act = await activity(source, str(attrs.get(ATTR_ACTIVITY, "")))
         if act is None:
             return None
@@ -131,19 +155,21 @@ async def build_view(sources: list[Source], transport: Transport, subject: dict[
             personal_data=list(act.get("categorieenPersoonsgegevens", [])),
             start=_iso(int(rec.get("startTime", 0))),
             end=_iso(int(rec.get("endTime", 0))),
-            trace_id=str(rec.get("traceId", "")),
+            trace_id=_trace(rec.get("traceId", "")),
         )
         nxt = attrs.get(ATTR_EXTERNAL_READ_API)
         if nxt and depth < MAX_DEPTH:
             target = by_api.get(str(nxt).rstrip("/"))
             key = (str(nxt), use.trace_id)
-            if target is not None and key not in seen:
+            if target is not None and use.trace_id and key not in seen:
                 seen.add(key)
                 txid = attrs.get(ATTR_FSC_TRANSACTION)
-                for down in await safe_read(target, {"traceId": use.trace_id, "dataSubject": subject}):
-                    if not down.get("foreignOperation"):
-                        continue  # only records made for this chain
-                    down_txid = down.get("attributes", {}).get(ATTR_FSC_TRANSACTION)
+                body = {"traceId": trace_id_to_api(use.trace_id), **me}
+                for down in await safe_read(target, body):
+                    down_attrs = down.get("attributes") or {}
+                    if not down_attrs.get(ATTR_FOREIGN_PROCESSOR):
+                        continue  # only records made for another party's processing: this chain
+                    down_txid = down_attrs.get(ATTR_FSC_TRANSACTION)
                     if txid and down_txid and down_txid != txid:
                         continue  # made for another call in the same trace (maybe a confidential one)
                     child = await to_use(target, down, depth + 1, seen)
@@ -154,7 +180,7 @@ async def build_view(sources: list[Source], transport: Transport, subject: dict[
     uses: list[Use] = []
     lookups: list[Use] = []
     for source in sources:
-        for rec in await safe_read(source, {"dataSubject": subject}):
+        for rec in await safe_read(source, me):
             u = await to_use(source, rec, 0, set())
             if u is None:
                 continue
