@@ -24,6 +24,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from joserfc import jwt
 from joserfc.jwk import ECKey
+from openapi_spec_validator import validate
 from referencing.jsonschema import DRAFT202012
 from sqlalchemy.engine import Engine
 
@@ -33,6 +34,7 @@ from nds.logboek.pseudonym import Keyring
 from nds.logboek.read_api import create_read_api, trace_id_from_api, trace_id_to_api
 from nds.logboek.register import ProcessingActivity, Register
 from nds.logboek.store import Logboek
+from nds.standards.checks.api.lint import lint
 
 AUD = "https://brp.digilab.example/ldv/v1"
 ISS = "https://digid.digilab.example"
@@ -426,6 +428,9 @@ def test_openapi_document_names_the_extension_fields(setup) -> None:
     req = doc["components"]["schemas"]["ReadRequest"]["properties"]
     assert {"traceId", ACT, SUBJ, SUBJ_TYPE, PROCESSOR, "startTime", "endTime"} <= set(req)
     assert req["dataSubject"].get("deprecated") is True
+    validate(doc)  # a valid OpenAPI 3.0 document
+    for rules in ("2.0.2", "2.1.0"):  # and it passes the API Design Rules linter
+        assert [f for f in lint(doc, rules) if f.normative] == []
 
 
 # --- database work off the event loop ----------------------------------------------------------
@@ -504,6 +509,7 @@ def test_queries_beyond_the_limit_get_503(slow, engine, logboek, keyring, idp, u
         assert reg.entered.wait(10)
         r = http.post(PA, json=me(BOB), headers=headers(BOB))
         assert r.status_code == 503 and r.headers["content-type"] == "application/problem+json"
+        assert r.headers["retry-after"] == "1"
         check_problem(r.json())
         # requests that need no query are still served
         assert http.post(PA, json={}, headers=headers(BOB)).status_code == 400

@@ -50,7 +50,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy.engine import Engine
 
-from nds.api import Problem, make_api
+from nds.api import Problem, make_api, problem_response
 from nds.db import is_sqlite, make_engine
 from nds.logboek.auth import Authenticator, AuthError
 from nds.logboek.model import (
@@ -331,7 +331,9 @@ def _reader(engine: Engine) -> Engine:
     transaction with BEGIN IMMEDIATE, which would queue readers behind the writer and each other;
     reads get their own plain engine on the same file (WAL: readers never block)."""
     url = engine.url.render_as_string(hide_password=False)
-    return make_engine(url) if is_sqlite(url) else engine
+    if not is_sqlite(url) or engine.url.database in (None, "", ":memory:"):
+        return engine  # PostgreSQL (no such issue), or an in-memory database only this engine sees
+    return make_engine(url)
 
 
 def create_read_api(
@@ -400,10 +402,6 @@ def create_read_api(
         return page, (page[-1].seq if len(visible) > f.page_size else None)
 
     async def in_pool(f: _Filter) -> tuple[list[Record], int | None]:
-        if inflight[0] >= max_waiting:
-            raise Problem(
-                503, "Dienst niet beschikbaar", "Te veel gelijktijdige zoekvragen; probeer het zo opnieuw."
-            )
         inflight[0] += 1
         try:
             loop = asyncio.get_running_loop()
@@ -415,6 +413,9 @@ def create_read_api(
         "/processing-activities",
         operation_id="listProcessingActivitiesPost",
         summary="Alle dataverwerkingen ophalen",
+        description="Alle dataverwerkingen ophalen (extensie lezen, OAS 1.1.0), gebonden aan de "
+        "geauthenticeerde burger.",
+        tags=["ProcessingActivities"],
         responses={
             200: {"model": ReadResponse, "description": "OK"},
             400: {"description": "Geen filter of ongeldige invoer"},
@@ -455,6 +456,13 @@ def create_read_api(
             processor=body.foreign_operation_processor,
             page_size=body.pageSize,
         )
+        if inflight[0] >= max_waiting:  # shed load rather than queue without bound
+            return problem_response(
+                503,
+                "Dienst niet beschikbaar",
+                "Te veel gelijktijdige zoekvragen; probeer het zo opnieuw.",
+                headers={"Retry-After": "1"},
+            )
         page, nxt = await in_pool(f)
         # the query itself is a processing about this citizen, logged before we answer
         tp = TraceParent.parse(request.headers.get("traceparent"))
