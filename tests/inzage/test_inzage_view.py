@@ -288,7 +288,7 @@ def test_client_speaks_the_read_extension(federation) -> None:
 
     class Recording(httpx.AsyncBaseTransport):
         def __init__(self) -> None:
-            self.t = {o.host: httpx.ASGITransport(app=o.app) for o in orgs.values()}  # type: ignore[arg-type]
+            self.t = {o.host: httpx.ASGITransport(app=o.app) for o in orgs.values()}
 
         async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
             body = json.loads(request.content) if request.method == "POST" else {}
@@ -339,7 +339,7 @@ def test_an_answer_of_another_shape_is_an_unreachable_organisation(federation) -
 
         class Odd(httpx.AsyncBaseTransport):
             def __init__(self) -> None:
-                self.t = {o.host: httpx.ASGITransport(app=o.app) for o in orgs.values()}  # type: ignore[arg-type]
+                self.t = {o.host: httpx.ASGITransport(app=o.app) for o in orgs.values()}
 
             async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
                 if request.url.host == "siod.test" and request.url.path.endswith("/processing-activities"):

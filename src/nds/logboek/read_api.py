@@ -130,24 +130,28 @@ class ReadRequest(BaseModel):
     )
     processing_activity_id: str | None = Field(
         default=None,
-        alias=ATTR_ACTIVITY,
+        alias="dpl.core.processing_activity_id",
         min_length=1,
         max_length=2000,
         description="URI van één versie van een verwerkingsactiviteit in het register",
     )
     data_subject_id: str | None = Field(
         default=None,
-        alias=ATTR_SUBJECT,
+        alias="dpl.core.data_subject_id",
         min_length=1,
         max_length=64,
         description="Identificerende code van de betrokkene (moet de geauthenticeerde burger zijn)",
     )
     data_subject_id_type: str | None = Field(
-        default=None, alias=ATTR_SUBJECT_TYPE, min_length=1, max_length=100, description="Standaard BSN"
+        default=None,
+        alias="dpl.core.data_subject_id_type",
+        min_length=1,
+        max_length=100,
+        description="Standaard BSN",
     )
     foreign_operation_processor: str | None = Field(
         default=None,
-        alias=ATTR_FOREIGN_PROCESSOR,
+        alias="dpl.core.foreign_operation.processor",
         min_length=1,
         max_length=2000,
         description="Alleen dataverwerkingen uitgevoerd voor deze externe applicatie (URI)",
