@@ -1,7 +1,7 @@
 """Plumbing shared by the Inway and the Outway (both data-plane proxies).
 
-FSC error responses, hop-by-hop header handling, body streaming, config-file loading and a
-pre-fork worker supervisor (several processes bound to one port with ``SO_REUSEPORT``).
+FSC error responses, config-file loading, the process life cycle and a pre-fork worker supervisor
+(several processes bound to one port with ``SO_REUSEPORT``).
 """
 
 from __future__ import annotations
@@ -18,9 +18,10 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from aiohttp import ClientResponse, web
-from multidict import CIMultiDict, CIMultiDictProxy
+from aiohttp import web
 from pydantic import BaseModel, ValidationError
+
+from nds.fsc.http1 import Request
 
 DOMAIN_INWAY = "ERROR_DOMAIN_INWAY"
 DOMAIN_OUTWAY = "ERROR_DOMAIN_OUTWAY"
@@ -30,33 +31,13 @@ HDR_TRANSACTION_ID = "Fsc-Transaction-Id"
 HDR_ERROR_CODE = "Fsc-Error-Code"
 HDR_GRANT_HASH = "Fsc-Grant-Hash"
 
-# RFC 9110 §7.6.1 hop-by-hop fields, plus those aiohttp recomputes itself.
-HOP_BY_HOP = frozenset(
-    h.lower()
-    for h in (
-        "Connection",
-        "Keep-Alive",
-        "Proxy-Authenticate",
-        "Proxy-Authorization",
-        "Proxy-Connection",
-        "TE",
-        "Trailer",
-        "Transfer-Encoding",
-        "Upgrade",
-        "Host",
-        "Content-Length",
-    )
-)
-# Bodies up to this size (with a Content-Length) are read in one go; larger or chunked ones stream.
-SMALL_BODY = 64 * 1024
-STREAM_CHUNK = 64 * 1024
-
 
 class ConfigError(ValueError):
     """A component config file is missing or invalid (message is user-facing)."""
 
 
 def fsc_error(
+    req: Request,
     status: int,
     code: str,
     domain: str,
@@ -64,83 +45,16 @@ def fsc_error(
     *,
     bearer: bool = False,
     transaction_id: str | None = None,
-) -> web.Response:
-    """An FSC error: ``Fsc-Error-Code`` header and the ``error`` object {message, domain, code}."""
-    headers = {HDR_ERROR_CODE: code}
+) -> None:
+    """Answer ``req`` with an FSC error: ``Fsc-Error-Code`` header and the ``error`` object
+    {message, domain, code}."""
+    fields = b"Fsc-Error-Code: " + code.encode("ascii") + b"\r\n"
     if bearer:
-        headers["WWW-Authenticate"] = "Bearer"
+        fields += b"WWW-Authenticate: Bearer\r\n"
     if transaction_id:
-        headers[HDR_TRANSACTION_ID] = transaction_id
-    body = json.dumps({"message": message, "domain": domain, "code": code})
-    return web.Response(status=status, text=body, content_type="application/json", headers=headers)
-
-
-def _connection_tokens(headers: CIMultiDictProxy[str] | CIMultiDict[str]) -> set[str]:
-    """Field names listed in ``Connection`` are hop-by-hop too (RFC 9110 §7.6.1)."""
-    out: set[str] = set()
-    for value in headers.getall("Connection", []):
-        out.update(t.strip().lower() for t in value.split(",") if t.strip())
-    return out
-
-
-def forward_headers(
-    headers: CIMultiDictProxy[str] | CIMultiDict[str], drop: Iterable[str] = ()
-) -> CIMultiDict[str]:
-    """End-to-end headers of a message, minus ``drop`` (lower-case names)."""
-    skip = HOP_BY_HOP | _connection_tokens(headers) | set(drop)
-    out: CIMultiDict[str] = CIMultiDict()
-    for k, v in headers.items():
-        if k.lower() not in skip:
-            out.add(k, v)
-    return out
-
-
-def request_body(request: web.BaseRequest) -> Any:
-    """What to hand the client session as ``data``: nothing, the small body, or a stream."""
-    if not request.body_exists:
-        return None
-    length = request.content_length
-    if length is not None and length <= SMALL_BODY:
-        return request.content.read(length)  # awaitable; resolved by the caller
-    return request.content.iter_chunked(STREAM_CHUNK)
-
-
-async def body_for_upstream(request: web.BaseRequest) -> Any:
-    data = request_body(request)
-    if data is None:
-        return None
-    if hasattr(data, "__await__"):
-        return await data
-    return data
-
-
-async def relay_response(
-    request: web.BaseRequest, upstream: ClientResponse, extra: dict[str, str] | None = None
-) -> web.StreamResponse:
-    """Return ``upstream`` to our client unaltered (status, end-to-end headers, body streamed)."""
-    headers = forward_headers(upstream.headers)
-    if extra:
-        for k, v in extra.items():
-            headers[k] = v
-    length = upstream.content_length
-    if request.method == "HEAD":  # no body, but the Content-Length of the GET it describes
-        if length is not None:
-            headers["Content-Length"] = str(length)
-        resp = web.StreamResponse(status=upstream.status, reason=upstream.reason, headers=headers)
-        await resp.prepare(request)
-        await resp.write_eof()
-        return resp
-    if length is not None and length <= SMALL_BODY:
-        body = await upstream.read()
-        return web.Response(status=upstream.status, reason=upstream.reason, body=body, headers=headers)
-    resp = web.StreamResponse(status=upstream.status, reason=upstream.reason, headers=headers)
-    if length is not None:
-        resp.content_length = length
-    await resp.prepare(request)
-    async for chunk in upstream.content.iter_chunked(STREAM_CHUNK):
-        await resp.write(chunk)
-    await resp.write_eof()
-    return resp
+        fields += b"Fsc-Transaction-Id: " + transaction_id.encode("ascii") + b"\r\n"
+    body = json.dumps({"message": message, "domain": domain, "code": code}).encode("utf-8")
+    req.respond(status, fields, body, content_type=b"application/json")
 
 
 def split_hostport(value: str, default_port: int) -> tuple[str, int]:
@@ -227,7 +141,7 @@ async def stop_when_orphaned(stop: asyncio.Event, interval: float = 1.0) -> None
 
 
 async def serve_until_stopped(
-    runner: web.BaseRunner,
+    close_server: Callable[[], Awaitable[None]],
     *,
     component: str,
     health_listen: str | None,
@@ -236,7 +150,8 @@ async def serve_until_stopped(
     ready: asyncio.Event | None = None,
 ) -> None:
     """What every data-plane process does once its main site listens: an optional plain-HTTP
-    ``/healthz``, stop on SIGTERM/SIGINT or when orphaned, then clean up (health, runner, ``cleanup``)."""
+    ``/healthz``, stop on SIGTERM/SIGINT or when orphaned, then clean up (health, ``close_server``
+    — stop accepting, finish running requests —, then ``cleanup``)."""
 
     async def health(_: web.Request) -> web.Response:
         return web.json_response({"status": "ok", "component": component})
@@ -263,7 +178,7 @@ async def serve_until_stopped(
         orphan_watch.cancel()
         if health_runner is not None:
             await health_runner.cleanup()
-        await runner.cleanup()
+        await close_server()
         await cleanup()
 
 

@@ -16,23 +16,23 @@ import ssl
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-import aiohttp
-from aiohttp import web
 from cryptography import x509
-from yarl import URL
 
 from nds.fsc.grouprules import GroupRules, load_group_rules
+from nds.fsc.http1 import (
+    Http1Server,
+    Request,
+    Upstream,
+    UpstreamError,
+    UpstreamPool,
+    relay_response,
+    upstream_head,
+)
 from nds.fsc.inway.common import (
     DOMAIN_INWAY,
-    HDR_AUTHORIZATION,
-    HDR_TRANSACTION_ID,
-    SMALL_BODY,
-    body_for_upstream,
-    forward_headers,
     fsc_error,
     install_uvloop,
     profiled,
-    relay_response,
     serve_until_stopped,
     split_hostport,
 )
@@ -52,7 +52,6 @@ _TOKEN_CODES = {
     MISSING: "ERROR_CODE_ACCESS_TOKEN_MISSING",
     EXPIRED: "ERROR_CODE_ACCESS_TOKEN_EXPIRED",
 }
-_NO_AUTO_HEADERS = ("User-Agent", "Accept", "Accept-Encoding", "Content-Type")
 
 
 @dataclass
@@ -94,32 +93,33 @@ class Inway:
             ),
             [load_certificate(p) for p in config.token_signing_certificates],
         )
-        self.services = {name: (URL(s.endpoint), s.timeout_seconds) for name, s in config.services.items()}
+        self.services = {
+            name: (Upstream.from_url(s.endpoint), s.timeout_seconds) for name, s in config.services.items()
+        }
         self._peers = _PeerCache(rules)
-        self._session: aiohttp.ClientSession | None = None
+        self._pool: UpstreamPool | None = None
 
     async def start(self) -> None:
-        connector = aiohttp.TCPConnector(limit=0, keepalive_timeout=60, ttl_dns_cache=300)
-        self._session = aiohttp.ClientSession(
-            connector=connector,
-            auto_decompress=False,
-            cookie_jar=aiohttp.DummyCookieJar(),
-            skip_auto_headers=_NO_AUTO_HEADERS,
-        )
+        # Services may be plain HTTP or HTTPS (verified against the system's trust store).
+        self._pool = UpstreamPool(ssl.create_default_context())
 
     async def stop(self) -> None:
-        if self._session is not None:
-            await self._session.close()
+        if self._pool is not None:
+            await self._pool.close()
 
     def ssl_context(self) -> ssl.SSLContext:
         cfg = self.config
         return server_ssl_context(self.rules, cfg.certificate, cfg.key, require_client_cert=True)
 
-    async def handle(self, request: web.BaseRequest) -> web.StreamResponse:
-        ssl_obj = request.transport.get_extra_info("ssl_object") if request.transport else None
-        der = ssl_obj.getpeercert(binary_form=True) if ssl_obj is not None else None
+    async def handle(self, req: Request) -> None:
+        if req.method == "CONNECT":
+            return fsc_error(
+                req, 405, "ERROR_CODE_METHOD_UNSUPPORTED", DOMAIN_INWAY, "the Inway does not support CONNECT"
+            )
+        der = req.conn.peer_certificate
         if not der:  # cannot happen with CERT_REQUIRED; refuse rather than trust
             return fsc_error(
+                req,
                 401,
                 "ERROR_CODE_ACCESS_TOKEN_INVALID",
                 DOMAIN_INWAY,
@@ -128,28 +128,30 @@ class Inway:
             )
         thumb, client_peer = self._peers.lookup(der)
         try:
-            claims = self.verifier.verify(request.headers.get(HDR_AUTHORIZATION), thumb)
+            claims = self.verifier.verify(req.header_str(b"fsc-authorization"), thumb)
         except TokenRejected as rej:
             if rej.kind == WRONG_GROUP:
-                return fsc_error(403, "ERROR_CODE_WRONG_GROUP_ID_IN_TOKEN", DOMAIN_INWAY, rej.message)
+                return fsc_error(req, 403, "ERROR_CODE_WRONG_GROUP_ID_IN_TOKEN", DOMAIN_INWAY, rej.message)
             code = _TOKEN_CODES.get(rej.kind, "ERROR_CODE_ACCESS_TOKEN_INVALID")
-            return fsc_error(401, code, DOMAIN_INWAY, rej.message, bearer=True)
+            return fsc_error(req, 401, code, DOMAIN_INWAY, rej.message, bearer=True)
         service_name = claims.svc
         target = self.services.get(service_name)
         if target is None:
             return fsc_error(
+                req,
                 404,
                 "ERROR_CODE_SERVICE_NOT_FOUND",
                 DOMAIN_INWAY,
                 f"service {service_name!r} is not offered by this Inway",
             )
-        txid = request.headers.get(HDR_TRANSACTION_ID)
+        txid = req.header_str(b"fsc-transaction-id")
         if txid is None:
             return fsc_error(
-                400, "MISSING_LOG_RECORD_ID", DOMAIN_INWAY, "the Fsc-Transaction-Id header is missing"
+                req, 400, "MISSING_LOG_RECORD_ID", DOMAIN_INWAY, "the Fsc-Transaction-Id header is missing"
             )
         if not is_valid_transaction_id(txid, self.rules.transaction_id_format):
             return fsc_error(
+                req,
                 400,
                 "INVALID_LOG_RECORD_ID",
                 DOMAIN_INWAY,
@@ -162,45 +164,38 @@ class Inway:
             await self.txlog.append_durable([record])
         except TransactionLogWriteError:
             return fsc_error(
+                req,
                 500,
                 "TRANSACTION_LOG_WRITE_ERROR",
                 DOMAIN_INWAY,
                 "the TransactionLog record could not be written; the service was not called",
             )
-        base, timeout = target
-        url = URL(str(base) + request.raw_path, encoded=True)
-        headers = forward_headers(request.headers)
-        assert self._session is not None
+        up, timeout = target
+        head = upstream_head(req, up, req.origin_form, req.forward_fields())
+        assert self._pool is not None
         try:
-            data = await body_for_upstream(request)
-            upstream = await self._session.request(
-                request.method,
-                url,
-                headers=headers,
-                data=data,
-                allow_redirects=False,
-                timeout=aiohttp.ClientTimeout(total=timeout),
+            resp = await self._pool.request(
+                up.host,
+                up.port,
+                head,
+                req.body,
+                tls=up.tls,
+                server_hostname=up.host,
+                method=req.method,
+                timeout=timeout,
             )
-        except (TimeoutError, aiohttp.ClientError, OSError):
+        except UpstreamError as exc:
+            partial = not (exc.nothing_received or exc.timeout)
             return fsc_error(
+                req,
                 502,
                 "ERROR_CODE_SERVICE_UNREACHABLE",
                 DOMAIN_INWAY,
-                f"the Inway is unable to reach service {service_name!r}",
+                f"service {service_name!r} did not send a complete response"
+                if partial
+                else f"the Inway is unable to reach service {service_name!r}",
             )
-        try:
-            return await relay_response(request, upstream)
-        except (TimeoutError, aiohttp.ClientPayloadError, aiohttp.ServerDisconnectedError):
-            if upstream.content_length is not None and upstream.content_length <= SMALL_BODY:
-                return fsc_error(
-                    502,
-                    "ERROR_CODE_SERVICE_UNREACHABLE",
-                    DOMAIN_INWAY,
-                    f"service {service_name!r} broke off its response",
-                )
-            raise  # already streaming: drop the connection so the client sees a broken response
-        finally:
-            upstream.release()
+        await relay_response(req, resp)
 
 
 async def serve_async(config: InwayConfig, *, ready: asyncio.Event | None = None) -> None:
@@ -208,19 +203,16 @@ async def serve_async(config: InwayConfig, *, ready: asyncio.Event | None = None
     txlog = TransactionLog(config.txlog_url, window_ms=config.txlog_window_ms, create=False)
     inway = Inway(config, rules, txlog)
     await inway.start()
-    server = web.Server(inway.handle, access_log=None)
-    runner = web.ServerRunner(server, handle_signals=False)
-    await runner.setup()
+    server = Http1Server(inway.handle)
     host, port = split_hostport(config.listen, 443)
-    site = web.TCPSite(runner, host, port, ssl_context=inway.ssl_context(), reuse_port=True, backlog=1024)
-    await site.start()
+    await server.listen(host, port, ssl_context=inway.ssl_context(), reuse_port=True, backlog=1024)
 
     async def cleanup() -> None:
         await inway.stop()
         await txlog.aclose()
 
     await serve_until_stopped(
-        runner,
+        server.close,
         component="inway",
         health_listen=config.health_listen,
         health_port=9443,

@@ -17,23 +17,22 @@ import time
 from pathlib import Path
 
 import aiohttp
-from aiohttp import web
-from yarl import URL
 
 from nds.fsc.grouprules import GroupRules, load_group_rules
+from nds.fsc.http1 import (
+    Http1Server,
+    Request,
+    Upstream,
+    UpstreamError,
+    UpstreamPool,
+    relay_response,
+    upstream_head,
+)
 from nds.fsc.inway.common import (
     DOMAIN_OUTWAY,
-    HDR_AUTHORIZATION,
-    HDR_ERROR_CODE,
-    HDR_GRANT_HASH,
-    HDR_TRANSACTION_ID,
-    SMALL_BODY,
-    body_for_upstream,
-    forward_headers,
     fsc_error,
     install_uvloop,
     profiled,
-    relay_response,
     serve_until_stopped,
     split_hostport,
 )
@@ -42,9 +41,9 @@ from nds.fsc.outway.tokens import TokenCache, TokenUnavailable
 from nds.fsc.txlog import Direction, LogRecord, TransactionLog, TransactionLogWriteError, new_transaction_id
 from nds.pki import client_ssl_context, load_certificate, peer_identity
 
-_DROP = frozenset({HDR_GRANT_HASH.lower(), HDR_AUTHORIZATION.lower(), HDR_TRANSACTION_ID.lower()})
-_NO_AUTO_HEADERS = ("User-Agent", "Accept", "Accept-Encoding", "Content-Type")
-_TOKEN_PROBLEMS = frozenset({"ERROR_CODE_ACCESS_TOKEN_EXPIRED", "ERROR_CODE_ACCESS_TOKEN_INVALID"})
+# Not forwarded: the grant selector, and any Fsc-Authorization / Fsc-Transaction-Id the client sent.
+_DROP = frozenset({b"fsc-grant-hash", b"fsc-authorization", b"fsc-transaction-id"})
+_TOKEN_PROBLEMS = frozenset({b"ERROR_CODE_ACCESS_TOKEN_EXPIRED", b"ERROR_CODE_ACCESS_TOKEN_INVALID"})
 
 
 class GrantBook:
@@ -96,20 +95,24 @@ class Outway:
         self.txlog = txlog
         self.peer_id = peer_identity(load_certificate(config.certificate), rules).peer_id
         self.grants = GrantBook(config.grants, config.grants_file)
-        self._session: aiohttp.ClientSession | None = None
+        self._session: aiohttp.ClientSession | None = None  # token requests to Managers only
+        self._pool: UpstreamPool | None = None  # the data path to Inways
         self.tokens: TokenCache | None = None
+        self._upstreams: dict[str, Upstream] = {}  # token aud → where to connect
+        self._auth_lines: dict[str, bytes] = {}  # token → its serialized Fsc-Authorization field
 
     def _client_ctx(self) -> ssl.SSLContext:
         return client_ssl_context(self.rules, self.config.certificate, self.config.key)
 
     async def start(self) -> None:
-        connector = aiohttp.TCPConnector(ssl=self._client_ctx(), limit=0, keepalive_timeout=60)
+        ctx = self._client_ctx()
+        connector = aiohttp.TCPConnector(ssl=ctx, limit=0, keepalive_timeout=60)
         self._session = aiohttp.ClientSession(
             connector=connector,
             auto_decompress=False,
             cookie_jar=aiohttp.DummyCookieJar(),
-            skip_auto_headers=_NO_AUTO_HEADERS,
         )
+        self._pool = UpstreamPool(ctx)
         self.tokens = TokenCache(
             self._session,
             peer_id=self.peer_id,
@@ -118,6 +121,8 @@ class Outway:
         )
 
     async def stop(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
         if self._session is not None:
             await self._session.close()
 
@@ -133,17 +138,36 @@ class Outway:
             ctx.verify_mode = ssl.CERT_REQUIRED if ct.require_client_cert else ssl.CERT_OPTIONAL
         return ctx
 
-    async def handle(self, request: web.BaseRequest) -> web.StreamResponse:
-        if request.method == "CONNECT":
+    def _upstream(self, aud: str) -> Upstream:
+        up = self._upstreams.get(aud)
+        if up is None:
+            if len(self._upstreams) > 1024:
+                self._upstreams.clear()
+            up = self._upstreams[aud] = Upstream.from_url(aud)
+        return up
+
+    def _auth_line(self, token: str) -> bytes:
+        line = self._auth_lines.get(token)
+        if line is None:
+            if len(self._auth_lines) > 256:  # tokens rotate; keep the map small
+                self._auth_lines.clear()
+            line = self._auth_lines[token] = b"Fsc-Authorization: " + token.encode("ascii") + b"\r\n"
+        return line
+
+    async def handle(self, req: Request) -> None:
+        if req.method == "CONNECT":
             return fsc_error(
+                req,
                 405,
                 "ERROR_CODE_METHOD_UNSUPPORTED",
                 DOMAIN_OUTWAY,
                 "the Outway does not support the CONNECT method",
             )
-        grant_hash = request.headers.get(HDR_GRANT_HASH, "").strip()
+        raw_hash = req.header_str(b"fsc-grant-hash")
+        grant_hash = raw_hash.strip() if raw_hash else ""
         if not grant_hash:
             return fsc_error(
+                req,
                 400,
                 "ERROR_CODE_GRANT_HASH_MISSING",
                 DOMAIN_OUTWAY,
@@ -152,16 +176,17 @@ class Outway:
         grant = self.grants.get(grant_hash)
         if grant is None:
             return fsc_error(
+                req,
                 404,
                 "ERROR_CODE_GRANT_HASH_UNKNOWN",
                 DOMAIN_OUTWAY,
                 "this Outway has no grant with the hash in Fsc-Grant-Hash",
             )
-        assert self.tokens is not None and self._session is not None
+        assert self.tokens is not None and self._pool is not None
         try:
             tok = await self.tokens.get(grant_hash, grant.manager_address)
         except TokenUnavailable as exc:
-            return fsc_error(exc.status, exc.code, DOMAIN_OUTWAY, exc.message)
+            return fsc_error(req, exc.status, exc.code, DOMAIN_OUTWAY, exc.message)
         txid = new_transaction_id()
         record = LogRecord.from_token_claims(
             txid, Direction.OUTGOING, tok.claims, outway_peer_id=self.peer_id
@@ -170,49 +195,42 @@ class Outway:
             await self.txlog.append_durable([record])
         except TransactionLogWriteError:
             return fsc_error(
+                req,
                 500,
                 "TRANSACTION_LOG_WRITE_ERROR",
                 DOMAIN_OUTWAY,
                 "the TransactionLog record could not be written; the request was not sent",
             )
-        headers = forward_headers(request.headers, drop=_DROP)
-        headers[HDR_AUTHORIZATION] = tok.token
-        headers[HDR_TRANSACTION_ID] = txid
-        url = URL(tok.aud + request.raw_path, encoded=True)
+        txid_line = b"Fsc-Transaction-Id: " + txid.encode("ascii") + b"\r\n"
+        up = self._upstream(tok.aud)
+        fields = req.forward_fields(_DROP) + self._auth_line(tok.token) + txid_line
+        head = upstream_head(req, up, req.origin_form, fields)
         try:
-            data = await body_for_upstream(request)
-            upstream = await self._session.request(
-                request.method,
-                url,
-                headers=headers,
-                data=data,
-                allow_redirects=False,
-                timeout=aiohttp.ClientTimeout(total=self.config.inway_timeout_seconds),
+            resp = await self._pool.request(
+                up.host,
+                up.port,
+                head,
+                req.body,
+                tls=True,
+                server_hostname=up.host,
+                method=req.method,
+                timeout=self.config.inway_timeout_seconds,
             )
-        except (aiohttp.ClientError, TimeoutError, OSError):
+        except UpstreamError as exc:
+            partial = not (exc.nothing_received or exc.timeout)
             return fsc_error(
+                req,
                 502,
                 "ERROR_CODE_INWAY_UNREACHABLE",
                 DOMAIN_OUTWAY,
-                f"the Outway is unable to reach the Inway at {tok.aud}",
+                "the Inway did not send a complete response"
+                if partial
+                else f"the Outway is unable to reach the Inway at {tok.aud}",
                 transaction_id=txid,
             )
-        try:
-            if upstream.status == 401 and upstream.headers.get(HDR_ERROR_CODE) in _TOKEN_PROBLEMS:
-                self.tokens.drop(grant_hash, tok.token)
-            return await relay_response(request, upstream, {HDR_TRANSACTION_ID: txid})
-        except (aiohttp.ClientPayloadError, aiohttp.ServerDisconnectedError, TimeoutError):
-            if upstream.content_length is not None and upstream.content_length <= SMALL_BODY:
-                return fsc_error(
-                    502,
-                    "ERROR_CODE_INWAY_UNREACHABLE",
-                    DOMAIN_OUTWAY,
-                    "the Inway broke off its response",
-                    transaction_id=txid,
-                )
-            raise
-        finally:
-            upstream.release()
+        if resp.status == 401 and resp.header(b"fsc-error-code") in _TOKEN_PROBLEMS:
+            self.tokens.drop(grant_hash, tok.token)
+        await relay_response(req, resp, txid_line)
 
 
 async def serve_async(config: OutwayConfig, *, ready: asyncio.Event | None = None) -> None:
@@ -220,21 +238,16 @@ async def serve_async(config: OutwayConfig, *, ready: asyncio.Event | None = Non
     txlog = TransactionLog(config.txlog_url, window_ms=config.txlog_window_ms, create=False)
     outway = Outway(config, rules, txlog)
     await outway.start()
-    server = web.Server(outway.handle, access_log=None)
-    runner = web.ServerRunner(server, handle_signals=False)
-    await runner.setup()
+    server = Http1Server(outway.handle)
     host, port = split_hostport(config.listen, 8080)
-    site = web.TCPSite(
-        runner, host, port, ssl_context=outway.server_ssl_context(), reuse_port=True, backlog=1024
-    )
-    await site.start()
+    await server.listen(host, port, ssl_context=outway.server_ssl_context(), reuse_port=True, backlog=1024)
 
     async def cleanup() -> None:
         await outway.stop()
         await txlog.aclose()
 
     await serve_until_stopped(
-        runner,
+        server.close,
         component="outway",
         health_listen=config.health_listen,
         health_port=9080,

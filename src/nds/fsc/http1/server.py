@@ -1,0 +1,459 @@
+"""HTTP/1.1 server side: an asyncio Protocol per connection, requests parsed by httptools (llhttp).
+
+The rules come from RFC 9112 (HTTP/1.1 message syntax) and RFC 9110 (semantics):
+
+- Message framing (RFC 9112 §6.3): a request with both Content-Length and Transfer-Encoding, several
+  or invalid Content-Length values, or a Transfer-Encoding whose final coding is not ``chunked`` is
+  refused with 400 and the connection closed (llhttp enforces it; a request-smuggling defence,
+  RFC 9112 §11.2). Bodies with a Content-Length up to 64 KiB are collected and the request is handed
+  on in one piece; larger or chunked bodies are handed on at once as a :class:`BodyStream` with
+  backpressure.
+- Limits: request-target 8 KiB (414, RFC 9112 §3), 100 field lines / 32 KiB (431, RFC 6585 §5); a
+  method llhttp does not know → 501 (RFC 9110 §9.1); other syntax errors → 400; all close the connection.
+- Persistence (RFC 9112 §9.3): keep-alive unless the client said ``close`` or speaks HTTP/1.0 without
+  ``keep-alive``. Pipelined requests (RFC 9112 §9.3.2) are answered one at a time, in order; reading
+  stops while more than 16 are waiting.
+- ``CONNECT`` and upgrades (RFC 9110 §9.3.6, §7.8): llhttp stops parsing after such a request; the
+  request is handed to the handler like any other (the proxies answer CONNECT with 405) and the
+  connection is closed after the response, since what follows is not HTTP/1.1.
+- ``Expect: 100-continue`` (RFC 9110 §10.1.1): answered with an interim 100 when the body is awaited.
+- Timeouts (RFC 9112 §9.5, §9.8): an idle keep-alive connection is closed; a client that does not
+  finish its request header in time gets 408; a body that stalls, or a client that stops reading a
+  response, has its connection closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import ssl
+from collections import deque
+from collections.abc import Awaitable, Callable
+
+import httptools
+
+from nds.fsc.http1.body import SMALL_BODY, BodyError, BodyStream
+from nds.fsc.http1.headers import (
+    MAX_HEADER_BYTES,
+    MAX_HEADERS,
+    MAX_TARGET,
+    Header,
+    simple_response,
+)
+from nds.fsc.http1.request import Request
+
+log = logging.getLogger("nds.fsc.http1")
+
+Handler = Callable[[Request], Awaitable[None]]
+MAX_PIPELINE = 16
+_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+_PAUSE_PIPELINE = 1
+_PAUSE_BODY = 2
+_PAUSE_STOP = 4
+
+
+class _Refuse(Exception):
+    """Raised inside a parser callback: answer ``status`` and close."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class ServerConnection(asyncio.Protocol):
+    """One client connection: parses requests, runs the handler for each in order, writes responses."""
+
+    def __init__(self, server: Http1Server) -> None:
+        self.server = server
+        self.loop = server.loop
+        self.transport: asyncio.Transport | None = None
+        self._parser = httptools.HttpRequestParser(self)
+        self._queue: deque[Request] = deque()
+        self._busy = False  # a handler task is running for this connection
+        self._cur: Request | None = None  # the request being parsed
+        self._cur_headers: list[Header] = []
+        self._cur_target: list[bytes] = []
+        self._cur_size = 0
+        self._cur_body: list[bytes] | None = None  # small body being collected
+        self._cur_flags = 0
+        self._paused = 0  # reasons reading is paused (bit set)
+        self._write_paused = False
+        self._drain: asyncio.Future[None] | None = None
+        self._stop_parsing = False  # after an upgrade/CONNECT or a parse error
+        self._error_reply: bytes | None = None  # sent (and the connection closed) after the queue
+        self.closing = False
+        self.closed = False
+        self.deadline: float | None = None
+        self.write_deadline: float | None = None
+        self._peer_der: bytes | None = None
+
+    # -- asyncio.Protocol ------------------------------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]  # uvloop's TLS transport is duck-typed
+        self.server.connections.add(self)
+        self.deadline = self.loop.time() + self.server.keepalive_timeout
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self.server.connections.discard(self)
+        body = self._cur.body if self._cur is not None else None
+        if isinstance(body, BodyStream):
+            body.set_error(ConnectionError("the client closed the connection"))
+        if self._drain is not None and not self._drain.done():
+            self._drain.set_exception(ConnectionError("the client closed the connection"))
+        self._drain = None
+
+    def pause_writing(self) -> None:
+        self._write_paused = True
+        self.write_deadline = self.loop.time() + self.server.write_timeout
+
+    def resume_writing(self) -> None:
+        self._write_paused = False
+        self.write_deadline = None
+        d = self._drain
+        if d is not None:
+            self._drain = None
+            if not d.done():
+                d.set_result(None)
+
+    def data_received(self, data: bytes) -> None:
+        if self._stop_parsing:
+            return
+        try:
+            self._parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            # CONNECT or Upgrade: the request is complete and queued; nothing after it is HTTP/1.1.
+            self._stop_parsing = True
+            self._pause(_PAUSE_STOP)
+            if self._queue:
+                self._queue[-1].keep_alive = False
+            if not self._busy:
+                self.close()
+        except httptools.HttpParserCallbackError as exc:
+            err = exc.__context__
+            if isinstance(err, _Refuse):
+                self._refuse(err.status, str(err))
+            else:
+                log.exception("HTTP/1.1 parser callback failed", exc_info=err)
+                self._refuse(500, "internal error")
+        except httptools.HttpParserInvalidMethodError:
+            self._refuse(501, "request method not implemented")
+        except httptools.HttpParserError as exc:
+            self._refuse(400, f"malformed request: {exc}")
+
+    def eof_received(self) -> bool | None:
+        # A half-closed client may still read the answers to what it sent; a body cut short is an error.
+        body = self._cur.body if self._cur is not None else None
+        if isinstance(body, BodyStream):
+            body.set_error(ConnectionError("the client closed the connection mid-body"))
+        if not self._busy:
+            self.close()
+            return None
+        self._stop_parsing = True
+        return True
+
+    # -- parser callbacks (httptools) ------------------------------------------------------------
+    def on_message_begin(self) -> None:
+        self._cur = Request(self)
+        self._cur_headers = []
+        self._cur_target = []
+        self._cur_size = 0
+        self._cur_body = None
+        if not self._busy:
+            self.deadline = self.loop.time() + self.server.header_timeout
+
+    def on_url(self, part: bytes) -> None:
+        self._cur_target.append(part)
+        self._cur_size += len(part)
+        if self._cur_size > MAX_TARGET:
+            raise _Refuse(414, "request-target too long")
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        headers = self._cur_headers
+        headers.append((name.lower(), name, value))
+        self._cur_size += len(name) + len(value) + 4
+        if len(headers) > MAX_HEADERS or self._cur_size > MAX_HEADER_BYTES + MAX_TARGET:
+            raise _Refuse(431, "request header fields too large")
+
+    def on_headers_complete(self) -> None:
+        req = self._cur
+        assert req is not None
+        p = self._parser
+        req.method = p.get_method().decode("ascii")
+        req.http11 = p.get_http_version() == "1.1"
+        req.keep_alive = p.should_keep_alive() and not self.closing
+        target = self._cur_target
+        req.target = target[0] if len(target) == 1 else b"".join(target)
+        headers = self._cur_headers
+        req.headers = headers
+        length: int | None = None
+        chunked = False
+        expect = False
+        for lower, _, value in headers:
+            if lower == b"content-length":
+                length = int(value)  # llhttp has checked it: digits only, one value
+            elif lower == b"transfer-encoding":
+                chunked = True  # llhttp refuses any other final coding in a request
+            elif lower == b"connection":
+                req.has_connection = True
+            elif lower == b"expect" and value.lower() == b"100-continue":
+                expect = True
+        if not chunked and not length:
+            self._cur_body = None
+            req.body = b""
+            self.deadline = None
+            return
+        self.deadline = self.loop.time() + self.server.body_timeout
+        if expect and req.http11 and not self._busy and not self._queue and self.transport is not None:
+            self.transport.write(_CONTINUE)
+        if not chunked and length is not None and length <= SMALL_BODY:
+            self._cur_body = []
+            return
+        req.body = BodyStream(self._pause_body, self._resume_body, length)
+        self._cur_body = None
+        self._dispatch(req)
+
+    def on_body(self, chunk: bytes) -> None:
+        self.deadline = self.loop.time() + self.server.body_timeout
+        if self._cur_body is not None:
+            self._cur_body.append(chunk)
+            return
+        body = self._cur.body if self._cur is not None else None
+        if isinstance(body, BodyStream):
+            body.feed(chunk)
+
+    def on_message_complete(self) -> None:
+        req = self._cur
+        self._cur = None
+        if req is None:
+            return
+        body = req.body
+        if isinstance(body, BodyStream):
+            body.feed_eof()
+            self.deadline = None
+            return  # dispatched at the end of the header
+        if self._cur_body is not None:
+            req.body = self._cur_body[0] if len(self._cur_body) == 1 else b"".join(self._cur_body)
+            self._cur_body = None
+        self.deadline = None
+        self._dispatch(req)
+
+    # -- request handling ------------------------------------------------------------------------
+    def _dispatch(self, req: Request) -> None:
+        if self._busy:
+            self._queue.append(req)
+            if len(self._queue) >= MAX_PIPELINE:
+                self._pause(_PAUSE_PIPELINE)
+            return
+        self._busy = True
+        self.loop.create_task(self._run(req))
+
+    async def _run(self, req: Request) -> None:
+        handler = self.server.handler
+        while True:
+            try:
+                await handler(req)
+            except (BodyError, ConnectionError):
+                self.abort()
+                return
+            except Exception:
+                log.exception("request handler failed")
+                if req.responded:
+                    self.abort()
+                    return
+            if self.closed:
+                return
+            if not req.responded:
+                req.keep_alive = False
+                req.respond(500, b"", b"internal error\n", content_type=b"text/plain; charset=utf-8")
+            body = req.body
+            if isinstance(body, BodyStream) and not body.at_eof:
+                self._stop_parsing = True  # the rest of an unread body: give up the connection
+                req.keep_alive = False
+            if not req.keep_alive:
+                self.close()
+                return
+            if not self._queue:
+                break
+            req = self._queue.popleft()
+            if self._paused & _PAUSE_PIPELINE and len(self._queue) < MAX_PIPELINE // 2:
+                self._resume(_PAUSE_PIPELINE)
+        self._busy = False
+        if self._error_reply is not None:
+            self._send_and_close(self._error_reply)
+        elif self._stop_parsing or self.closing:
+            self.close()
+        elif self._cur is None:
+            self.deadline = self.loop.time() + self.server.keepalive_timeout
+        elif self.deadline is None:  # a pipelined request is still arriving
+            self.deadline = self.loop.time() + self.server.header_timeout
+
+    def _refuse(self, status: int, message: str) -> None:
+        """A malformed request: answer ``status`` (after the queued answers) and close."""
+        self._stop_parsing = True
+        self._pause(_PAUSE_STOP)
+        cur = self._cur
+        if cur is not None and isinstance(cur.body, BodyStream):
+            cur.body.set_error(BodyError(message))  # its handler is running: it gets a broken body
+            return
+        reply = simple_response(status, (message + "\n").encode("utf-8", "replace"), close=True)
+        if self._busy:
+            self._error_reply = reply
+        else:
+            self._send_and_close(reply)
+
+    def _send_and_close(self, data: bytes) -> None:
+        if self.transport is not None and not self.closed:
+            self.transport.write(data)
+        self.close()
+
+    # -- flow control ----------------------------------------------------------------------------
+    def _pause(self, why: int) -> None:
+        if not self._paused and self.transport is not None and not self.closed:
+            self.transport.pause_reading()
+        self._paused |= why
+
+    def _resume(self, why: int) -> None:
+        if not self._paused & why:
+            return
+        self._paused &= ~why
+        if not self._paused and self.transport is not None and not self.closed:
+            self.transport.resume_reading()
+
+    def _pause_body(self) -> None:
+        self._pause(_PAUSE_BODY)
+
+    def _resume_body(self) -> None:
+        self._resume(_PAUSE_BODY)
+
+    async def drain(self) -> None:
+        """Wait until the transport's write buffer is below its high-water mark."""
+        if self.closed:
+            raise ConnectionError("the client closed the connection")
+        if not self._write_paused:
+            return
+        if self._drain is None:
+            self._drain = self.loop.create_future()
+        await asyncio.shield(self._drain)
+
+    def write(self, data: bytes) -> None:
+        if self.closed or self.transport is None:
+            raise ConnectionError("the client closed the connection")
+        self.transport.write(data)
+
+    @property
+    def peer_certificate(self) -> bytes | None:
+        """The DER client certificate of this (TLS) connection, if any."""
+        if self._peer_der is None and self.transport is not None:
+            obj = self.transport.get_extra_info("ssl_object")
+            if obj is not None:
+                self._peer_der = obj.getpeercert(binary_form=True)
+        return self._peer_der
+
+    def close(self) -> None:
+        if self.transport is not None and not self.closed:
+            self.transport.close()
+
+    def abort(self) -> None:
+        if self.transport is not None and not self.closed:
+            self.transport.abort()
+        self.closed = True
+
+    def on_timeout(self, now: float) -> None:
+        if self.write_deadline is not None and now > self.write_deadline:
+            self.abort()  # the client stopped reading our response
+            return
+        if self.deadline is None or now <= self.deadline:
+            return
+        self.deadline = None
+        cur = self._cur
+        if cur is not None and isinstance(cur.body, BodyStream):
+            cur.body.set_error(BodyError("request body timed out"))
+            return
+        if cur is not None and not self._busy:
+            self._refuse(408, "request timed out")
+            return
+        if not self._busy:
+            self.close()  # idle keep-alive connection
+
+
+class Http1Server:
+    """The HTTP/1.1 server: ``await listen(...)``, then :meth:`close` to stop gracefully."""
+
+    def __init__(
+        self,
+        handler: Handler,
+        *,
+        keepalive_timeout: float = 75.0,
+        header_timeout: float = 30.0,
+        body_timeout: float = 60.0,
+        write_timeout: float = 60.0,
+    ) -> None:
+        self.handler = handler
+        self.keepalive_timeout = keepalive_timeout
+        self.header_timeout = header_timeout
+        self.body_timeout = body_timeout
+        self.write_timeout = write_timeout
+        self.connections: set[ServerConnection] = set()
+        self.loop = asyncio.get_running_loop()
+        self._servers: list[asyncio.Server] = []
+        self._sweeper: asyncio.Task[None] | None = None
+
+    async def listen(
+        self,
+        host: str,
+        port: int,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+        reuse_port: bool = False,
+        backlog: int = 1024,
+    ) -> asyncio.Server:
+        srv = await self.loop.create_server(
+            lambda: ServerConnection(self),
+            host,
+            port,
+            ssl=ssl_context,
+            reuse_port=reuse_port,
+            backlog=backlog,
+            ssl_handshake_timeout=self.header_timeout if ssl_context is not None else None,
+        )
+        self._servers.append(srv)
+        if self._sweeper is None:
+            self._sweeper = self.loop.create_task(self._sweep())
+        return srv
+
+    @property
+    def ports(self) -> list[int]:
+        return [s.getsockname()[1] for srv in self._servers for s in srv.sockets]
+
+    async def _sweep(self) -> None:
+        """Timeouts for every connection, checked once a second (no timer per request)."""
+        interval = min(1.0, self.keepalive_timeout, self.header_timeout, self.body_timeout) / 2
+        while True:
+            await asyncio.sleep(interval)
+            now = self.loop.time()
+            for conn in list(self.connections):
+                if conn.deadline is not None or conn.write_deadline is not None:
+                    conn.on_timeout(now)
+
+    async def close(self, grace: float = 10.0) -> None:
+        """Stop accepting, close idle connections, let running requests finish (up to ``grace`` s)."""
+        for srv in self._servers:
+            srv.close()
+        for conn in list(self.connections):
+            conn.closing = True
+            if not conn._busy and conn._cur is None:
+                conn.close()
+        deadline = self.loop.time() + grace
+        while self.connections and self.loop.time() < deadline:
+            await asyncio.sleep(0.05)
+        for conn in list(self.connections):
+            conn.abort()
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+        for srv in self._servers:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(srv.wait_closed(), 1.0)
