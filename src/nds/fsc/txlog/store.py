@@ -20,12 +20,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import contextlib
-import fcntl
-import os
-import threading
-import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +31,15 @@ from sqlalchemy.engine import Engine
 
 from nds.db import component_metadata, is_sqlite, make_engine, migrate
 from nds.fsc.txlog.model import Direction, LogRecord
+from nds.fsc.txlog.writer import (
+    SQLITE_CACHED_STATEMENTS,
+    DbapiSink,
+    GroupCommitWriter,
+    SqliteSink,
+    TransactionLogWriteError,
+)
+
+__all__ = ["LogPage", "QueryError", "TransactionLog", "TransactionLogWriteError", "records_table"]
 
 metadata = component_metadata()
 _ID_TYPE = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # SQLite: a rowid alias
@@ -46,14 +50,20 @@ records_table = sa.Table(
     sa.Column("id", _ID_TYPE, primary_key=True, autoincrement=True),
     sa.Column("transaction_id", sa.String(64), nullable=False, index=True),
     sa.Column("direction", sa.String(24), nullable=False),
-    sa.Column("grant_hash", sa.String(1024), nullable=False, index=True),
+    sa.Column("grant_hash", sa.String(1024), nullable=False),
     sa.Column("outway_peer_id", sa.String(64), nullable=False, index=True),
-    sa.Column("source_delegator_peer_id", sa.String(64), nullable=True, index=True),
+    sa.Column("source_delegator_peer_id", sa.String(64), nullable=True),
     sa.Column("service_peer_id", sa.String(64), nullable=False, index=True),
-    sa.Column("destination_delegator_peer_id", sa.String(64), nullable=True, index=True),
-    sa.Column("service_name", sa.String(255), nullable=False, index=True),
-    sa.Column("created_at_us", sa.BigInteger(), nullable=False, index=True),
+    sa.Column("destination_delegator_peer_id", sa.String(64), nullable=True),
+    sa.Column("service_name", sa.String(255), nullable=False),
+    sa.Column("created_at_us", sa.BigInteger(), nullable=False),
 )
+# Indexes match the GET /logs queries (migration fsc_txlog_0002): every query is restricted to the
+# caller, so it is driven by the per-party indexes (or transaction_id); the other filters are residual.
+# Delegators are rare: partial indexes cost nothing for records without one.
+for _col in ("source_delegator_peer_id", "destination_delegator_peer_id"):
+    _c = records_table.c[_col]
+    sa.Index(f"ix_fsc_txlog_records_{_col}", _c, sqlite_where=_c.isnot(None), postgresql_where=_c.isnot(None))
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 DEFAULT_LIMIT = 25
@@ -61,10 +71,6 @@ MAX_LIMIT = 1000
 MAX_TRANSACTION_IDS = 1000
 SORT_ASCENDING = "SORT_ORDER_ASCENDING"
 SORT_DESCENDING = "SORT_ORDER_DESCENDING"
-
-
-class TransactionLogWriteError(Exception):
-    """The records could not be written durably (maps to TRANSACTION_LOG_WRITE_ERROR)."""
 
 
 class QueryError(ValueError):
@@ -159,53 +165,40 @@ class TransactionLog:
         self, url: str, *, window_ms: float = 0.0, max_batch: int = 2048, create: bool = True
     ) -> None:
         self.url = url
-        self.window_ms = window_ms
-        self.max_batch = max_batch
-        self._engine: Engine = make_engine(url, immediate=True)
+        self._sqlite = is_sqlite(url)
+        connect_args = {"cached_statements": SQLITE_CACHED_STATEMENTS} if self._sqlite else {}
+        self._engine: Engine = make_engine(url, immediate=True, connect_args=connect_args)
         if create:
             migrate(self._engine, "fsc_txlog", MIGRATIONS_DIR)
-        self._sqlite = is_sqlite(url)
-        self._insert_sql = _insert_sql(self._engine.dialect.paramstyle)
-        self._raw: Any = None
-        # One thread does all writes (fsync off the event loop); reads get their own threads.
-        self._read_executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="txlog-reader")
-        self._cond = threading.Condition()
-        self._queue: list[_Waiter] = []  # guarded by _cond
-        self._idle = False  # the writer thread waits on _cond
-        self._closing = False
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()  # one writer per process: the writer thread or append_sync
-        self._lock_fd: int | None = None
-        self._lock_path: str | None = None
-        if is_sqlite(url):
+        lock_path: str | None = None
+        sink: SqliteSink | DbapiSink
+        if self._sqlite:
+            sink = SqliteSink(self._engine.raw_connection, records_table.name, _COLUMNS)
             db = url.split("///", 1)[-1]
             if db and db != ":memory:":
-                self._lock_path = db + ".writelock"
-        self.batches_written = 0  # for tests and the benchmark's report
-        self.records_written = 0
-
-    @contextlib.contextmanager
-    def _file_lock(self) -> Iterator[None]:
-        """SQLite: serialise writers of all processes on a lock file (``flock``).
-
-        SQLite's own busy handler polls with growing sleeps when another process holds the write
-        lock; with several worker processes committing back to back that costs far more than the
-        commit itself. A blocking ``flock`` hands the lock over as soon as it is released.
-        """
-        if self._lock_path is None:
-            yield
-            return
-        if self._lock_fd is None:
-            self._lock_fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-        fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+                lock_path = db + ".writelock"
+        else:
+            sink = DbapiSink(self._engine.raw_connection, _insert_sql(self._engine.dialect.paramstyle))
+        self._writer = GroupCommitWriter(sink, window_ms=window_ms, max_batch=max_batch, lock_path=lock_path)
+        # Reads get their own threads (the Manager's GET /logs).
+        self._read_executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="txlog-reader")
 
     @property
     def engine(self) -> Engine:
         return self._engine
+
+    @property
+    def window_ms(self) -> float:
+        return self._writer.window_ms
+
+    @property
+    def batches_written(self) -> int:
+        """Commits so far by this object (for tests and the benchmarks)."""
+        return self._writer.batches_written
+
+    @property
+    def records_written(self) -> int:
+        return self._writer.records_written
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -213,107 +206,16 @@ class TransactionLog:
         """Write records in one transaction (committed and fsynced when this returns)."""
         rows = [_row_tuple(r) for r in records]
         if rows:
-            self._write_rows(rows)
-
-    def _write_rows(self, rows: list[tuple[Any, ...]]) -> None:
-        with self._lock, self._file_lock():
-            self._write_locked(rows)
-
-    def _write_locked(self, rows: list[tuple[Any, ...]]) -> None:
-        """One transaction on the writer's own DBAPI connection (little Python work per commit)."""
-        try:
-            conn = self._raw_connection()
-            cur = conn.cursor()
-            try:
-                if self._sqlite:
-                    cur.execute("BEGIN IMMEDIATE")
-                cur.executemany(self._insert_sql, rows)
-                if self._sqlite:
-                    cur.execute("COMMIT")
-                else:
-                    conn.commit()
-            finally:
-                cur.close()
-        except Exception as exc:
-            self._drop_raw_connection()
-            raise TransactionLogWriteError(str(exc.__class__.__name__)) from exc
-        self.batches_written += 1
-        self.records_written += len(rows)
-
-    def _raw_connection(self) -> Any:
-        if self._raw is None:
-            self._raw = self._engine.raw_connection()
-        return self._raw
-
-    def _drop_raw_connection(self) -> None:
-        raw, self._raw = self._raw, None
-        if raw is not None:
-            with contextlib.suppress(Exception):
-                raw.rollback()
-            with contextlib.suppress(Exception):
-                raw.invalidate()
+            self._writer.write_sync(rows)
 
     async def append_durable(self, records: Sequence[LogRecord]) -> None:
-        """Queue ``records`` for the next group commit and wait until they are on disk."""
-        if not records:
-            return
-        rows = [_row_tuple(r) for r in records]
-        loop = asyncio.get_running_loop()
-        fut: asyncio.Future[None] = loop.create_future()
-        with self._cond:
-            if self._closing:
-                raise TransactionLogWriteError("the transaction log is closed")
-            self._queue.append((rows, fut, loop))
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._writer_main, name="txlog-writer", daemon=True)
-                self._thread.start()
-            elif self._idle:
-                self._cond.notify()
-        await fut
+        """Queue ``records`` for the next group commit and wait until they are on disk.
 
-    def _writer_main(self) -> None:
-        """The writer thread: wait for queued records, take the (cross-process) write lock, and only
-        then take everything queued so far; records that arrive while another process holds the lock
-        join this commit instead of waiting for the next one. Waiters are woken with one
-        ``call_soon_threadsafe`` per batch and event loop."""
-        cond = self._cond
-        while True:
-            with cond:
-                while not self._queue and not self._closing:
-                    self._idle = True
-                    cond.wait()
-                self._idle = False
-                if not self._queue:  # closing and drained
-                    return
-            if self.window_ms > 0:
-                time.sleep(self.window_ms / 1000)
-            outcomes: list[tuple[list[_Waiter], BaseException | None]] = []
-            with self._lock, self._file_lock():
-                with cond:
-                    batch, self._queue = self._queue, []
-                start = 0
-                while start < len(batch):
-                    count, end = 0, start
-                    while end < len(batch) and (end == start or count + len(batch[end][0]) <= self.max_batch):
-                        count += len(batch[end][0])
-                        end += 1
-                    chunk = batch[start:end]
-                    start = end
-                    error: BaseException | None = None
-                    try:
-                        self._write_locked([row for rows, _, _ in chunk for row in rows])
-                    except TransactionLogWriteError as exc:
-                        error = exc
-                    except Exception as exc:  # defensive: every waiter must get an answer
-                        error = TransactionLogWriteError(exc.__class__.__name__)
-                    outcomes.append((chunk, error))
-            for chunk, error in outcomes:
-                by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
-                for _, fut, loop in chunk:
-                    by_loop.setdefault(loop, []).append(fut)
-                for loop, futs in by_loop.items():
-                    with contextlib.suppress(RuntimeError):  # that loop is closed: nobody waits
-                        loop.call_soon_threadsafe(_settle, futs, error)
+        All records of one call are committed in the same transaction. If that commit fails, every
+        request in the batch gets :class:`TransactionLogWriteError`; the next batch tries again.
+        """
+        if records:
+            await self._writer.append([_row_tuple(r) for r in records])
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -391,41 +293,12 @@ class TransactionLog:
 
     async def aclose(self) -> None:
         """Flush what is queued, stop the writer, release the database."""
-        thread = self._stop_writer()
+        thread = self._writer.stop()
         while thread is not None and thread.is_alive():
             await asyncio.sleep(0.001)
         self.close()
 
-    def _stop_writer(self) -> threading.Thread | None:
-        with self._cond:
-            self._closing = True
-            self._cond.notify()
-            return self._thread
-
     def close(self) -> None:
-        thread = self._stop_writer()
-        if thread is not None:
-            thread.join(timeout=60)
-        if self._raw is not None:
-            with contextlib.suppress(Exception):
-                self._raw.close()
-            self._raw = None
-        if self._lock_fd is not None:
-            os.close(self._lock_fd)
-            self._lock_fd = None
+        self._writer.close()
         self._read_executor.shutdown(wait=True)
         self._engine.dispose()
-
-
-_Waiter = tuple[list[tuple[Any, ...]], "asyncio.Future[None]", asyncio.AbstractEventLoop]
-
-
-def _settle(futs: list[asyncio.Future[None]], error: BaseException | None) -> None:
-    """On the waiters' event loop: acknowledge a commit (or fail it). Cancelled waiters are skipped."""
-    for fut in futs:
-        if fut.done():
-            continue
-        if error is None:
-            fut.set_result(None)
-        else:
-            fut.set_exception(error)

@@ -1,0 +1,293 @@
+"""Group commit for the TransactionLog: one writer thread per process, durable before acknowledging.
+
+Cost model (see docs/fsc/dataplane.md, "Transaction log", and ``benchmarks/fsc_txlog.py``): at the data
+path's load a commit holds only a few records, so what is paid *per commit* dominates — the fsync
+(~60–70 µs of kernel CPU here), the hand-off between the event loop and the writer thread, and the
+Python work around the SQL. This module keeps that small:
+
+- the queue is a C ``queue.SimpleQueue``; the writer blocks in ``get()`` with the GIL released, a
+  producer wakes it with a single ``put`` (no Python-level ``Condition``);
+- SQLite: up to :data:`CHUNK_ROWS` records are written with **one** multi-row ``INSERT`` in autocommit
+  mode, i.e. one ``sqlite3_step`` that begins, inserts, commits and fsyncs with the GIL released once
+  (``executemany`` releases and re-takes the GIL per row, and ``BEGIN``/``COMMIT`` are two more
+  round trips). The statements (one per row count) stay prepared in the connection's statement cache;
+  the connection lives as long as the log (reopened after an error);
+- waiters are released with one ``call_soon_threadsafe`` per batch and event loop.
+
+Durability is unchanged: SQLite in WAL mode with ``synchronous=FULL`` syncs the WAL at every commit,
+PostgreSQL commits with its default ``synchronous_commit=on``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import itertools
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+CHUNK_ROWS = 64  # rows per multi-row INSERT (9 columns: 576 parameters, below SQLite's oldest limit of 999)
+# The statement cache must hold one INSERT per row count 1..CHUNK_ROWS plus BEGIN/COMMIT/ROLLBACK.
+SQLITE_CACHED_STATEMENTS = 2 * CHUNK_ROWS + 16
+
+Row = tuple[Any, ...]
+_Waiter = tuple[list[Row], "asyncio.Future[None]", asyncio.AbstractEventLoop]
+_STOP: Any = object()  # queued by close(); nothing can be queued after it
+
+
+class TransactionLogWriteError(Exception):
+    """The records could not be written durably (maps to TRANSACTION_LOG_WRITE_ERROR)."""
+
+
+class SqliteSink:
+    """Writes batches on one long-lived ``sqlite3`` connection (autocommit, WAL, synchronous=FULL)."""
+
+    def __init__(self, connect: Callable[[], Any], table: str, columns: tuple[str, ...]) -> None:
+        # ``connect`` returns a pool-proxied connection whose driver connection has the log's pragmas
+        # and autocommit (``isolation_level=None``); we call the ``sqlite3`` connection directly.
+        self._connect = connect
+        self._proxy: Any = None
+        self._conn: Any = None
+        self._head = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "  # noqa: S608 - constants
+        self._one = "(" + ", ".join("?" for _ in columns) + ")"
+        self._sql: dict[int, str] = {}
+
+    def _insert_sql(self, n: int) -> str:
+        sql = self._sql.get(n)
+        if sql is None:
+            sql = self._sql[n] = self._head + ", ".join(itertools.repeat(self._one, n))
+        return sql
+
+    def write(self, rows: list[Row]) -> None:
+        conn = self._conn
+        if conn is None:
+            self._proxy = self._connect()
+            conn = self._conn = self._proxy.driver_connection
+        n = len(rows)
+        if n <= CHUNK_ROWS:
+            # Autocommit: one statement is one transaction, committed and fsynced inside this call.
+            conn.execute(self._insert_sql(n), list(itertools.chain.from_iterable(rows)))
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for start in range(0, n, CHUNK_ROWS):
+                part = rows[start : start + CHUNK_ROWS]
+                conn.execute(self._insert_sql(len(part)), list(itertools.chain.from_iterable(part)))
+            conn.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(Exception):
+                conn.execute("ROLLBACK")
+            raise
+
+    def reset(self) -> None:
+        """After an error: drop the connection (a fresh one is opened for the next batch)."""
+        proxy, self._proxy, self._conn = self._proxy, None, None
+        if proxy is not None:
+            with contextlib.suppress(Exception):
+                proxy.invalidate()
+
+    def close(self) -> None:
+        proxy, self._proxy, self._conn = self._proxy, None, None
+        if proxy is not None:
+            with contextlib.suppress(Exception):
+                proxy.close()
+
+
+class DbapiSink:
+    """Any other database (PostgreSQL): ``executemany`` + ``commit`` on one pooled DBAPI connection."""
+
+    def __init__(self, connect: Callable[[], Any], insert_sql: str) -> None:
+        self._connect = connect  # returns a pool-proxied DBAPI connection (has .invalidate())
+        self._conn: Any = None
+        self._sql = insert_sql
+
+    def write(self, rows: list[Row]) -> None:
+        if self._conn is None:
+            self._conn = self._connect()
+        cur = self._conn.cursor()
+        try:
+            cur.executemany(self._sql, rows)
+            self._conn.commit()
+        finally:
+            cur.close()
+
+    def reset(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                conn.rollback()
+            with contextlib.suppress(Exception):
+                conn.invalidate()
+
+    def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                conn.close()
+
+
+class GroupCommitWriter:
+    """Queue rows from any event loop; one thread commits them in batches; waiters learn the outcome.
+
+    ``lock_path``: with several processes on one SQLite file, writers serialise on a blocking
+    ``flock`` of that file (SQLite's busy handler sleeps and polls, which costs far more than a
+    commit). The writer takes the lock first and only then drains the queue, so records that
+    arrive while another process commits join this commit.
+    """
+
+    def __init__(
+        self,
+        sink: SqliteSink | DbapiSink,
+        *,
+        window_ms: float = 0.0,
+        max_batch: int = 2048,
+        lock_path: str | None = None,
+    ) -> None:
+        self._sink = sink
+        self.window_ms = window_ms
+        self.max_batch = max(1, max_batch)
+        self._lock_path = lock_path
+        self._lock_fd: int | None = None
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._state = threading.Lock()  # guards _closed and the start of the thread
+        self._closed = False
+        self._thread: threading.Thread | None = None
+        self._write_lock = threading.Lock()  # one writer per process: the thread or write_sync
+        self.batches_written = 0  # for tests and the benchmarks
+        self.records_written = 0
+
+    # -- producers ---------------------------------------------------------------------------
+
+    async def append(self, rows: list[Row]) -> None:
+        """Queue ``rows`` for the next commit; return once it is durable (else raise
+        :class:`TransactionLogWriteError`)."""
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[None] = loop.create_future()
+        with self._state:
+            if self._closed:
+                raise TransactionLogWriteError("the transaction log is closed")
+            self._queue.put((rows, fut, loop))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="txlog-writer", daemon=True)
+                self._thread.start()
+        await fut
+
+    def write_sync(self, rows: list[Row]) -> None:
+        """Commit ``rows`` on the calling thread (durable when this returns)."""
+        with self._write_lock, self._file_lock():
+            self._commit(rows)
+
+    # -- the writer thread -------------------------------------------------------------------
+
+    def _run(self) -> None:
+        q = self._queue
+        stop = False
+        while not stop:
+            first = q.get()  # blocks with the GIL released
+            if first is _STOP:
+                return
+            if self.window_ms > 0:
+                time.sleep(self.window_ms / 1000)
+            outcomes: list[tuple[list[_Waiter], BaseException | None]] = []
+            with self._write_lock, self._file_lock():
+                batch: list[_Waiter] = [first]
+                for _ in range(q.qsize()):  # exact: this thread is the only consumer
+                    item = q.get_nowait()
+                    if item is _STOP:  # write what came before it, then stop
+                        stop = True
+                        break
+                    batch.append(item)
+                for chunk in self._chunks(batch):
+                    error: BaseException | None = None
+                    try:
+                        self._commit(chunk[0][0] if len(chunk) == 1 else [r for w in chunk for r in w[0]])
+                    except TransactionLogWriteError as exc:
+                        error = exc
+                    except BaseException as exc:  # defensive: every waiter must get an answer
+                        error = TransactionLogWriteError(exc.__class__.__name__)
+                    outcomes.append((chunk, error))
+            for chunk, error in outcomes:
+                self._settle(chunk, error)
+
+    def _chunks(self, batch: list[_Waiter]) -> Iterator[list[_Waiter]]:
+        """Split a batch into commits of at most ``max_batch`` records (a request is never split)."""
+        if len(batch) <= self.max_batch and sum(len(w[0]) for w in batch) <= self.max_batch:
+            yield batch
+            return
+        start = 0
+        while start < len(batch):
+            count, end = 0, start
+            while end < len(batch) and (end == start or count + len(batch[end][0]) <= self.max_batch):
+                count += len(batch[end][0])
+                end += 1
+            yield batch[start:end]
+            start = end
+
+    @staticmethod
+    def _settle(chunk: list[_Waiter], error: BaseException | None) -> None:
+        loop0 = chunk[0][2]
+        if all(w[2] is loop0 for w in chunk):  # the usual case: one event loop per process
+            groups = {loop0: [w[1] for w in chunk]}
+        else:
+            groups = {}
+            for _, fut, loop in chunk:
+                groups.setdefault(loop, []).append(fut)
+        for loop, futs in groups.items():
+            with contextlib.suppress(RuntimeError):  # that loop is closed: nobody waits
+                loop.call_soon_threadsafe(_settle, futs, error)
+
+    def _commit(self, rows: list[Row]) -> None:
+        try:
+            self._sink.write(rows)
+        except Exception as exc:
+            self._sink.reset()
+            raise TransactionLogWriteError(exc.__class__.__name__) from exc
+        self.batches_written += 1
+        self.records_written += len(rows)
+
+    @contextlib.contextmanager
+    def _file_lock(self) -> Iterator[None]:
+        if self._lock_path is None:
+            yield
+            return
+        if self._lock_fd is None:
+            self._lock_fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def stop(self) -> threading.Thread | None:
+        """Refuse new rows; the thread writes what is queued, then ends. Returns the thread."""
+        with self._state:
+            if not self._closed:
+                self._closed = True
+                self._queue.put(_STOP)
+            return self._thread
+
+    def close(self) -> None:
+        thread = self.stop()
+        if thread is not None:
+            thread.join(timeout=60)
+        self._sink.close()
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+
+def _settle(futs: list[asyncio.Future[None]], error: BaseException | None) -> None:
+    """On the waiters' event loop: acknowledge a commit (or fail it). Cancelled waiters are skipped."""
+    for fut in futs:
+        if not fut.done():
+            if error is None:
+                fut.set_result(None)
+            else:
+                fut.set_exception(error)
