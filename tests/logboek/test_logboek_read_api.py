@@ -518,6 +518,62 @@ def test_queries_beyond_the_limit_get_503(slow, engine, logboek, keyring, idp, u
         assert names(http.post(PA, json=me(BOB), headers=headers(BOB))) == ["vlot"]
 
 
+@pytest.mark.integration
+@pytest.mark.postgres
+def test_a_query_waiting_on_a_database_lock_does_not_block_others(pg_url: str, tmp_path: Path) -> None:
+    """The same with a real lock: another transaction holds the register table in ACCESS EXCLUSIVE
+    mode, so one query waits inside PostgreSQL while a second request is answered."""
+    import sqlalchemy as sa
+
+    from nds.db import make_engine
+    from nds.logboek import tables
+    from nds.logboek.store import migrate_logboek
+
+    migrate_logboek(pg_url)
+    engine = make_engine(pg_url, immediate=True)
+    ring = Keyring.create(tmp_path / "keys.json")
+    lb = Logboek(engine, ring)
+    reg = Register(engine, "https://gemeente.digilab.example/register")
+    idp = ECKey.generate_key("P-256")
+    u = {s: reg.publish(s, _act(s.capitalize())) for s in ("inzage", "vlot", "traag")}
+    lb.write(Processing("vlot", u["vlot"], (DataSubject(BOB),), new_trace_id()))
+    lb.write(Processing("traag", u["traag"], (DataSubject(ALICE),), new_trace_id()))
+    app = make_api(engine, lb, ring, reg, idp, u)
+    locker = make_engine(pg_url).connect()
+    h = {b: {"Authorization": "Bearer " + issue_citizen_assertion(idp, ISS, AUD, b)} for b in (ALICE, BOB)}
+    try:
+        with (
+            serve(app) as base,
+            httpx.Client(base_url=base, timeout=20) as http,
+            httpx.Client(base_url=base, timeout=20) as other,
+            ThreadPoolExecutor(1) as bg,
+        ):
+            # Bob's activities become known (cached): his record's, then his first inzageverzoek's
+            assert names(http.post(PA, json=me(BOB), headers=h[BOB])) == ["vlot"]
+            assert names(http.post(PA, json=me(BOB), headers=h[BOB])) == ["vlot", "inzageverzoek"]
+            tx = locker.begin()
+            locker.execute(sa.text(f"LOCK TABLE {tables.activities.name} IN ACCESS EXCLUSIVE MODE"))
+            blocked = bg.submit(other.post, PA, json=me(), headers=h[ALICE])  # needs the register: waits
+            deadline = time.monotonic() + 10
+            while not locker.execute(
+                sa.text(
+                    "SELECT count(*) FROM pg_stat_activity"
+                    " WHERE wait_event_type = 'Lock' AND datname = current_database()"
+                )
+            ).scalar():
+                assert time.monotonic() < deadline, "the query never waited on the lock"
+                time.sleep(0.05)
+            r = http.post(PA, json=me(BOB), headers=h[BOB])
+            assert names(r) == ["vlot", "inzageverzoek", "inzageverzoek"]  # answered meanwhile
+            assert not blocked.done()
+            tx.rollback()
+            assert names(blocked.result(timeout=20)) == ["traag"]
+    finally:
+        locker.close()
+        lb.close()
+        engine.dispose()
+
+
 # --- the citizen assertion ---------------------------------------------------------------------
 @pytest.mark.unit
 def test_assertion_must_name_an_ascii_bsn() -> None:
