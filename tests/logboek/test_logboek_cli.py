@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from logboek_tamper import edit
 
 from nds.db import make_engine
-from nds.logboek import tables as t
 from nds.logboek.model import DataSubject, Processing, new_trace_id
 from nds.logboek.pseudonym import Keyring
 from nds.logboek.store import Logboek
@@ -101,7 +101,7 @@ def test_cli_init_register_checkpoint_verify_tamper(tmp_path: Path, db_url: str)
 
     eng = make_engine(db_url)
     with eng.begin() as conn:
-        conn.execute(t.records.update().where(t.records.c.seq == 3).values(end_time=1))
+        edit(conn, 3, end_time=1)
     eng.dispose()
     broken = _nds(env, *args)
     assert broken.returncode == 1

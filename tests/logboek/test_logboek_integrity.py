@@ -1,17 +1,21 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
+from logboek_tamper import count, edit, stored
 from sqlalchemy.engine import Engine
 
 from nds.logboek import tables as t
-from nds.logboek.chain import GENESIS, record_hash
+from nds.logboek.chain import GENESIS, hashed_fields, record_hash
 from nds.logboek.integrity import checkpoint, local_witness, purge_expired, verify
+from nds.logboek.keys import subject_key
 from nds.logboek.model import DataSubject, Processing, new_trace_id
+from nds.logboek.query import Query, find
 from nds.logboek.register import ProcessingActivity, Register
 from nds.logboek.signing import Signer
-from nds.logboek.store import Logboek, record_row, row_record
+from nds.logboek.store import Logboek, record_keys, record_row
 
 
 def _activity(retention_days: int = 365) -> ProcessingActivity:
@@ -74,7 +78,7 @@ def test_edited_row_is_found(
     uri = register.publish("verhuizing", _activity())
     _fill(logboek, uri)
     with engine.begin() as conn:
-        conn.execute(t.records.update().where(t.records.c.seq == 4).values(name="iets anders"))
+        edit(conn, 4, name="iets anders")
     rep = _verify(engine, org_signer, witness_signer)
     assert [(p.seq, p.kind) for p in rep.problems] == [(4, "edited")]
 
@@ -85,7 +89,7 @@ def test_deleted_row_is_found(
     uri = register.publish("verhuizing", _activity())
     _fill(logboek, uri)
     with engine.begin() as conn:
-        conn.execute(t.records.delete().where(t.records.c.seq == 6))
+        conn.execute(t.log.delete().where(t.log.c.seq == 6))
     rep = _verify(engine, org_signer, witness_signer)
     assert [(p.seq, p.kind) for p in rep.problems] == [(6, "deleted")]
 
@@ -96,9 +100,9 @@ def test_swapped_pair_is_found(
     uri = register.publish("verhuizing", _activity())
     _fill(logboek, uri)
     with engine.begin() as conn:  # swap the positions of records 3 and 4
-        conn.execute(t.records.update().where(t.records.c.seq == 3).values(seq=-3))
-        conn.execute(t.records.update().where(t.records.c.seq == 4).values(seq=3))
-        conn.execute(t.records.update().where(t.records.c.seq == -3).values(seq=4))
+        conn.execute(t.log.update().where(t.log.c.seq == 3).values(seq=-3))
+        conn.execute(t.log.update().where(t.log.c.seq == 4).values(seq=3))
+        conn.execute(t.log.update().where(t.log.c.seq == -3).values(seq=4))
     rep = _verify(engine, org_signer, witness_signer)
     assert {p.seq for p in rep.problems} == {3, 4}
     assert not rep.ok
@@ -112,17 +116,12 @@ def test_rewritten_chain_is_caught_by_countersigned_checkpoint(
     checkpoint(engine, "gemeente", org_signer, local_witness(witness_signer))
     # an insider edits record 2 and recomputes every hash after it, head included
     with engine.begin() as conn:
-        conn.execute(t.records.update().where(t.records.c.seq == 2).values(name="verborgen"))
-        rows = [row_record(r) for r in conn.execute(sa.select(t.records).order_by(t.records.c.seq))]
+        edit(conn, 2, name="verborgen")
         h = GENESIS
-        for r in rows:
-            r2 = r.__class__(**{**r.__dict__, "prev_hash": h})
+        for r in stored(conn):
+            r2 = replace(r, prev_hash=h)
             h = record_hash(h, r2)
-            conn.execute(
-                t.records.update()
-                .where(t.records.c.seq == r.seq)
-                .values(prev_hash=r2.prev_hash, record_hash=h)
-            )
+            edit(conn, r.seq, prev_hash=r2.prev_hash, record_hash=h)
         conn.execute(t.head.update().values(hash=h))
     rep = _verify(engine, org_signer, witness_signer)
     assert [(p.seq, p.kind) for p in rep.problems] == [(10, "checkpoint")]
@@ -153,8 +152,10 @@ def test_authorised_purge_leaves_a_verifiable_tombstone(
     checkpoint(engine, "gemeente", org_signer, local_witness(witness_signer))
     assert purge_expired(engine, register, org_signer, "gemeente") == 4
     with engine.connect() as conn:
-        left = [s for (s,) in conn.execute(sa.select(t.records.c.seq).order_by(t.records.c.seq))]
+        left = [r.seq for r in stored(conn)]
+        left_keys = {s for (s,) in conn.execute(sa.select(t.keys.c.seq))}
     assert left == [5, 6, 7, 8]
+    assert left_keys == {5, 6, 7, 8}  # the purged records' index entries went with them
     rep = _verify(engine, org_signer, witness_signer)
     assert rep.ok, rep.problems
     assert rep.purged == 4
@@ -215,7 +216,7 @@ def test_empty_logboek_and_checkpoint_at_zero_verify(
     assert _verify(engine, org_signer, witness_signer).ok
     # the first records deleted (a gap at the start) is found at its first sequence number
     with engine.begin() as conn:
-        conn.execute(t.records.delete().where(t.records.c.seq == 1))
+        conn.execute(t.log.delete().where(t.log.c.seq == 1))
     rep = _verify(engine, org_signer, witness_signer)
     assert [(p.seq, p.kind) for p in rep.problems] == [(1, "deleted")]
 
@@ -225,14 +226,30 @@ def test_record_appended_behind_the_heads_back_is_found(
 ) -> None:
     _fill(logboek, register.publish("verhuizing", _activity()), 3)
     with engine.begin() as conn:
-        last = row_record(conn.execute(sa.select(t.records).where(t.records.c.seq == 3)).one())
-        fake = last.__class__(
-            **{**last.__dict__, "seq": 4, "name": "ingevoegd", "prev_hash": last.record_hash}
-        )
-        fake = fake.__class__(**{**fake.__dict__, "record_hash": record_hash(last.record_hash, fake)})
-        conn.execute(t.records.insert().values(**record_row(fake)))
+        last = stored(conn)[-1]
+        fake = replace(last, seq=4, name="ingevoegd", prev_hash=last.record_hash)
+        fake = replace(fake, record_hash=record_hash(last.record_hash, fake))
+        conn.execute(t.log.insert().values(**record_row(fake)))
+        # made findable, as an insider would
+        conn.execute(t.keys.insert(), [{"k": k, "seq": 4} for k in record_keys(hashed_fields(fake))])
     rep = _verify(engine, org_signer, witness_signer)
     assert [(p.seq, p.kind) for p in rep.problems] == [(4, "inserted")]
+
+
+def test_record_hidden_from_the_index_is_found(
+    logboek: Logboek, engine: Engine, keyring, register: Register, org_signer: Signer, witness_signer: Signer
+) -> None:
+    """Deleting a record's index entry hides it from the citizen view without touching the chain:
+    verify reports it as unindexed."""
+    _fill(logboek, register.publish("verhuizing", _activity()), 3)
+    who = Query(subject=DataSubject("999993653"))
+    assert [r.seq for r in find(engine, keyring, who)[0]] == [1, 2, 3]
+    pseudonym = keyring.pseudonym(DataSubject("999993653"))[1]
+    with engine.begin() as conn:
+        conn.execute(t.keys.delete().where(t.keys.c.k == subject_key(pseudonym), t.keys.c.seq == 2))
+    assert [r.seq for r in find(engine, keyring, who)[0]] == [1, 3]
+    rep = _verify(engine, org_signer, witness_signer)
+    assert [(p.seq, p.kind) for p in rep.problems] == [(2, "unindexed")]
 
 
 def test_countersigning_does_not_hold_up_writers(
@@ -251,5 +268,5 @@ def test_countersigning_does_not_hold_up_writers(
     cp = checkpoint(engine, "gemeente", org_signer, slow_witness)
     assert cp.upto_seq == 2
     with engine.connect() as conn:
-        assert conn.execute(sa.select(sa.func.count()).select_from(t.records)).scalar() == 3
+        assert count(conn) == 3
     assert _verify(engine, org_signer, witness_signer).ok

@@ -228,7 +228,10 @@ def lookup(
     officer: str = typer.Option(..., "--officer", help="Your officer id (goes to the audit log only)."),
     reason: str = typer.Option(..., "--reason", help="Why you look (e.g. a written request for access)."),
     bsn: str = typer.Option(
-        ..., "--bsn", prompt="BSN", hide_input=True,
+        ...,
+        "--bsn",
+        prompt="BSN",
+        hide_input=True,
         help="Asked for, not echoed: keep BSNs out of shell history and process lists.",
     ),
     db: str | None = DbOpt,

@@ -21,14 +21,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from nds.logboek import tables as t
-from nds.logboek.chain import GENESIS, record_hash
+from nds.logboek.chain import GENESIS_BYTES, BodyError, decode_body, link
 from nds.logboek.model import now_ms
 from nds.logboek.register import Register
 from nds.logboek.signing import Signer, Verifier, canonical
-from nds.logboek.store import row_record
+from nds.logboek.store import record_keys
 
 Witness = Callable[
     [bytes, str], tuple[str, str]
@@ -114,7 +114,7 @@ def verify(
     org: Verifier,
     witnesses: dict[str, Verifier],
     external_checkpoints: Iterable[Checkpoint] = (),
-    batch: int = 5000,
+    batch: int = 2000,
 ) -> VerifyReport:
     """Verify the whole chain. ``external_checkpoints`` are the witness's own copies, if fetched."""
     rep = VerifyReport()
@@ -170,57 +170,72 @@ def verify(
         cps += list(external_checkpoints)
         wanted = {c.upto_seq for c in cps}
 
-        expected_seq, h, last = 1, GENESIS, 0
+        expected_seq, h, last = 1, GENESIS_BYTES, 0
         after = 0
+        log = t.log
         while True:
             rows = conn.execute(
-                sa.select(t.records).where(t.records.c.seq > after).order_by(t.records.c.seq).limit(batch)
+                sa.select(log.c.seq, log.c.body, log.c.prev_hash, log.c.record_hash)
+                .where(log.c.seq > after)
+                .order_by(log.c.seq)
+                .limit(batch)
             ).all()
             if not rows:
                 break
-            for row in rows:
-                rec = row_record(row)
-                while expected_seq < rec.seq:  # a gap: purged under a tombstone, or deleted
+            expected_keys: set[tuple[int, int]] = set()
+            for seq, body, prev, rh in rows:
+                body, prev, rh = bytes(body), bytes(prev), bytes(rh)
+                while expected_seq < seq:  # a gap: purged under a tombstone, or deleted
                     if expected_seq in purged:
-                        h = purged[expected_seq]
+                        h = bytes.fromhex(purged[expected_seq])
                     else:
                         rep.problems.append(
                             Problem(expected_seq, "deleted", f"record {expected_seq} is missing (deleted)")
                         )
-                        h = ""  # unknown; the next record's link cannot be checked
+                        h = b""  # unknown; the next record's link cannot be checked
                     if expected_seq in wanted:
-                        hashes_at[expected_seq] = h
+                        hashes_at[expected_seq] = h.hex()
                     expected_seq += 1
-                own_ok = record_hash(rec.prev_hash, rec) == rec.record_hash
+                own_ok = link(prev, seq, body) == rh
                 if not own_ok:
                     rep.problems.append(
-                        Problem(
-                            rec.seq, "edited", f"record {rec.seq}: content does not match its hash (edited)"
-                        )
+                        Problem(seq, "edited", f"record {seq}: content does not match its hash (edited)")
                     )
-                elif h and rec.prev_hash != h:
+                elif h and prev != h:
                     rep.problems.append(
                         Problem(
-                            rec.seq,
+                            seq,
                             "reordered",
-                            f"record {rec.seq}: does not link to record {rec.seq - 1} "
-                            "(reordered or inserted)",
+                            f"record {seq}: does not link to record {seq - 1} (reordered or inserted)",
                         )
                     )
+                if own_ok:
+                    try:
+                        expected_keys.update((k, seq) for k in record_keys(decode_body(body)))
+                    except BodyError:  # hashed as written, but not by this logboek's encoder
+                        rep.problems.append(Problem(seq, "edited", f"record {seq}: body cannot be decoded"))
                 # after an edited record its stored hash proves nothing: don't blame the next link
-                h = rec.record_hash if own_ok else ""
-                if rec.seq in wanted:
-                    hashes_at[rec.seq] = rec.record_hash
+                h = rh if own_ok else b""
+                if seq in wanted:
+                    hashes_at[seq] = rh.hex()
                 rep.checked += 1
-                expected_seq = rec.seq + 1
-                last = rec.seq
-            after = rows[-1].seq
+                expected_seq = seq + 1
+                last = seq
+            for seq in _unindexed(conn, expected_keys):
+                rep.problems.append(
+                    Problem(
+                        seq,
+                        "unindexed",
+                        f"record {seq} is missing from the lookup index (hidden from queries)",
+                    )
+                )
+            after = rows[-1][0]
         while expected_seq <= head_seq:  # tail: purged or truncated
             if expected_seq in purged:
-                h = purged[expected_seq]
+                h = bytes.fromhex(purged[expected_seq])
                 last = expected_seq
                 if expected_seq in wanted:
-                    hashes_at[expected_seq] = h
+                    hashes_at[expected_seq] = h.hex()
             else:
                 rep.problems.append(
                     Problem(
@@ -229,7 +244,7 @@ def verify(
                 )
                 break
             expected_seq += 1
-        if last == head_seq and h and h != head_hash and head_seq > 0:
+        if last == head_seq and h and h.hex() != head_hash and head_seq > 0:
             rep.problems.append(
                 Problem(head_seq, "truncated", "the chain head does not match the last record")
             )
@@ -281,6 +296,27 @@ def verify(
     return rep
 
 
+def _unindexed(conn: Connection, expected: set[tuple[int, int]]) -> list[int]:
+    """Sequence numbers of records whose expected index entries are missing: such a record would be
+    hidden from the citizen view and the read API, a subtler tampering than deleting it."""
+    if not expected:
+        return []
+    lo = min(s for _, s in expected)
+    hi = max(s for _, s in expected)
+    ks = sorted({k for k, _ in expected})
+    found: set[tuple[int, int]] = set()
+    for i in range(0, len(ks), 500):
+        found.update(
+            (k, s)
+            for k, s in conn.execute(
+                sa.select(t.keys.c.k, t.keys.c.seq).where(
+                    t.keys.c.k.in_(ks[i : i + 500]), t.keys.c.seq.between(lo, hi)
+                )
+            )
+        )
+    return sorted({s for k, s in expected - found})
+
+
 def _statement(text: str) -> dict[str, Any]:
     """A stored statement as a JSON object; a tampered, unreadable one is an empty object (its
     signature check and field comparison then report it; ``verify`` never crashes on it)."""
@@ -306,39 +342,56 @@ def purge_expired(
     now: datetime | None = None,
     reason: str = "retention",
 ) -> int:
-    """Delete records whose activity's retention has passed; leaves a signed tombstone."""
+    """Delete records whose activity's retention has passed; leaves a signed tombstone.
+
+    The records are found by reading the log once (a purge is a rare command); they are then deleted,
+    with their index entries, in one transaction with the tombstone. A record of an activity the
+    register does not know is kept: never purge what we cannot justify."""
     now = now or datetime.now(UTC)
     now_ms_ = int(now.timestamp() * 1000)
-    r = t.records
-    with engine.connect() as conn:
-        uris = [u for (u,) in conn.execute(sa.select(r.c.activity_uri).distinct())]
-    conds = []
-    for uri in uris:
-        act = register.get(uri)
-        if act is None:
-            continue  # unknown activity: keep (never purge what we cannot justify)
-        cutoff = now_ms_ - act.retention_days * 86_400_000
-        conds.append(sa.and_(r.c.activity_uri == uri, r.c.end_time < cutoff))
-    if not conds:
+    cutoffs: dict[str, int | None] = {}
+    victims: list[tuple[int, str, list[int]]] = []  # (seq, record hash, index keys)
+    log = t.log
+    after = 0
+    while True:
+        # one short read per chunk: the register lookups below use connections of their own
+        with engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(log.c.seq, log.c.body, log.c.record_hash)
+                .where(log.c.seq > after)
+                .order_by(log.c.seq)
+                .limit(5000)
+            ).all()
+        if not rows:
+            break
+        for seq, body, rh in rows:
+            try:
+                f = decode_body(bytes(body))
+            except BodyError:
+                continue  # damaged: verify reports it; purge never deletes what it cannot read
+            uri, end = str(f[7]), f[5]
+            if uri not in cutoffs:
+                act = register.get(uri)
+                cutoffs[uri] = None if act is None else now_ms_ - act.retention_days * 86_400_000
+            cutoff = cutoffs[uri]
+            if cutoff is not None and isinstance(end, int) and end < cutoff:
+                victims.append((seq, bytes(rh).hex(), record_keys(f)))
+        after = rows[-1][0]
+    if not victims:
         return 0
+    entries = [(seq, h) for seq, h, _ in victims]
+    stmt = canonical(
+        {
+            "logboek": name,
+            "reason": reason,
+            "at": now_ms_,
+            "count": len(entries),
+            "first_seq": entries[0][0],
+            "last_seq": entries[-1][0],
+            "digest": _purge_digest(entries),
+        }
+    )
     with engine.begin() as conn:
-        victims = conn.execute(
-            sa.select(r.c.seq, r.c.record_hash).where(sa.or_(*conds)).order_by(r.c.seq)
-        ).all()
-        if not victims:
-            return 0
-        entries = [(v.seq, v.record_hash) for v in victims]
-        stmt = canonical(
-            {
-                "logboek": name,
-                "reason": reason,
-                "at": now_ms_,
-                "count": len(entries),
-                "first_seq": entries[0][0],
-                "last_seq": entries[-1][0],
-                "digest": _purge_digest(entries),
-            }
-        )
         res = conn.execute(
             t.tombstones.insert().values(
                 created_at=now_ms_, statement=stmt.decode(), signature=signer.sign(stmt)
@@ -349,8 +402,14 @@ def purge_expired(
         conn.execute(
             t.purged.insert(), [{"seq": s, "record_hash": h, "tombstone_id": tid} for s, h in entries]
         )
-        for i in range(0, len(entries), 500):
-            conn.execute(r.delete().where(r.c.seq.in_([s for s, _ in entries[i : i + 500]])))
+        for i in range(0, len(victims), 500):
+            part = victims[i : i + 500]
+            conn.execute(log.delete().where(log.c.seq.in_([s for s, _, _ in part])))
+            conn.execute(
+                t.keys.delete().where(
+                    sa.tuple_(t.keys.c.k, t.keys.c.seq).in_([(k, s) for s, _, ks in part for k in ks])
+                )
+            )
     return len(entries)
 
 

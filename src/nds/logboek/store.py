@@ -19,14 +19,15 @@ import queue
 import threading
 from collections.abc import Sequence
 from concurrent.futures import Future
+from functools import lru_cache
+from itertools import chain
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from nds.db import make_engine
-from nds.logboek import tables as t
-from nds.logboek.chain import chain_hash, resource_json
+from nds.logboek.chain import FIELDS, decode_body, encode_body, hashed_fields, link, resource_json
+from nds.logboek.keys import activity_key, subject_key, trace_key
 from nds.logboek.model import Processing, Record, RecordError, new_span_id, now_ms
 from nds.logboek.pseudonym import Keyring
 
@@ -38,38 +39,23 @@ class LogboekWriteError(Exception):
     """The write was not made durable; the caller must not proceed (fail closed)."""
 
 
-# Stored columns in order; the first is seq, the last two are the chain hashes.
-COLUMNS = (
-    "seq",
-    "trace_id",
-    "span_id",
-    "parent_span_id",
-    "name",
-    "start_time",
-    "end_time",
-    "status_code",
-    "activity_uri",
-    "subject_pseudonym",
-    "subject_key_id",
-    "subject_type",
-    "foreign_trace_id",
-    "foreign_span_id",
-    "foreign_entity",
-    "external_read_api",
-    "fsc_transaction_id",
-    "resource",
-    "prev_hash",
-    "record_hash",
-)
+# The fields of a stored row as ``write``/``awrite_rows`` return it: seq, the chain fields
+# (``chain.FIELDS``), then the two chain hashes (hex).
+COLUMNS = ("seq", *FIELDS, "prev_hash", "record_hash")
 Pending = tuple[Any, ...]  # COLUMNS[1:-2]: a record before it has a place in the chain
+# A record prepared by its producer for the writer thread: its fields, its encoded body and its
+# index keys (subject or None, trace, activity). The writer only numbers, links and inserts.
+Prepared = tuple[Pending, bytes, int | None, int, int]
+Link = tuple[int, bytes, bytes, bytes]  # (seq, body, prev_hash, record_hash) as stored
 
 
-def pending_records(processing: Processing, keyring: Keyring) -> list[Pending]:
-    """One record per data subject, each with its own span id, all in the same trace."""
+def prepare(processing: Processing, keyring: Keyring) -> list[Prepared]:
+    """One record per data subject, each with its own span id, all in the same trace; encoded
+    and keyed here, in the caller's thread, so the writer thread's serial section stays short."""
     processing.validate()
     end = processing.end_time if processing.end_time is not None else now_ms()
     fo = processing.foreign_operation
-    head = (processing.trace_id,)
+    trace = processing.trace_id
     mid = (
         processing.parent_span_id,
         processing.name,
@@ -86,15 +72,24 @@ def pending_records(processing: Processing, keyring: Keyring) -> list[Pending]:
         processing.fsc_transaction_id,
         resource_json(processing.resource),
     )
+    kt = trace_key(trace)
+    ka = activity_key(processing.activity_uri)
     if not processing.subjects:
-        return [(*head, new_span_id(), *mid, None, None, None, *tail)]
-    out = []
+        p: Pending = (trace, new_span_id(), *mid, None, None, None, *tail)
+        return [(p, encode_body(p), None, kt, ka)]
+    out: list[Prepared] = []
     for subject in processing.subjects:
         if not subject.id or len(subject.id) > 200:
             raise RecordError("data subject id must be 1–200 characters")
         kid, pseudonym = keyring.pseudonym(subject)
-        out.append((*head, new_span_id(), *mid, pseudonym, kid, subject.type, *tail))
+        p = (trace, new_span_id(), *mid, pseudonym, kid, subject.type, *tail)
+        out.append((p, encode_body(p), subject_key(pseudonym), kt, ka))
     return out
+
+
+def pending_records(processing: Processing, keyring: Keyring) -> list[Pending]:
+    """The fields of the records a processing becomes (``COLUMNS[1:-2]`` order)."""
+    return [p for p, *_ in prepare(processing, keyring)]
 
 
 def _record(row: tuple[Any, ...]) -> Record:
@@ -103,20 +98,39 @@ def _record(row: tuple[Any, ...]) -> Record:
     return Record(**d)
 
 
+def _rows(pending: Sequence[Prepared], links: Sequence[Link]) -> list[tuple[Any, ...]]:
+    """Returned rows (``COLUMNS`` order) from a write's records and their places in the chain."""
+    return [(seq, *p[0], prev.hex(), h.hex()) for p, (seq, _, prev, h) in zip(pending, links, strict=True)]
+
+
 def records_for(processing: Processing, keyring: Keyring) -> list[Record]:
     """The records a processing becomes (not yet in the chain: seq 0, no hashes)."""
     return [_record((0, *p, "", "")) for p in pending_records(processing, keyring)]
 
 
 def record_row(r: Record) -> dict[str, Any]:
-    d = {c: getattr(r, c) for c in COLUMNS}
-    d["resource"] = resource_json(r.resource)
-    return d
+    """The stored ``logboek_log`` row of a record (for tests and tools)."""
+    return {
+        "seq": r.seq,
+        "body": encode_body(hashed_fields(r)),
+        "prev_hash": bytes.fromhex(r.prev_hash),
+        "record_hash": bytes.fromhex(r.record_hash),
+    }
+
+
+def record_keys(fields: Sequence[Any]) -> list[int]:
+    """The index keys of a record with these chain fields (``chain.FIELDS`` order)."""
+    out = [trace_key(fields[0]), activity_key(fields[7])]
+    if fields[8] is not None:
+        out.append(subject_key(fields[8]))
+    return out
 
 
 def row_record(row: Any) -> Record:
-    m = row._mapping
-    return _record(tuple(m[c] for c in COLUMNS))
+    """A ``logboek_log`` row (seq, body, prev_hash, record_hash) as a ``Record``; raises
+    ``chain.BodyError`` for a body that cannot be decoded."""
+    seq, body, prev, h = row[0], row[1], row[2], row[3]
+    return _record((seq, *decode_body(body), bytes(prev).hex(), bytes(h).hex()))
 
 
 class Logboek:
@@ -128,12 +142,13 @@ class Logboek:
         self.keyring = keyring
         self.max_batch = max_batch
         self._pg = self.engine.dialect.name == "postgresql"
-        mark = "%s" if self._pg else "?"
-        # built from the constant COLUMNS only, never from input
-        self._insert_sql = (
-            f"INSERT INTO logboek_records ({', '.join(COLUMNS)}) "  # noqa: S608
-            f"VALUES ({', '.join([mark] * len(COLUMNS))})"
-        )
+        # constant SQL (no input), executed raw: SQLAlchemy's per-row processing is not needed
+        if self._pg:
+            self._head_sql = "SELECT seq, hash FROM logboek_head WHERE id = 1 FOR UPDATE"
+            self._set_head_sql = "UPDATE logboek_head SET seq = %s, hash = %s WHERE id = 1"
+        else:
+            self._head_sql = "SELECT seq, hash FROM logboek_head WHERE id = 1"
+            self._set_head_sql = "UPDATE logboek_head SET seq = ?, hash = ? WHERE id = 1"
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._closed = False
         self._thread = threading.Thread(target=self._run, name="logboek-writer", daemon=True)
@@ -143,11 +158,10 @@ class Logboek:
     # ---- public API ---------------------------------------------------------------------
     def submit(self, processing: Processing) -> Future[list[tuple[Any, ...]]]:
         """Queue a processing; the future resolves to the stored rows (``COLUMNS`` order) once
-        durable. ``write``/``awrite`` turn them into ``Record``s in the caller's thread, keeping the
-        single writer thread (the chain's serial section) as short as possible."""
+        durable."""
         fut: Future[list[tuple[Any, ...]]] = Future()
         try:
-            recs = pending_records(processing, self.keyring)
+            recs = prepare(processing, self.keyring)
             self._check_open()
         except (RecordError, LogboekWriteError) as exc:
             fut.set_exception(exc)
@@ -159,14 +173,15 @@ class Logboek:
         return [_record(r) for r in self.submit(processing).result(timeout)]
 
     async def awrite_rows(self, processing: Processing) -> list[tuple[Any, ...]]:
-        """As ``awrite`` but returns the stored rows. Acknowledgements reach an event loop once per
-        committed batch (one ``call_soon_threadsafe`` for all of that loop's waiters), not per write."""
+        """As ``awrite`` but returns the stored rows (``COLUMNS`` order). The record is built,
+        pseudonymised and encoded here, in the caller's thread; acknowledgements reach an event loop
+        once per committed batch (one ``call_soon_threadsafe`` for all of that loop's waiters)."""
         loop = asyncio.get_running_loop()
-        recs = pending_records(processing, self.keyring)  # RecordError propagates: nothing queued
+        recs = prepare(processing, self.keyring)  # RecordError propagates: nothing queued
         self._check_open()
-        fut: asyncio.Future[list[tuple[Any, ...]]] = loop.create_future()
+        fut: asyncio.Future[list[Link]] = loop.create_future()
         self._queue.put((recs, (loop, fut)))
-        return await fut
+        return _rows(recs, await fut)
 
     async def awrite(self, processing: Processing) -> list[Record]:
         return [_record(r) for r in await self.awrite_rows(processing)]
@@ -207,7 +222,7 @@ class Logboek:
             if stop:
                 return
 
-    def _commit(self, batch: Sequence[tuple[list[Pending], Any]]) -> None:
+    def _commit(self, batch: Sequence[tuple[list[Prepared], Any]]) -> None:
         try:
             stored: list[Any] = self._append([recs for recs, _ in batch])
             error: Exception | None = None
@@ -217,36 +232,41 @@ class Logboek:
         else:
             self.batches += 1
         per_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], Any]]] = {}
-        for (_, waiter), rows in zip(batch, stored, strict=True):
+        for (recs, waiter), links in zip(batch, stored, strict=True):
             if isinstance(waiter, Future):
                 if error is not None:
                     waiter.set_exception(error)
                 else:
-                    waiter.set_result(rows)
+                    waiter.set_result(_rows(recs, links))
             else:
                 loop, afut = waiter
-                per_loop.setdefault(loop, []).append((afut, rows))
+                per_loop.setdefault(loop, []).append((afut, links))
         for loop, items in per_loop.items():
             with contextlib.suppress(RuntimeError):  # a closed event loop: nobody waits any more
                 loop.call_soon_threadsafe(_resolve, items, error)
 
-    def _append(self, groups: Sequence[list[Pending]]) -> list[list[tuple[Any, ...]]]:
+    def _append(self, groups: Sequence[list[Prepared]]) -> list[list[Link]]:
+        """The chain's serial section: number, link and insert the batch, move the head, commit."""
         with self.engine.begin() as conn:
-            q = sa.select(t.head.c.seq, t.head.c.hash).where(t.head.c.id == 1)
-            if self._pg:
-                q = q.with_for_update()
-            seq, h = conn.execute(q).one()
-            rows: list[tuple[Any, ...]] = []
+            seq, head = conn.exec_driver_sql(self._head_sql).one()
+            prev = bytes.fromhex(head)
+            rows: list[Link] = []
+            keys: list[tuple[int, int]] = []
+            add_row, add_key = rows.append, keys.append
             for group in groups:
-                for p in group:
+                for _, body, ks, kt, ka in group:
                     seq += 1
+                    h = link(prev, seq, body)
+                    add_row((seq, body, prev, h))
+                    add_key((kt, seq))
+                    add_key((ka, seq))
+                    if ks is not None:
+                        add_key((ks, seq))
                     prev = h
-                    h = chain_hash(prev, seq, p)
-                    rows.append((seq, *p, prev, h))
-            # raw executemany: this is the hot path, SQLAlchemy's per-row processing is not needed
-            conn.exec_driver_sql(self._insert_sql, rows)
-            conn.execute(t.head.update().where(t.head.c.id == 1).values(seq=seq, hash=h))
-        out: list[list[tuple[Any, ...]]] = []
+            bulk_insert(conn, LOG_INSERT, rows)
+            bulk_insert(conn, KEYS_INSERT, keys)
+            conn.exec_driver_sql(self._set_head_sql, (seq, prev.hex()))
+        out: list[list[Link]] = []
         i = 0
         for group in groups:
             out.append(rows[i : i + len(group)])
@@ -254,7 +274,43 @@ class Logboek:
         return out
 
 
-def _claim(item: tuple[list[Pending], Any]) -> bool:
+LOG_INSERT = "INSERT INTO logboek_log (seq, body, prev_hash, record_hash) VALUES "
+KEYS_INSERT = "INSERT INTO logboek_keys (k, seq) VALUES "
+_CHUNKS = (4096, 1024, 256, 64, 16, 4, 1)
+
+
+def bulk_insert(conn: Connection, insert: str, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Insert ``rows`` with few statements. On SQLite each statement is one multi-row ``VALUES``
+    (chunks of fixed sizes, so the prepared statements are reused): a statement runs as one
+    ``sqlite3_step`` with the GIL released, where ``executemany`` releases and re-takes the GIL for
+    every row (a hand-off to the producers' thread each time). PostgreSQL: ``executemany``
+    (pipelined by psycopg). Index keys may repeat (a prefix collision): ignored, not an error."""
+    if not rows:
+        return
+    keys = insert.startswith("INSERT INTO logboek_keys")
+    if conn.dialect.name == "postgresql":
+        marks = ", ".join(["%s"] * len(rows[0]))
+        tail = " ON CONFLICT DO NOTHING" if keys else ""
+        conn.exec_driver_sql(f"{insert}({marks}){tail}", list(rows))
+        return
+    if keys:
+        insert = insert.replace("INSERT INTO", "INSERT OR IGNORE INTO", 1)
+    width = len(rows[0])
+    i, n = 0, len(rows)
+    for size in _CHUNKS:
+        while n - i >= size:
+            part = rows[i : i + size]
+            conn.exec_driver_sql(_values_sql(insert, width, size), tuple(chain.from_iterable(part)))
+            i += size
+
+
+@lru_cache(maxsize=64)
+def _values_sql(insert: str, width: int, size: int) -> str:
+    one = "(" + ", ".join(["?"] * width) + ")"
+    return insert + ", ".join([one] * size)
+
+
+def _claim(item: tuple[list[Prepared], Any]) -> bool:
     """Take a queued write into a batch. A ``submit`` future its caller cancelled is dropped (not
     written); once claimed it can no longer be cancelled, so resolving it cannot fail and stop the
     writer thread."""
@@ -263,13 +319,13 @@ def _claim(item: tuple[list[Pending], Any]) -> bool:
 
 
 def _resolve(items: list[tuple[asyncio.Future[Any], Any]], error: Exception | None) -> None:
-    for fut, rows in items:
+    for fut, links in items:
         if fut.done():  # cancelled by its caller
             continue
         if error is not None:
             fut.set_exception(error)
         else:
-            fut.set_result(rows)
+            fut.set_result(links)
 
 
 def migrate_logboek(url: str | Engine) -> None:

@@ -8,33 +8,30 @@ from nds.db import component_metadata
 
 metadata = component_metadata()
 
-records = sa.Table(
-    "logboek_records",
+# A sequence number: INTEGER on SQLite, so that it is the rowid itself (no second B-tree).
+SEQ = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+# One narrow row per record: its chain body (``chain.encode_body``: the LDV fields joined by U+001F,
+# exactly the bytes that are hashed after the sequence number) and the two chain hashes (raw 32 bytes).
+log = sa.Table(
+    "logboek_log",
     metadata,
+    sa.Column("seq", SEQ, primary_key=True, autoincrement=False),
+    sa.Column("body", sa.LargeBinary, nullable=False),
+    sa.Column("prev_hash", sa.LargeBinary(32), nullable=False),
+    sa.Column("record_hash", sa.LargeBinary(32), nullable=False),
+)
+
+# The lookup index: one small entry per record per key kind (``keys.py``: the data subject's
+# pseudonym, the trace, the processing activity), each key a signed 64-bit prefix of a hash. A lookup
+# reads the candidates in sequence order and checks the full values in the decoded record, so a
+# prefix collision costs a wasted read, never a wrong answer. Derived data: ``verify`` checks it.
+keys = sa.Table(
+    "logboek_keys",
+    metadata,
+    sa.Column("k", sa.BigInteger, primary_key=True, autoincrement=False),
     sa.Column("seq", sa.BigInteger, primary_key=True, autoincrement=False),
-    sa.Column("trace_id", sa.String(32), nullable=False),
-    sa.Column("span_id", sa.String(16), nullable=False),
-    sa.Column("parent_span_id", sa.String(16)),
-    sa.Column("name", sa.String(200), nullable=False),
-    sa.Column("start_time", sa.BigInteger, nullable=False),
-    sa.Column("end_time", sa.BigInteger, nullable=False),
-    sa.Column("status_code", sa.SmallInteger, nullable=False),
-    sa.Column("activity_uri", sa.String(500), nullable=False),
-    sa.Column("subject_pseudonym", sa.String(64)),
-    sa.Column("subject_key_id", sa.String(40)),
-    sa.Column("subject_type", sa.String(100)),
-    sa.Column("foreign_trace_id", sa.String(32)),
-    sa.Column("foreign_span_id", sa.String(16)),
-    sa.Column("foreign_entity", sa.String(500)),
-    sa.Column("external_read_api", sa.String(500)),
-    sa.Column("fsc_transaction_id", sa.String(64)),
-    sa.Column("resource", sa.Text, nullable=False),  # JSON text, as hashed (chain.resource_json)
-    sa.Column("prev_hash", sa.String(64), nullable=False),
-    sa.Column("record_hash", sa.String(64), nullable=False),
-    sa.Index("ix_logboek_records_subject", "subject_pseudonym", "seq"),
-    sa.Index("ix_logboek_records_trace", "trace_id"),
-    sa.Index("ix_logboek_records_activity", "activity_uri", "seq"),
-    sa.Index("ix_logboek_records_fsc", "fsc_transaction_id"),
+    sqlite_with_rowid=False,
 )
 
 # One row: the chain head. Writers lock it (BEGIN IMMEDIATE on SQLite, FOR UPDATE on PostgreSQL),
