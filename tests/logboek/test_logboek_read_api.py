@@ -295,6 +295,34 @@ def test_citizen_sees_own_records_not_confidential_and_query_is_logged(setup, lo
 
 
 @pytest.mark.integration
+def test_lookup_record_names_the_fsc_caller_and_stays_visible_to_the_citizen(setup) -> None:
+    """The inzageverzoek continues the caller's trace; its foreign operation names the peer from the
+    FSC access token the Inway verified, never a free header; and although it is made for another
+    organisation's processing, the citizen still sees their own lookup."""
+    client, headers, _ = setup
+    peer = "00000001001234567000"
+    fsc_token = jwt.encode({"alg": "ES256"}, {"sub": peer, "iss": peer}, ECKey.generate_key("P-256"))
+    t1, t2 = new_trace_id(), new_trace_id()
+    spoof = {"Fsc-Peer-Id": "urn:evil"}
+    h1 = {
+        **headers(ALICE),
+        "traceparent": f"00-{t1}-{new_span_id()}-00",
+        "Fsc-Authorization": fsc_token,
+        **spoof,
+    }
+    h2 = {**headers(ALICE), "traceparent": f"00-{t2}-{new_span_id()}-01", **spoof}
+    assert client.post(PA, json=me(), headers=h1).status_code == 200
+    assert client.post(PA, json=me(), headers=h2).status_code == 200
+    r = client.post(PA, json=me(), headers=headers(ALICE))
+    assert names(r) == ["inzageverzoek", "inzageverzoek"]  # default chain_entity: every entity is a chain
+    first, second = r.json()["processingActivities"]
+    assert trace_id_from_api(first["traceId"]) == t1 and trace_id_from_api(second["traceId"]) == t2
+    assert first["attributes"][PROCESSOR] == f"urn:nds:fsc:peer:{peer}"
+    assert second["attributes"][PROCESSOR] == "urn:nds:fsc:peer:onbekend"
+    assert "evil" not in r.text
+
+
+@pytest.mark.integration
 def test_each_filter(setup, logboek: Logboek) -> None:
     client, headers, uris = setup
     t1, t2 = new_trace_id(), new_trace_id()

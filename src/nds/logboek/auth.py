@@ -18,6 +18,8 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, RSAKey
 
+from nds.fsc.jose import JoseError as FscJoseError
+from nds.fsc.jose import peek_payload
 from nds.logboek.model import DataSubject
 
 _BSN = re.compile(r"[0-9]{9}")
@@ -37,6 +39,24 @@ class Caller:
     subject: DataSubject  # the citizen the query is bound to
     peer_id: str | None  # the calling organisation (from FSC), if known
     via: str  # "citizen-assertion"
+
+
+_PEER_ID = re.compile(r"[0-9A-Za-z._:-]{1,100}")
+
+
+def fsc_peer(headers: dict[str, str]) -> str | None:
+    """The calling organisation's peer ID: the ``sub`` of the FSC access token (``Fsc-Authorization``)
+    that the organisation's Inway verified before forwarding (the read API is reachable only through
+    it). Read unverified here, and used only to describe the caller in the inzageverzoek record;
+    never a free header a client could set (an earlier version trusted ``Fsc-Peer-Id``)."""
+    token = headers.get("fsc-authorization", "").removeprefix("Bearer ").strip()
+    if not token:
+        return None
+    try:
+        sub = peek_payload(token).get("sub")
+    except FscJoseError:
+        return None
+    return sub if isinstance(sub, str) and _PEER_ID.fullmatch(sub) else None
 
 
 class Authenticator(Protocol):
@@ -78,11 +98,7 @@ class CitizenAssertionAuth:
         # to a BSN, so a token naming another kind of subject is refused rather than trusted
         if not _BSN.fullmatch(sub) or claims.get("sub_type", "BSN") != "BSN":
             raise AuthError(401, "De burger-verklaring bevat geen geldig BSN.")
-        return Caller(
-            DataSubject(sub, "BSN"),
-            headers.get("fsc-peer-id"),
-            "citizen-assertion",
-        )
+        return Caller(DataSubject(sub, "BSN"), fsc_peer(headers), "citizen-assertion")
 
 
 def issue_citizen_assertion(

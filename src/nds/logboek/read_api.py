@@ -80,6 +80,16 @@ DEPRECATED_SINCE = "@1795824000"
 DEFAULT_QUERY_THREADS = 4
 DEFAULT_MAX_WAITING = 64
 _ACTIVITY_CACHE = 1024
+FSC_PEER_ENTITY = "urn:nds:fsc:peer:"  # the foreign-operation entity of a caller known by its FSC peer ID
+INZAGE_NAME = "inzageverzoek"
+LOOKUP_RESOURCE = {"component": "ldv-read-api"}
+
+
+def _own_lookup(r: Record) -> bool:
+    """A citizen's own lookup, logged by this API: always shown to that citizen, even when the
+    calling organisation sent a ``traceparent`` (it reveals nothing about anyone else)."""
+    return r.name == INZAGE_NAME and r.resource.get("component") == LOOKUP_RESOURCE["component"]
+
 
 # OAS 1.1.0 ``TraceID``: "type: string, format: uuid" (example ef4e77b9-b03b-585f-b613-5fcf8d8555fb).
 # The core standard's trace_id is 16 bytes, written as W3C Trace Context's 32 hex digits. We accept
@@ -381,7 +391,12 @@ def create_read_api(
                 hidden[r.activity_uri] = act is None or act.is_confidential(today)
             if hidden[r.activity_uri]:
                 return False
-            if r.foreign_trace_id and is_chain(r.foreign_entity or "") and f.trace_named != r.trace_id:
+            if (
+                r.foreign_trace_id
+                and not _own_lookup(r)
+                and is_chain(r.foreign_entity or "")
+                and f.trace_named != r.trace_id
+            ):
                 return False
             # our reading of "Query op starttijd/eindtijd": started at/after startTime, ended at/before
             # endTime (the database already narrowed to overlapping records)
@@ -472,14 +487,16 @@ def create_read_api(
         tp = TraceParent.parse(request.headers.get("traceparent"))
         await logboek.awrite(
             Processing(
-                "inzageverzoek",
+                INZAGE_NAME,
                 inzage_activity_uri,
                 (caller.subject,),
                 tp.trace_id if tp else new_trace_id(),
-                foreign_operation=ForeignOperation(tp.trace_id, tp.parent_id, caller.peer_id or "onbekend")
+                foreign_operation=ForeignOperation(
+                    tp.trace_id, tp.parent_id, FSC_PEER_ENTITY + (caller.peer_id or "onbekend")
+                )
                 if tp
                 else None,
-                resource={"component": "ldv-read-api", "entity": entity},
+                resource=LOOKUP_RESOURCE | {"entity": entity},
             )
         )
         headers = {"Deprecation": DEPRECATED_SINCE} if body.uses_old_shape else None
