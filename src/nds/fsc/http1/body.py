@@ -19,19 +19,36 @@ LOW_WATER = 64 * 1024
 
 
 class BodyError(Exception):
-    """The body could not be read completely (the connection broke off or was malformed)."""
+    """The body could not be read completely (the connection broke off or was malformed).
+    ``status``: what a server answers a client whose request body this was, if it still can."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class BodyStream:
     """Chunks of one message body, in order; ``read()`` returns ``b""`` at the end."""
 
-    __slots__ = ("_chunks", "_eof", "_error", "_pause", "_paused", "_resume", "_size", "_waiter", "length")
+    __slots__ = (
+        "_abort",
+        "_chunks",
+        "_eof",
+        "_error",
+        "_pause",
+        "_paused",
+        "_resume",
+        "_size",
+        "_waiter",
+        "length",
+    )
 
     def __init__(
         self,
         pause: Callable[[], None] | None,
         resume: Callable[[], None] | None,
         length: int | None = None,
+        abort: Callable[[], None] | None = None,
     ) -> None:
         self._chunks: deque[bytes] = deque()
         self._size = 0
@@ -41,6 +58,7 @@ class BodyStream:
         self._pause = pause
         self._resume = resume
         self._paused = False
+        self._abort = abort  # drops the source connection when the consumer gives up
         self.length = length  # the Content-Length, or None when chunked / delimited by close
 
     # -- producer side (called by a protocol) -------------------------------------------------
@@ -71,7 +89,7 @@ class BodyStream:
         if self._paused and self._resume is not None:
             self._resume()
         self._paused = False
-        self._pause = self._resume = None
+        self._pause = self._resume = self._abort = None
 
     def _wake(self) -> None:
         w = self._waiter
@@ -81,6 +99,13 @@ class BodyStream:
                 w.set_result(None)
 
     # -- consumer side ---------------------------------------------------------------------------
+    def cancel(self) -> None:
+        """The consumer will not read the rest: drop the source connection (its framing is lost)."""
+        abort = self._abort
+        if not self._eof and abort is not None:
+            self._abort = None
+            abort()
+
     @property
     def at_eof(self) -> bool:
         return self._eof and not self._chunks
@@ -93,6 +118,8 @@ class BodyStream:
         """The next chunk (at most what is buffered), ``b""`` at the end; :class:`BodyError` if broken."""
         while not self._chunks:
             if self._error is not None:
+                if isinstance(self._error, BodyError):
+                    raise self._error
                 raise BodyError(str(self._error)) from self._error
             if self._eof:
                 return b""

@@ -74,6 +74,7 @@ class UpstreamConnection(asyncio.Protocol):
         self.closed = False
         self.idle_since = 0.0
         self.reused = False
+        self.sending = False  # a request body is still being written (then never back to the pool)
         self._waiter: asyncio.Future[UpstreamResponse] | None = None
         self._resp: UpstreamResponse | None = None
         self._headers: list[Header] = []
@@ -233,7 +234,7 @@ class UpstreamConnection(asyncio.Protocol):
         t = self.transport
         assert t is not None
         stream = BodyStream(
-            t.pause_reading, t.resume_reading, None if chunked or length is None else int(length)
+            t.pause_reading, t.resume_reading, None if chunked or length is None else int(length), self.abort
         )
         self._stream = resp.body = stream
         self._resolve(resp)
@@ -275,7 +276,7 @@ class UpstreamConnection(asyncio.Protocol):
         self._busy = False
         self._stream = None
         self._resp = None
-        if keep and not self.closed:
+        if keep and not self.closed and not self.sending:
             self.pool._release(self)
         else:
             self.close()
@@ -347,12 +348,16 @@ class UpstreamPool:
 
     async def _send_stream(self, conn: UpstreamConnection, head: bytes, body: BodyStream) -> None:
         chunked = body.length is None
-        conn.write(head)
-        while chunk := await body.read():  # BodyError: the client broke off; the caller aborts
-            conn.write(b"%x\r\n%b\r\n" % (len(chunk), chunk) if chunked else chunk)
-            await conn.drain()
-        if chunked:
-            conn.write(b"0\r\n\r\n")
+        conn.sending = True
+        try:
+            conn.write(head)
+            while chunk := await body.read():  # BodyError: the client broke off; the caller aborts
+                conn.write(b"%x\r\n%b\r\n" % (len(chunk), chunk) if chunked else chunk)
+                await conn.drain()
+            if chunked:
+                conn.write(b"0\r\n\r\n")
+        finally:
+            conn.sending = False
 
     def _take(self, key: tuple[Any, ...]) -> UpstreamConnection | None:
         idle = self._idle.get(key)

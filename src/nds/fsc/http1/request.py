@@ -136,5 +136,8 @@ class Request:
         except BodyError:
             conn.abort()
             raise
+        except BaseException:  # our client went away (or we are stopping): the source is useless now
+            stream.cancel()
+            raise
         if chunked:
             conn.write(b"0\r\n\r\n")

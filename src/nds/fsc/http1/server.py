@@ -72,6 +72,7 @@ class ServerConnection(asyncio.Protocol):
         self._queue: deque[Request] = deque()
         self._busy = False  # a handler task is running for this connection
         self._cur: Request | None = None  # the request being parsed
+        self._last: Request | None = None  # the request handed on last
         self._cur_headers: list[Header] = []
         self._cur_target: list[bytes] = []
         self._cur_size = 0
@@ -126,8 +127,8 @@ class ServerConnection(asyncio.Protocol):
             # CONNECT or Upgrade: the request is complete and queued; nothing after it is HTTP/1.1.
             self._stop_parsing = True
             self._pause(_PAUSE_STOP)
-            if self._queue:
-                self._queue[-1].keep_alive = False
+            if self._last is not None:
+                self._last.keep_alive = False
             if not self._busy:
                 self.close()
         except httptools.HttpParserCallbackError as exc:
@@ -165,15 +166,14 @@ class ServerConnection(asyncio.Protocol):
 
     def on_url(self, part: bytes) -> None:
         self._cur_target.append(part)
-        self._cur_size += len(part)
-        if self._cur_size > MAX_TARGET:
+        if sum(map(len, self._cur_target)) > MAX_TARGET:
             raise _Refuse(414, "request-target too long")
 
     def on_header(self, name: bytes, value: bytes) -> None:
         headers = self._cur_headers
         headers.append((name.lower(), name, value))
         self._cur_size += len(name) + len(value) + 4
-        if len(headers) > MAX_HEADERS or self._cur_size > MAX_HEADER_BYTES + MAX_TARGET:
+        if len(headers) > MAX_HEADERS or self._cur_size > MAX_HEADER_BYTES:
             raise _Refuse(431, "request header fields too large")
 
     def on_headers_complete(self) -> None:
@@ -194,7 +194,12 @@ class ServerConnection(asyncio.Protocol):
             if lower == b"content-length":
                 length = int(value)  # llhttp has checked it: digits only, one value
             elif lower == b"transfer-encoding":
-                chunked = True  # llhttp refuses any other final coding in a request
+                codings = [c.strip().lower() for c in value.split(b",")]
+                if chunked or codings[-1] != b"chunked":  # RFC 9112 §6.3 rule 4: length unknowable
+                    raise _Refuse(400, "chunked must be the final transfer coding, once")
+                if len(codings) > 1:  # RFC 9112 §6.1: a coding this server does not implement
+                    raise _Refuse(501, "only the chunked transfer coding is implemented")
+                chunked = True
             elif lower == b"connection":
                 req.has_connection = True
             elif lower == b"expect" and value.lower() == b"100-continue":
@@ -210,7 +215,7 @@ class ServerConnection(asyncio.Protocol):
         if not chunked and length is not None and length <= SMALL_BODY:
             self._cur_body = []
             return
-        req.body = BodyStream(self._pause_body, self._resume_body, length)
+        req.body = BodyStream(self._pause_body, self._resume_body, length, self.abort)
         self._cur_body = None
         self._dispatch(req)
 
@@ -241,6 +246,7 @@ class ServerConnection(asyncio.Protocol):
 
     # -- request handling ------------------------------------------------------------------------
     def _dispatch(self, req: Request) -> None:
+        self._last = req
         if self._busy:
             self._queue.append(req)
             if len(self._queue) >= MAX_PIPELINE:
@@ -254,7 +260,13 @@ class ServerConnection(asyncio.Protocol):
         while True:
             try:
                 await handler(req)
-            except (BodyError, ConnectionError):
+            except BodyError as exc:
+                if req.responded or self.closed:
+                    self.abort()  # a response is under way: only an incomplete message is honest now
+                else:  # the client's body was malformed, cut short or too slow
+                    self._send_and_close(simple_response(exc.status, f"{exc}\n".encode(), close=True))
+                return
+            except ConnectionError:
                 self.abort()
                 return
             except Exception:
@@ -295,7 +307,7 @@ class ServerConnection(asyncio.Protocol):
         self._pause(_PAUSE_STOP)
         cur = self._cur
         if cur is not None and isinstance(cur.body, BodyStream):
-            cur.body.set_error(BodyError(message))  # its handler is running: it gets a broken body
+            cur.body.set_error(BodyError(message, status))  # its handler is running: it gets a broken body
             return
         reply = simple_response(status, (message + "\n").encode("utf-8", "replace"), close=True)
         if self._busy:
@@ -369,7 +381,7 @@ class ServerConnection(asyncio.Protocol):
         self.deadline = None
         cur = self._cur
         if cur is not None and isinstance(cur.body, BodyStream):
-            cur.body.set_error(BodyError("request body timed out"))
+            cur.body.set_error(BodyError("request body timed out", 408))
             return
         if cur is not None and not self._busy:
             self._refuse(408, "request timed out")
