@@ -42,6 +42,8 @@ async def serve(handler: Recorder, **kw: float) -> Http1Server:
         (b"GET / HTTP/1.1\r\nHost: a\r\n X: folded\r\n\r\n", 400),  # line folding / bad whitespace
         (b"GET /\x01 HTTP/1.1\r\nHost: a\r\n\r\n", 400),  # control character in the target
         (b"GET / HTTP/9.9\r\nHost: a\r\n\r\n", 400),
+        (b"GET / HTTP/1.1\r\n\r\n", 400),  # no Host
+        (b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400),
         (b"BREW / HTTP/1.1\r\nHost: a\r\n\r\n", 501),  # a method llhttp does not know
         (
             b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
@@ -63,6 +65,8 @@ async def serve(handler: Recorder, **kw: float) -> Http1Server:
         "obs-fold",
         "ctl-in-target",
         "bad-version",
+        "no-host",
+        "two-hosts",
         "unknown-method",
         "cl-then-te",
         "te-then-cl",

@@ -190,8 +190,11 @@ class ServerConnection(asyncio.Protocol):
         length: int | None = None
         chunked = False
         expect = False
+        hosts = 0
         for lower, _, value in headers:
-            if lower == b"content-length":
+            if lower == b"host":
+                hosts += 1
+            elif lower == b"content-length":
                 length = int(value)  # llhttp has checked it: digits only, one value
             elif lower == b"transfer-encoding":
                 codings = [c.strip().lower() for c in value.split(b",")]
@@ -204,6 +207,8 @@ class ServerConnection(asyncio.Protocol):
                 req.has_connection = True
             elif lower == b"expect" and value.lower() == b"100-continue":
                 expect = True
+        if hosts > 1 or (hosts == 0 and req.http11):  # RFC 9112 §3.2: exactly one Host in HTTP/1.1
+            raise _Refuse(400, "an HTTP/1.1 request needs exactly one Host field")
         if not chunked and not length:
             self._cur_body = None
             req.body = b""
