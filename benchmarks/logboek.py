@@ -9,7 +9,8 @@ one record per subject, hash chaining, group commit, acknowledgement after commi
 Queries: the citizen view's query (all records of one data subject, newest page) at 1M and 10M
 records, p50/p95 over random subjects, against a plain indexed select on the baseline table.
 
-Usage: python benchmarks/logboek.py [--writes N] [--concurrency K] [--sizes 1000000,10000000]
+Usage: python benchmarks/logboek.py [--writes N] [--concurrency K] [--processes P]
+                                   [--sizes 1000000,10000000]
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
@@ -35,15 +37,16 @@ ACT = "https://gemeente.digilab.example/register/verwerkingsactiviteiten/verhuiz
 SUBJECTS = 100_000
 
 
-def bench_writes(d: Path, n: int, concurrency: int) -> tuple[float, int, int]:
-    """``concurrency`` asyncio tasks (as request handlers in an aiohttp/uvicorn app would be) each
-    ``await Logboek.awrite_rows(...)`` in a loop until ``n`` records are acknowledged."""
+def _writer_process(
+    url: str, keyfile: str, first: int, n: int, concurrency: int, start: Any, results: Any
+) -> None:
+    """One application process: its own ``Logboek`` (writer thread) and ``concurrency`` asyncio
+    tasks (as request handlers in an aiohttp/uvicorn worker would be), each ``await
+    Logboek.awrite_rows(...)`` in a loop until this process's ``n`` records are acknowledged."""
     import asyncio
 
-    url = f"sqlite:///{d / 'w.db'}"
-    migrate_logboek(url)
-    lb = Logboek(url, Keyring.create(d / "k.json"))
-    counter = iter(range(n))
+    lb = Logboek(url, Keyring.load(Path(keyfile)))
+    counter = iter(range(first, first + n))
 
     async def worker() -> None:
         for i in counter:
@@ -51,15 +54,57 @@ def bench_writes(d: Path, n: int, concurrency: int) -> tuple[float, int, int]:
                 Processing("opvragen", ACT, (DataSubject(str(900_000_000 + i % SUBJECTS)),), new_trace_id())
             )
 
-    async def run() -> float:
-        t0 = time.perf_counter()
+    async def run() -> None:
         await asyncio.gather(*(worker() for _ in range(concurrency)))
-        return time.perf_counter() - t0
 
-    el = asyncio.run(run())
-    batches = lb.batches
+    results.put(("ready", 0, 0.0, 0.0))
+    start.wait()
+    cpu0 = time.process_time()
+    asyncio.run(run())
+    done = time.monotonic()
+    results.put(("done", lb.batches, done, time.process_time() - cpu0))
     lb.close()
-    return n / el, batches, (d / "w.db").stat().st_size
+
+
+def bench_writes(d: Path, n: int, concurrency: int, processes: int = 1) -> dict[str, float]:
+    """``processes`` application processes (each with ``concurrency / processes`` writers) append
+    ``n`` records in total to one logboek (one chain; the head row lock orders the processes)."""
+    import multiprocessing as mp
+
+    url = f"sqlite:///{d / 'w.db'}"
+    migrate_logboek(url)
+    Keyring.create(d / "k.json")
+    ctx = mp.get_context("fork")
+    start, results = ctx.Event(), ctx.Queue()
+    per = [n // processes + (1 if i < n % processes else 0) for i in range(processes)]
+    firsts = [sum(per[:i]) for i in range(processes)]
+    conc = max(concurrency // processes, 1)
+    procs = [
+        ctx.Process(target=_writer_process, args=(url, str(d / "k.json"), f, k, conc, start, results))
+        for f, k in zip(firsts, per, strict=True)
+    ]
+    for pr in procs:
+        pr.start()
+    try:
+        for _ in procs:
+            results.get(timeout=120)  # ready
+        t0 = time.monotonic()
+        start.set()
+        ends, batches, cpu = [], 0, 0.0
+        for _ in procs:
+            _, b, end, c = results.get(timeout=3600)
+            ends.append(end)
+            batches += b
+            cpu += c
+        for pr in procs:
+            pr.join(timeout=60)
+    finally:
+        for pr in procs:
+            if pr.is_alive():
+                pr.kill()
+    el = max(ends) - t0
+    size = sum(f.stat().st_size for f in d.glob("w.db*"))
+    return {"wps": n / el, "batches": batches, "size": size, "cpu_us": cpu / n * 1e6}
 
 
 def bench_baseline_writes(d: Path, n: int, batch: int) -> float:
@@ -203,6 +248,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--writes", type=_positive, default=200_000, help="records to write (>= 1)")
     ap.add_argument("--concurrency", type=_positive, default=4096, help="concurrent writers (>= 1)")
+    ap.add_argument("--processes", type=_positive, default=1, help="application processes writing (>= 1)")
     ap.add_argument(
         "--sizes",
         type=_sizes,
@@ -212,12 +258,14 @@ def main() -> None:
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="nds-bench-lb-") as tmp:
         d = Path(tmp)
-        wps, batches, size = bench_writes(d, args.writes, args.concurrency)
+        w = bench_writes(d, args.writes, args.concurrency, args.processes)
+        wps, batches = w["wps"], int(w["batches"])
         base = bench_baseline_writes(d, args.writes, max(args.writes // max(batches, 1), 1))
         print(
-            f"logboek writes: {wps:,.0f} acknowledged records/s (concurrency {args.concurrency}, "
-            f"~{size / args.writes:.0f} B/record on disk, {batches} group commits, "
-            f"{args.writes / max(batches, 1):.0f} records/commit)"
+            f"logboek writes: {wps:,.0f} acknowledged records/s ({args.processes} process(es), "
+            f"concurrency {args.concurrency} in total, one data subject per processing, "
+            f"~{w['size'] / args.writes:.0f} B/record on disk, {batches} group commits, "
+            f"{args.writes / max(batches, 1):.0f} records/commit, {w['cpu_us']:.1f} µs CPU/record)"
         )
         print(f"baseline plain indexed insert, same batch size: {base:,.0f} rows/s")
         print(

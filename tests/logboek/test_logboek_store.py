@@ -227,3 +227,65 @@ def test_writer_processes_share_one_chain(db_url: str, engine: Engine, tmp_path)
         assert r.prev_hash == prev and record_hash(prev, r) == r.record_hash
         prev = r.record_hash
     assert tuple(head) == (240, prev)
+
+
+@pytest.mark.unit
+def test_prepared_body_is_the_chain_encoding_and_decodes_back(keyring: Keyring) -> None:
+    """The producer builds each record's stored body directly; it must be exactly the chain's
+    encoding of the fields (what is hashed and what verify and the readers decode)."""
+    from nds.logboek.chain import decode_body, encode_body
+    from nds.logboek.keys import activity_key, subject_key, trace_key
+    from nds.logboek.model import StatusCode
+
+    cases = [
+        Processing("x", ACT, (DataSubject(BSNS[0]),), new_trace_id()),
+        Processing("geen betrokkene", "urn:nds:activiteit:1", (), new_trace_id(), end_time=None),
+        Processing(
+            "adres wijzigen — één",
+            ACT,
+            (DataSubject(BSNS[1]), DataSubject("12345678", type="KVK")),
+            new_trace_id(),
+            parent_span_id="00f067aa0ba902b7",
+            start_time=5,
+            end_time=7,
+            status=StatusCode.ERROR,
+            foreign_operation=ForeignOperation(new_trace_id(), "00f067aa0ba902b7", "urn:nds:fsc:peer:1"),
+            external_read_api="https://x.example/ldv",
+            fsc_transaction_id="0194a6f2-7d61-7b3a-9a64-5b8f0c1d2e3f",
+            resource={"z": "ü\u001f", "a": "1"},
+        ),
+    ]
+    for p in cases:
+        for fields, body, ks, kt, ka in prepare(p, keyring):
+            assert body == encode_body(fields)
+            assert decode_body(body) == fields
+            assert (kt, ka) == (trace_key(p.trace_id), activity_key(p.activity_uri))
+            assert ks == (subject_key(fields[8]) if fields[8] is not None else None)
+
+
+def test_index_levels_merge_and_lookups_read_both(logboek: Logboek, engine: Engine, keyring: Keyring) -> None:
+    """New index entries go to the small recent level; every ``merge_every`` records the writer moves
+    them into the main index. Lookups find records in either level, also across a page boundary."""
+    logboek.merge_every = 6
+    for i in range(4):
+        logboek.write(Processing(f"a{i}", ACT, (DataSubject(BSNS[0]), DataSubject(BSNS[1])), new_trace_id()))
+    with engine.connect() as conn:
+        main = conn.execute(sa.select(sa.func.count()).select_from(t.keys)).scalar_one()
+        recent = conn.execute(sa.select(sa.func.count()).select_from(t.keys_recent)).scalar_one()
+    # 8 records x 3 keys (trace, activity, subject); two processings share a trace and activity
+    assert main > 0 and recent > 0, (main, recent)
+    assert main + recent == 8 * 3
+    seen, cursor = [], 0
+    while True:
+        page, nxt = find(engine, keyring, Query(subject=DataSubject(BSNS[0]), after_seq=cursor, limit=3))
+        seen += [r.name for r in page]
+        if nxt is None:
+            break
+        cursor = nxt
+    assert seen == ["a0", "a1", "a2", "a3"]
+    logboek.merge_index()
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(t.keys_recent)).scalar_one() == 0
+    assert [r.name for r in find(engine, keyring, Query(activity_uri=ACT))[0]] == [
+        f"a{i}" for i in range(4) for _ in range(2)
+    ]

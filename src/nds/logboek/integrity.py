@@ -305,15 +305,16 @@ def _unindexed(conn: Connection, expected: set[tuple[int, int]]) -> list[int]:
     hi = max(s for _, s in expected)
     ks = sorted({k for k, _ in expected})
     found: set[tuple[int, int]] = set()
-    for i in range(0, len(ks), 500):
-        found.update(
-            (k, s)
-            for k, s in conn.execute(
-                sa.select(t.keys.c.k, t.keys.c.seq).where(
-                    t.keys.c.k.in_(ks[i : i + 500]), t.keys.c.seq.between(lo, hi)
+    for idx in (t.keys, t.keys_recent):
+        for i in range(0, len(ks), 500):
+            found.update(
+                (k, s)
+                for k, s in conn.execute(
+                    sa.select(idx.c.k, idx.c.seq).where(
+                        idx.c.k.in_(ks[i : i + 500]), idx.c.seq.between(lo, hi)
+                    )
                 )
             )
-        )
     return sorted({s for k, s in expected - found})
 
 
@@ -405,11 +406,9 @@ def purge_expired(
         for i in range(0, len(victims), 500):
             part = victims[i : i + 500]
             conn.execute(log.delete().where(log.c.seq.in_([s for s, _, _ in part])))
-            conn.execute(
-                t.keys.delete().where(
-                    sa.tuple_(t.keys.c.k, t.keys.c.seq).in_([(k, s) for s, _, ks in part for k in ks])
-                )
-            )
+            pairs = [(k, s) for s, _, ks in part for k in ks]
+            for idx in (t.keys, t.keys_recent):
+                conn.execute(idx.delete().where(sa.tuple_(idx.c.k, idx.c.seq).in_(pairs)))
     return len(entries)
 
 

@@ -1,8 +1,9 @@
 """Reading the logboek: by data subject, trace or activity, with keyset pagination.
 
-A lookup reads candidate records through the integer index ``logboek_keys`` (``keys.py``) in
-sequence order, decodes them and keeps those whose full values match every filter; it reads in
-chunks until a page (plus one, to know whether there is a next page) is full.
+A lookup reads candidate records through the integer index (``keys.py``; both its levels,
+``logboek_keys`` and ``logboek_keys_recent``) in sequence order, decodes them and keeps those whose
+full values match every filter; it reads in chunks until a page (plus one, to know whether there is
+a next page) is full.
 """
 
 from __future__ import annotations
@@ -73,21 +74,31 @@ def find_in(conn: Connection, keyring: Keyring, q: Query) -> tuple[list[Record],
 
     limit = max(1, min(q.limit, MAX_PAGE))
     chunk = limit + 1
-    log, idx = t.log, t.keys
+    log = t.log
     out: list[Record] = []
     after = q.after_seq
     while len(out) <= limit:
+
+        def candidates(idx: sa.Table, after: int = after, chunk: int = chunk) -> sa.Select[tuple[int]]:
+            inner = (
+                sa.select(idx.c.seq)
+                .where(idx.c.k.in_(ks), idx.c.seq > after)
+                .order_by(idx.c.seq)
+                .limit(chunk)
+                .subquery()
+            )
+            return sa.select(inner.c.seq)
+
+        # both index levels (tables.keys_recent), each read in order and merged
+        cand = sa.union(candidates(t.keys), candidates(t.keys_recent)).subquery()
         stmt = (
             sa.select(log.c.seq, log.c.body, log.c.prev_hash, log.c.record_hash)
-            .select_from(idx.join(log, log.c.seq == idx.c.seq))
-            .where(idx.c.k.in_(ks), idx.c.seq > after)
-            .order_by(idx.c.seq)
+            .join(cand, cand.c.seq == log.c.seq)
+            .order_by(log.c.seq)
             .limit(chunk)
         )
         rows = conn.execute(stmt).all()
         for row in rows:
-            if row.seq == after:  # the same record under two of the keys read
-                continue
             after = row.seq
             try:
                 rec = row_record(row)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import queue
 import threading
 from collections.abc import Sequence
@@ -32,7 +33,10 @@ from nds.logboek.model import Processing, Record, RecordError, new_span_id, now_
 from nds.logboek.pseudonym import Keyring
 
 MAX_BATCH = 20_000
+MERGE_EVERY = 5_000  # records; see tables.keys_recent
+_SEP, _NUL = "\x1f", "\x00"  # chain.encode_body's separator and None
 _STOP = object()
+log = logging.getLogger(__name__)
 
 
 class LogboekWriteError(Exception):
@@ -74,16 +78,24 @@ def prepare(processing: Processing, keyring: Keyring) -> list[Prepared]:
     )
     kt = trace_key(trace)
     ka = activity_key(processing.activity_uri)
+    # the body (chain.encode_body of the fields) from two pieces shared by all subjects
+    mid_s = _SEP.join([_NUL if v is None else str(v) for v in mid])
+    tail_s = _SEP.join([_NUL if v is None else str(v) for v in tail])
     if not processing.subjects:
-        p: Pending = (trace, new_span_id(), *mid, None, None, None, *tail)
-        return [(p, encode_body(p), None, kt, ka)]
+        span = new_span_id()
+        p: Pending = (trace, span, *mid, None, None, None, *tail)
+        body = f"{trace}\x1f{span}\x1f{mid_s}\x1f\x00\x1f\x00\x1f\x00\x1f{tail_s}".encode()
+        return [(p, body, None, kt, ka)]
     out: list[Prepared] = []
+    pseudonym_of = keyring.pseudonym
     for subject in processing.subjects:
         if not subject.id or len(subject.id) > 200:
             raise RecordError("data subject id must be 1–200 characters")
-        kid, pseudonym = keyring.pseudonym(subject)
-        p = (trace, new_span_id(), *mid, pseudonym, kid, subject.type, *tail)
-        out.append((p, encode_body(p), subject_key(pseudonym), kt, ka))
+        kid, pseudonym = pseudonym_of(subject)
+        span = new_span_id()
+        p = (trace, span, *mid, pseudonym, kid, subject.type, *tail)
+        body = f"{trace}\x1f{span}\x1f{mid_s}\x1f{pseudonym}\x1f{kid}\x1f{subject.type}\x1f{tail_s}".encode()
+        out.append((p, body, subject_key(pseudonym), kt, ka))
     return out
 
 
@@ -143,14 +155,20 @@ class Logboek:
         self.max_batch = max_batch
         self._pg = self.engine.dialect.name == "postgresql"
         # constant SQL (no input), executed raw: SQLAlchemy's per-row processing is not needed
+        self.merge_every = MERGE_EVERY
+        self._unmerged = 0
+        merge = "INTO logboek_keys (k, seq) SELECT k, seq FROM logboek_keys_recent ORDER BY k, seq"
         if self._pg:
+            self._merge_sql = f"INSERT {merge} ON CONFLICT DO NOTHING"
             self._head_sql = "SELECT seq, hash FROM logboek_head WHERE id = 1 FOR UPDATE"
             self._set_head_sql = "UPDATE logboek_head SET seq = %s, hash = %s WHERE id = 1"
         else:
+            self._merge_sql = f"INSERT OR IGNORE {merge}"
             self._head_sql = "SELECT seq, hash FROM logboek_head WHERE id = 1"
             self._set_head_sql = "UPDATE logboek_head SET seq = ?, hash = ? WHERE id = 1"
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._closed = False
+        self._running = True  # False once the writer thread has ended
         self._thread = threading.Thread(target=self._run, name="logboek-writer", daemon=True)
         self._thread.start()
         self.batches = 0  # number of commits, for benchmarks and docs
@@ -188,7 +206,7 @@ class Logboek:
 
     def _check_open(self) -> None:
         """A write after ``close`` (or with no writer thread) fails at once instead of waiting forever."""
-        if self._closed or not self._thread.is_alive():
+        if self._closed or not self._running:
             raise LogboekWriteError("logboek is closed")
 
     def close(self) -> None:
@@ -199,6 +217,12 @@ class Logboek:
 
     # ---- writer thread --------------------------------------------------------------------
     def _run(self) -> None:
+        try:
+            self._serve()
+        finally:
+            self._running = False
+
+    def _serve(self) -> None:
         while True:
             item = self._queue.get()
             if item is _STOP:
@@ -231,6 +255,7 @@ class Logboek:
             error = LogboekWriteError(f"logboek write failed: {type(exc).__name__}")
         else:
             self.batches += 1
+            self._unmerged += sum(len(recs) for recs, _ in batch)
         per_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], Any]]] = {}
         for (recs, waiter), links in zip(batch, stored, strict=True):
             if isinstance(waiter, Future):
@@ -244,6 +269,21 @@ class Logboek:
         for loop, items in per_loop.items():
             with contextlib.suppress(RuntimeError):  # a closed event loop: nobody waits any more
                 loop.call_soon_threadsafe(_resolve, items, error)
+        if self._unmerged >= self.merge_every:  # after the acknowledgements, not before
+            self.merge_index()
+
+    def merge_index(self) -> None:
+        """Move the recent index level into the main index, in key order, under the head lock (so
+        no writer adds to the recent level meanwhile). A failed merge loses nothing: the entries stay
+        in the recent level, which lookups read too, and the next merge takes them."""
+        try:
+            with self.engine.begin() as conn:
+                conn.exec_driver_sql(self._head_sql).one()
+                conn.exec_driver_sql(self._merge_sql)
+                conn.exec_driver_sql("DELETE FROM logboek_keys_recent")
+        except Exception:
+            log.warning("logboek: merging the recent index level failed; will retry", exc_info=True)
+        self._unmerged = 0
 
     def _append(self, groups: Sequence[list[Prepared]]) -> list[list[Link]]:
         """The chain's serial section: number, link and insert the batch, move the head, commit."""
@@ -275,7 +315,7 @@ class Logboek:
 
 
 LOG_INSERT = "INSERT INTO logboek_log (seq, body, prev_hash, record_hash) VALUES "
-KEYS_INSERT = "INSERT INTO logboek_keys (k, seq) VALUES "
+KEYS_INSERT = "INSERT INTO logboek_keys_recent (k, seq) VALUES "
 _CHUNKS = (4096, 1024, 256, 64, 16, 4, 1)
 
 

@@ -34,6 +34,18 @@ keys = sa.Table(
     sqlite_with_rowid=False,
 )
 
+# The index's small, recent level. A group commit adds its records' entries here: random keys land
+# in a table of a few hundred pages instead of all over the large index, so a commit writes far
+# fewer pages to the WAL. Every ``store.MERGE_EVERY`` records the writer moves them into
+# ``logboek_keys`` in key order (each index page written once per merge). Lookups read both.
+keys_recent = sa.Table(
+    "logboek_keys_recent",
+    metadata,
+    sa.Column("k", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("seq", sa.BigInteger, primary_key=True, autoincrement=False),
+    sqlite_with_rowid=False,
+)
+
 # One row: the chain head. Writers lock it (BEGIN IMMEDIATE on SQLite, FOR UPDATE on PostgreSQL),
 # so any number of writer processes append to one chain in a single order.
 head = sa.Table(

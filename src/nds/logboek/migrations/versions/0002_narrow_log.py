@@ -2,7 +2,8 @@
 
 Each record becomes one row of its chain body (the hashed fields joined by U+001F, exactly the bytes
 the chain hash covers after the sequence number) with its two hashes as raw bytes, plus one small
-integer index entry per lookup key (data subject, trace, processing activity). The hashes do not
+integer index entry per lookup key (data subject, trace, processing activity) in ``logboek_keys``
+(``logboek_keys_recent`` holds the newest entries until the writer merges them in). The hashes do not
 change: the body is the old chain encoding, so existing checkpoints and tombstones stay valid and
 ``verify`` accepts the upgraded chain. The conversion is self-contained (it does not import the live
 encoding code, which may change later).
@@ -86,6 +87,13 @@ def upgrade() -> None:
         sa.Column("k", sa.BigInteger, primary_key=True, autoincrement=False),
         sa.Column("seq", sa.BigInteger, primary_key=True, autoincrement=False),
         sa.PrimaryKeyConstraint("k", "seq", name="pk_logboek_keys"),
+        sqlite_with_rowid=False,
+    )
+    op.create_table(
+        "logboek_keys_recent",
+        sa.Column("k", sa.BigInteger, primary_key=True, autoincrement=False),
+        sa.Column("seq", sa.BigInteger, primary_key=True, autoincrement=False),
+        sa.PrimaryKeyConstraint("k", "seq", name="pk_logboek_keys_recent"),
         sqlite_with_rowid=False,
     )
     conn = op.get_bind()
@@ -175,5 +183,6 @@ def downgrade() -> None:
     op.create_index("ix_logboek_records_trace", "logboek_records", ["trace_id"])
     op.create_index("ix_logboek_records_activity", "logboek_records", ["activity_uri", "seq"])
     op.create_index("ix_logboek_records_fsc", "logboek_records", ["fsc_transaction_id"])
+    op.drop_table("logboek_keys_recent")
     op.drop_table("logboek_keys")
     op.drop_table("logboek_log")
