@@ -1,25 +1,29 @@
 """FSC transaction log benchmark: CPU per acknowledged record of ``TransactionLog.append_durable``.
 
 The Inway and the Outway each write one record per request and wait until it is committed and
-fsynced before forwarding. At the data path's load (a few thousand requests/s per proxy process,
-a handful of concurrent requests) a group commit holds only 2–8 records, so the fixed cost per
-commit dominates. This benchmark drives ``append_durable`` from an asyncio event loop (uvloop when
-installed, as the proxies use) with ``C`` concurrent "requests", each awaiting one record at a time
-in a loop, and reports records/s, commits/s, records per commit and **process CPU µs per record**
-(``time.process_time``: user + system time of every thread, so the writer thread, the event loop
-and the kernel's fsync work all count).
+fsynced before forwarding. At the data path's load (a few thousand requests/s per proxy process)
+a group commit holds only a few records, so the fixed cost per commit dominates. This benchmark
+drives ``append_durable`` from an asyncio event loop (uvloop, as the proxies use) and reports
+records/s, commits/s, records per commit and **process CPU µs per record** (``time.process_time``:
+user + system time of every thread, so the writer thread, the event loop and the kernel's fsync work
+all count). Two load shapes:
 
-Baselines, measured in the same run right after each row, with the same batch size:
+- closed loop, ``--concurrency``: ``C`` concurrent "requests", each awaiting one record at a time;
+- open loop, ``--rate``: ``R`` new requests per second arrive whether or not earlier ones are done
+  (as at a proxy: records per commit = arrivals during one commit).
+
+Baselines, measured in the same run right after each row, with the same records per commit:
 
 - ``bare``: a raw ``sqlite3`` connection, WAL, ``synchronous=FULL``, a table with the same columns
   and no secondary index, ``executemany`` + ``COMMIT`` in a plain loop (no threads, no asyncio);
 - ``file``: ``os.write`` of the same number of ~200-byte records to an append-only file +
   ``os.fdatasync`` — the floor for "durable" on this disk.
 
-The ratio printed is txlog CPU per record / bare CPU per record.
+Each row is measured ``--repeat`` times (interleaved with its baselines); the median is printed. The
+ratio is txlog CPU per record / bare CPU per record. The machine is shared: compare within a run.
 
-Usage: python benchmarks/fsc_txlog.py [--seconds 3] [--concurrency 1,4,16,64] [--url URL]
-       [--processes P]   (P writer processes sharing one SQLite file, C requests each)
+Usage: python benchmarks/fsc_txlog.py [--seconds 2] [--repeat 3] [--concurrency 1,4,16,64]
+       [--rate 1000,2000,4000] [--window-ms 0] [--processes P] [--url URL]
 """
 
 from __future__ import annotations
@@ -29,11 +33,13 @@ import asyncio
 import multiprocessing
 import os
 import sqlite3
+import statistics
 import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
@@ -53,6 +59,7 @@ class Result:
     commits: int
     wall: float
     cpu: float
+    latency_ms: float = 0.0  # open loop: median time from arrival to acknowledgement
 
     @property
     def per_commit(self) -> float:
@@ -63,58 +70,107 @@ class Result:
         return self.cpu / self.records * 1e6 if self.records else float("nan")
 
 
-def run_txlog(url: str, concurrency: int, seconds: float, *, create: bool = True) -> Result:
-    """``concurrency`` tasks each await ``append_durable([record])`` in a loop for ``seconds``."""
+def _runner() -> Any:
     try:
         import uvloop
 
-        runner = uvloop.run
+        return uvloop.run
     except ImportError:  # pragma: no cover - uvloop is a dependency
-        runner = asyncio.run
-    log = TransactionLog(url, create=create)
+        return asyncio.run
+
+
+def run_txlog(
+    url: str, load: tuple[str, int], seconds: float, *, window_ms: float = 0.0, create: bool = True
+) -> Result:
+    """``load`` = ("c", C): C tasks each await ``append_durable([record])`` in a loop;
+    ("r", R): R requests per second arrive (in 1 ms ticks), each awaits one record."""
+    log = TransactionLog(url, window_ms=window_ms, create=create)
+    kind, n = load
 
     async def main() -> Result:
+        loop = asyncio.get_running_loop()
         stop = False
+        latencies: list[float] = []
+
+        # Records are made before the clock starts: the transaction ID and the record are the
+        # proxy's work, the log's cost starts at append_durable.
+        pool = [[_record()] for _ in range(int(seconds * (n if kind == "r" else 40_000)) + 1000)]
+        it = iter(pool)
 
         async def worker() -> None:
             while not stop:
-                await log.append_durable([_record()])
+                await log.append_durable(next(it, None) or [_record()])
 
-        # warm up: the writer thread, the connection, the prepared statement
-        await asyncio.gather(*(log.append_durable([_record()]) for _ in range(concurrency)))
+        async def request(t0: float) -> None:
+            await log.append_durable(next(it, None) or [_record()])
+            latencies.append(time.perf_counter() - t0)
+
+        # warm up: the writer thread, the connection, the prepared statements
+        await asyncio.gather(*(log.append_durable([_record()]) for _ in range(8)))
         r0, b0 = log.records_written, log.batches_written
         c0, w0 = time.process_time(), time.perf_counter()
-        tasks = [asyncio.ensure_future(worker()) for _ in range(concurrency)]
-        await asyncio.sleep(seconds)
-        stop = True
+        if kind == "c":
+            tasks = [asyncio.ensure_future(worker()) for _ in range(n)]
+            await asyncio.sleep(seconds)
+            stop = True
+        else:
+            tasks, due, t = [], 0.0, w0
+            while t < w0 + seconds:
+                await asyncio.sleep(0.001)
+                now = time.perf_counter()
+                due += (now - t) * n
+                t = now
+                while due >= 1:
+                    due -= 1
+                    tasks.append(loop.create_task(request(now)))
         await asyncio.gather(*tasks)
         c1, w1 = time.process_time(), time.perf_counter()
-        res = Result(log.records_written - r0, log.batches_written - b0, w1 - w0, c1 - c0)
+        lat = statistics.median(latencies) * 1e3 if latencies else 0.0
+        res = Result(log.records_written - r0, log.batches_written - b0, w1 - w0, c1 - c0, lat)
         await log.aclose()
         return res
 
-    return runner(main())
+    return _runner()(main())
 
 
-def _txlog_proc(url: str, concurrency: int, seconds: float, q: multiprocessing.Queue[tuple]) -> None:
-    r = run_txlog(url, concurrency, seconds, create=False)
-    q.put((r.records, r.commits, r.wall, r.cpu))
+def _txlog_proc(url: str, load: tuple[str, int], seconds: float, window_ms: float, q: Any) -> None:
+    r = run_txlog(url, load, seconds, window_ms=window_ms, create=False)
+    q.put((r.records, r.commits, r.wall, r.cpu, r.latency_ms))
 
 
-def run_txlog_processes(url: str, processes: int, concurrency: int, seconds: float) -> Result:
-    """``processes`` writer processes on one database (as the Inway and Outway workers of a peer)."""
+def run_txlog_processes(
+    url: str, processes: int, load: tuple[str, int], seconds: float, window_ms: float
+) -> Result:
+    """``processes`` writer processes on one database (as several workers of one peer)."""
     TransactionLog(url).close()  # create the tables once, as the proxies' parent process does
     ctx = multiprocessing.get_context("fork")
-    q: multiprocessing.Queue[tuple] = ctx.Queue()
-    procs = [ctx.Process(target=_txlog_proc, args=(url, concurrency, seconds, q)) for _ in range(processes)]
+    q: Any = ctx.Queue()
+    args = (url, load, seconds, window_ms, q)
+    procs = [ctx.Process(target=_txlog_proc, args=args) for _ in range(processes)]
     for p in procs:
         p.start()
-    parts = [q.get(timeout=seconds + 60) for _ in procs]
-    for p in procs:
-        p.join(timeout=30)
+    try:
+        parts = [q.get(timeout=seconds + 60) for _ in procs]
+    finally:
+        for p in procs:
+            p.join(timeout=30)
+            if p.is_alive():
+                p.kill()
     return Result(
-        sum(p[0] for p in parts), sum(p[1] for p in parts), max(p[2] for p in parts), sum(p[3] for p in parts)
+        sum(p[0] for p in parts),
+        sum(p[1] for p in parts),
+        max(p[2] for p in parts),
+        sum(p[3] for p in parts),
+        max(p[4] for p in parts),
     )
+
+
+def _bare_rows(batch: int) -> list[tuple[object, ...]]:
+    now = time.time_ns() // 1000
+    return [
+        (new_transaction_id(), "DIRECTION_OUTGOING", GRANT, A, None, B, D, "basisregister", now)
+        for _ in range(batch)
+    ]
 
 
 def run_bare(path: Path, batch: int, seconds: float) -> Result:
@@ -122,25 +178,17 @@ def run_bare(path: Path, batch: int, seconds: float) -> Result:
     con.execute("PRAGMA journal_mode=WAL")
     con.execute("PRAGMA synchronous=FULL")
     con.execute(
-        "CREATE TABLE r (id INTEGER PRIMARY KEY, transaction_id TEXT, direction TEXT, grant_hash TEXT, "
-        "outway_peer_id TEXT, source_delegator_peer_id TEXT, service_peer_id TEXT, "
+        "CREATE TABLE IF NOT EXISTS r (id INTEGER PRIMARY KEY, transaction_id TEXT, direction TEXT, "
+        "grant_hash TEXT, outway_peer_id TEXT, source_delegator_peer_id TEXT, service_peer_id TEXT, "
         "destination_delegator_peer_id TEXT, service_name TEXT, created_at_us INT)"
     )
     sql = "INSERT INTO r VALUES (NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-
-    def rows() -> list[tuple[object, ...]]:
-        now = time.time_ns() // 1000
-        return [
-            (new_transaction_id(), "DIRECTION_OUTGOING", GRANT, A, None, B, D, "basisregister", now)
-            for _ in range(batch)
-        ]
-
     n = commits = 0
     c0, w0 = time.process_time(), time.perf_counter()
     end = w0 + seconds
     while time.perf_counter() < end:
         con.execute("BEGIN IMMEDIATE")
-        con.executemany(sql, rows())
+        con.executemany(sql, _bare_rows(batch))
         con.execute("COMMIT")
         n += batch
         commits += 1
@@ -155,11 +203,7 @@ def run_file(path: Path, batch: int, seconds: float) -> Result:
     c0, w0 = time.process_time(), time.perf_counter()
     end = w0 + seconds
     while time.perf_counter() < end:
-        data = b"".join(
-            f"{new_transaction_id()}\tDIRECTION_OUTGOING\t{GRANT}\t{A}\t\t{B}\t{D}\tbasisregister\t"
-            f"{time.time_ns()}\n".encode()
-            for _ in range(batch)
-        )
+        data = b"".join("\t".join(map(str, row)).encode() + b"\n" for row in _bare_rows(batch))
         os.write(fd, data)
         os.fdatasync(fd)
         n += batch
@@ -170,38 +214,60 @@ def run_file(path: Path, batch: int, seconds: float) -> Result:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seconds", type=float, default=3.0)
-    ap.add_argument("--concurrency", default="1,4,16,64")
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    ap.add_argument("--seconds", type=float, default=2.0)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--concurrency", default="1,4,16,64", help="closed-loop rows ('' for none)")
+    ap.add_argument("--rate", default="1000,2000,4000", help="open-loop rows, requests/s ('' for none)")
+    ap.add_argument("--window-ms", type=float, default=0.0, help="TransactionLog(window_ms=...)")
     ap.add_argument("--processes", type=int, default=1)
     ap.add_argument("--url", default="", help="a database URL instead of a fresh SQLite file per row")
-    ap.add_argument("--dir", default="", help="where the SQLite files go (default: a temp dir under /work)")
+    ap.add_argument("--dir", default="", help="where the files go (default: .nds/bench in the repository)")
     args = ap.parse_args()
     base = Path(args.dir) if args.dir else Path(__file__).resolve().parents[1] / ".nds" / "bench"
     base.mkdir(parents=True, exist_ok=True)
-    print(f"load average at start: {os.getloadavg()[0]:.2f}; {args.processes} writer process(es)")
+    loads = [("c", int(x)) for x in args.concurrency.split(",") if x] + [
+        ("r", int(x)) for x in args.rate.split(",") if x
+    ]
+    print(
+        f"load average at start: {os.getloadavg()[0]:.2f}; {args.processes} writer process(es); "
+        f"window {args.window_ms} ms; median of {args.repeat} x {args.seconds} s"
+    )
     hdr = (
-        f"{'C':>4} {'rec/s':>8} {'commit/s':>8} {'rec/cmt':>7} {'µs CPU/rec':>10} {'µs CPU/cmt':>10}"
-        f" | {'bare µs/rec':>11} {'file µs/rec':>11} | {'txlog/bare':>10}"
+        f"{'load':>8} {'rec/s':>7} {'cmt/s':>6} {'rec/cmt':>7} {'p50 ms':>6} {'µs CPU/rec':>10}"
+        f" {'µs CPU/cmt':>10} | {'bare µs/rec':>11} {'file µs/rec':>11} | {'txlog/bare':>10}"
     )
     print(hdr)
     print("-" * len(hdr))
     with tempfile.TemporaryDirectory(dir=base) as tmp:
         d = Path(tmp)
-        for i, c in enumerate(int(x) for x in args.concurrency.split(",")):
-            url = args.url or f"sqlite:///{d / f'txlog{i}.db'}"
-            if args.processes > 1:
-                r = run_txlog_processes(url, args.processes, c, args.seconds)
-            else:
-                r = run_txlog(url, c, args.seconds)
-            batch = max(1, round(r.per_commit))
-            bare = run_bare(d / f"bare{i}.db", batch, args.seconds)
-            raw = run_file(d / f"file{i}.log", batch, args.seconds)
+        for i, load in enumerate(loads):
+            runs: list[Result] = []
+            bares: list[Result] = []
+            files: list[Result] = []
+            for k in range(args.repeat):
+                url = args.url or f"sqlite:///{d / f'txlog{i}_{k}.db'}"
+                if args.processes > 1:
+                    r = run_txlog_processes(url, args.processes, load, args.seconds, args.window_ms)
+                else:
+                    r = run_txlog(url, load, args.seconds, window_ms=args.window_ms)
+                runs.append(r)
+                batch = max(1, round(r.per_commit))
+                bares.append(run_bare(d / f"bare{i}_{k}.db", batch, args.seconds))
+                files.append(run_file(d / f"file{i}_{k}.log", batch, args.seconds))
+
+            def med(xs: list[Result], f: Any) -> float:
+                return statistics.median(f(x) for x in xs)
+
+            cpu = med(runs, lambda r: r.cpu_us_per_record)
+            bare = med(bares, lambda r: r.cpu_us_per_record)
+            label = f"C={load[1]}" if load[0] == "c" else f"{load[1]}/s"
             print(
-                f"{c:>4} {r.records / r.wall:>8.0f} {r.commits / r.wall:>8.0f} {r.per_commit:>7.1f}"
-                f" {r.cpu_us_per_record:>10.1f} {r.cpu / max(r.commits, 1) * 1e6:>10.1f}"
-                f" | {bare.cpu_us_per_record:>11.1f} {raw.cpu_us_per_record:>11.1f}"
-                f" | {r.cpu_us_per_record / bare.cpu_us_per_record:>10.2f}",
+                f"{label:>8} {med(runs, lambda r: r.records / r.wall):>7.0f}"
+                f" {med(runs, lambda r: r.commits / r.wall):>6.0f} {med(runs, lambda r: r.per_commit):>7.1f}"
+                f" {med(runs, lambda r: r.latency_ms):>6.2f} {cpu:>10.1f}"
+                f" {med(runs, lambda r: r.cpu / max(r.commits, 1) * 1e6):>10.1f}"
+                f" | {bare:>11.1f} {med(files, lambda r: r.cpu_us_per_record):>11.1f} | {cpu / bare:>10.2f}",
                 flush=True,
             )
     print(f"load average at end: {os.getloadavg()[0]:.2f}")

@@ -215,7 +215,7 @@ class TransactionLog:
         request in the batch gets :class:`TransactionLogWriteError`; the next batch tries again.
         """
         if records:
-            await self._writer.append([_row_tuple(r) for r in records])
+            await self._writer.submit([_row_tuple(r) for r in records])
 
     # -- reading ---------------------------------------------------------------------------
 

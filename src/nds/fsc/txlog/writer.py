@@ -28,7 +28,7 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 CHUNK_ROWS = 64  # rows per multi-row INSERT (9 columns: 576 parameters, below SQLite's oldest limit of 999)
@@ -37,6 +37,8 @@ SQLITE_CACHED_STATEMENTS = 2 * CHUNK_ROWS + 16
 
 Row = tuple[Any, ...]
 _Waiter = tuple[list[Row], "asyncio.Future[None]", asyncio.AbstractEventLoop]
+_ADAPT = float(os.environ.get("ADAPT_US", "0")) / 1e6
+_ADAPT_MIN = int(os.environ.get("ADAPT_MIN", "2"))
 _STOP: Any = object()  # queued by close(); nothing can be queued after it
 
 
@@ -158,14 +160,15 @@ class GroupCommitWriter:
         self._closed = False
         self._thread: threading.Thread | None = None
         self._write_lock = threading.Lock()  # one writer per process: the thread or write_sync
+        self._last = 0
         self.batches_written = 0  # for tests and the benchmarks
         self.records_written = 0
 
     # -- producers ---------------------------------------------------------------------------
 
-    async def append(self, rows: list[Row]) -> None:
-        """Queue ``rows`` for the next commit; return once it is durable (else raise
-        :class:`TransactionLogWriteError`)."""
+    def submit(self, rows: list[Row]) -> asyncio.Future[None]:
+        """Queue ``rows`` for the next commit. The future (of the running event loop) resolves once
+        they are durable, or fails with :class:`TransactionLogWriteError`."""
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[None] = loop.create_future()
         with self._state:
@@ -175,12 +178,16 @@ class GroupCommitWriter:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="txlog-writer", daemon=True)
                 self._thread.start()
-        await fut
+        return fut
 
     def write_sync(self, rows: list[Row]) -> None:
         """Commit ``rows`` on the calling thread (durable when this returns)."""
-        with self._write_lock, self._file_lock():
-            self._commit(rows)
+        with self._write_lock:
+            self._lock_file()
+            try:
+                self._commit(rows)
+            finally:
+                self._unlock_file()
 
     # -- the writer thread -------------------------------------------------------------------
 
@@ -193,53 +200,56 @@ class GroupCommitWriter:
                 return
             if self.window_ms > 0:
                 time.sleep(self.window_ms / 1000)
-            outcomes: list[tuple[list[_Waiter], BaseException | None]] = []
-            with self._write_lock, self._file_lock():
-                batch: list[_Waiter] = [first]
-                for _ in range(q.qsize()):  # exact: this thread is the only consumer
-                    item = q.get_nowait()
-                    if item is _STOP:  # write what came before it, then stop
-                        stop = True
-                        break
-                    batch.append(item)
-                for chunk in self._chunks(batch):
-                    error: BaseException | None = None
-                    try:
-                        self._commit(chunk[0][0] if len(chunk) == 1 else [r for w in chunk for r in w[0]])
-                    except TransactionLogWriteError as exc:
-                        error = exc
-                    except BaseException as exc:  # defensive: every waiter must get an answer
-                        error = TransactionLogWriteError(exc.__class__.__name__)
-                    outcomes.append((chunk, error))
+            elif _ADAPT and self._last >= _ADAPT_MIN and q.qsize() + 1 < self._last:
+                time.sleep(_ADAPT)
+            with self._write_lock:
+                self._lock_file()
+                try:
+                    batch: list[_Waiter] = [first]
+                    for _ in range(q.qsize()):  # exact: this thread is the only consumer
+                        item = q.get_nowait()
+                        if item is _STOP:  # write what came before it, then stop
+                            stop = True
+                            break
+                        batch.append(item)
+                    self._last = len(batch)
+                    outcomes = self._write_batch(batch)
+                finally:
+                    self._unlock_file()
             for chunk, error in outcomes:
-                self._settle(chunk, error)
+                futs = [w[1] for w in chunk]
+                loops = {w[2] for w in chunk}
+                for loop in loops:  # one per process in practice
+                    mine = futs if len(loops) == 1 else [w[1] for w in chunk if w[2] is loop]
+                    with contextlib.suppress(RuntimeError):  # that loop is closed: nobody waits
+                        loop.call_soon_threadsafe(_settle, mine, error)
 
-    def _chunks(self, batch: list[_Waiter]) -> Iterator[list[_Waiter]]:
-        """Split a batch into commits of at most ``max_batch`` records (a request is never split)."""
-        if len(batch) <= self.max_batch and sum(len(w[0]) for w in batch) <= self.max_batch:
-            yield batch
-            return
+    def _write_batch(self, batch: list[_Waiter]) -> list[tuple[list[_Waiter], BaseException | None]]:
+        """Commit a batch: one transaction, or several of at most ``max_batch`` records each (a
+        request's records are never split over two commits). Returns each part's outcome."""
+        rows = batch[0][0] if len(batch) == 1 else [r for w in batch for r in w[0]]
+        if len(rows) <= self.max_batch:
+            return [(batch, self._try_commit(rows))]
+        outcomes = []
         start = 0
         while start < len(batch):
             count, end = 0, start
             while end < len(batch) and (end == start or count + len(batch[end][0]) <= self.max_batch):
                 count += len(batch[end][0])
                 end += 1
-            yield batch[start:end]
+            part = batch[start:end]
+            outcomes.append((part, self._try_commit([r for w in part for r in w[0]])))
             start = end
+        return outcomes
 
-    @staticmethod
-    def _settle(chunk: list[_Waiter], error: BaseException | None) -> None:
-        loop0 = chunk[0][2]
-        if all(w[2] is loop0 for w in chunk):  # the usual case: one event loop per process
-            groups = {loop0: [w[1] for w in chunk]}
-        else:
-            groups = {}
-            for _, fut, loop in chunk:
-                groups.setdefault(loop, []).append(fut)
-        for loop, futs in groups.items():
-            with contextlib.suppress(RuntimeError):  # that loop is closed: nobody waits
-                loop.call_soon_threadsafe(_settle, futs, error)
+    def _try_commit(self, rows: list[Row]) -> BaseException | None:
+        try:
+            self._commit(rows)
+        except TransactionLogWriteError as exc:
+            return exc
+        except BaseException as exc:  # defensive: every waiter must get an answer
+            return TransactionLogWriteError(exc.__class__.__name__)
+        return None
 
     def _commit(self, rows: list[Row]) -> None:
         try:
@@ -250,17 +260,14 @@ class GroupCommitWriter:
         self.batches_written += 1
         self.records_written += len(rows)
 
-    @contextlib.contextmanager
-    def _file_lock(self) -> Iterator[None]:
-        if self._lock_path is None:
-            yield
-            return
-        if self._lock_fd is None:
-            self._lock_fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-        fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
+    def _lock_file(self) -> None:
+        if self._lock_path is not None:
+            if self._lock_fd is None:
+                self._lock_fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+
+    def _unlock_file(self) -> None:
+        if self._lock_fd is not None:
             fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
 
     # -- lifecycle ---------------------------------------------------------------------------
