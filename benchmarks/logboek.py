@@ -38,7 +38,7 @@ SUBJECTS = 100_000
 
 
 def _writer_process(
-    url: str, keyfile: str, first: int, n: int, concurrency: int, start: Any, results: Any
+    url: str, keyfile: str, first: int, n: int, concurrency: int, loop: str, start: Any, results: Any
 ) -> None:
     """One application process: its own ``Logboek`` (writer thread) and ``concurrency`` asyncio
     tasks (as request handlers in an aiohttp/uvicorn worker would be), each ``await
@@ -60,13 +60,20 @@ def _writer_process(
     results.put(("ready", 0, 0.0, 0.0))
     start.wait()
     cpu0 = time.process_time()
-    asyncio.run(run())
+    if loop == "uvloop":  # what uvicorn (the apps' server) runs on when uvloop is installed
+        import uvloop
+
+        uvloop.run(run())
+    else:
+        asyncio.run(run())
     done = time.monotonic()
     results.put(("done", lb.batches, done, time.process_time() - cpu0))
     lb.close()
 
 
-def bench_writes(d: Path, n: int, concurrency: int, processes: int = 1) -> dict[str, float]:
+def bench_writes(
+    d: Path, n: int, concurrency: int, processes: int = 1, loop: str = "uvloop"
+) -> dict[str, float]:
     """``processes`` application processes (each with ``concurrency / processes`` writers) append
     ``n`` records in total to one logboek (one chain; the head row lock orders the processes)."""
     import multiprocessing as mp
@@ -80,7 +87,7 @@ def bench_writes(d: Path, n: int, concurrency: int, processes: int = 1) -> dict[
     firsts = [sum(per[:i]) for i in range(processes)]
     conc = max(concurrency // processes, 1)
     procs = [
-        ctx.Process(target=_writer_process, args=(url, str(d / "k.json"), f, k, conc, start, results))
+        ctx.Process(target=_writer_process, args=(url, str(d / "k.json"), f, k, conc, loop, start, results))
         for f, k in zip(firsts, per, strict=True)
     ]
     for pr in procs:
@@ -185,6 +192,7 @@ def bench_queries(d: Path, size: int, samples: int = 200) -> dict[str, float]:
             prev, h = h, link(h, seq, body)
             rows.append((seq, body, prev, h))
             keys += [(kt, seq), (ka, seq), (ks, seq)]
+        keys.sort()  # key order: each index page is written once per chunk
         with engine.begin() as conn:
             conn.exec_driver_sql("INSERT INTO logboek_log VALUES (?, ?, ?, ?)", rows)
             conn.exec_driver_sql("INSERT OR IGNORE INTO logboek_keys (k, seq) VALUES (?, ?)", keys)
@@ -250,6 +258,12 @@ def main() -> None:
     ap.add_argument("--concurrency", type=_positive, default=4096, help="concurrent writers (>= 1)")
     ap.add_argument("--processes", type=_positive, default=1, help="application processes writing (>= 1)")
     ap.add_argument(
+        "--loop",
+        choices=("uvloop", "asyncio"),
+        default="uvloop",
+        help="the writers' event loop (uvicorn, the apps' server, uses uvloop when installed)",
+    )
+    ap.add_argument(
         "--sizes",
         type=_sizes,
         default=os.environ.get("NDS_BENCH_LOGBOEK_SIZES", "1000000,10000000"),
@@ -258,11 +272,11 @@ def main() -> None:
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="nds-bench-lb-") as tmp:
         d = Path(tmp)
-        w = bench_writes(d, args.writes, args.concurrency, args.processes)
+        w = bench_writes(d, args.writes, args.concurrency, args.processes, args.loop)
         wps, batches = w["wps"], int(w["batches"])
         base = bench_baseline_writes(d, args.writes, max(args.writes // max(batches, 1), 1))
         print(
-            f"logboek writes: {wps:,.0f} acknowledged records/s ({args.processes} process(es), "
+            f"logboek writes: {wps:,.0f} acknowledged records/s ({args.processes} process(es), {args.loop}, "
             f"concurrency {args.concurrency} in total, one data subject per processing, "
             f"~{w['size'] / args.writes:.0f} B/record on disk, {batches} group commits, "
             f"{args.writes / max(batches, 1):.0f} records/commit, {w['cpu_us']:.1f} µs CPU/record)"

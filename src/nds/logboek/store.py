@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import json
 import logging
+import os
 import queue
 import threading
 from collections.abc import Sequence
@@ -166,6 +168,7 @@ class Logboek:
             self._merge_sql = f"INSERT OR IGNORE {merge}"
             self._head_sql = "SELECT seq, hash FROM logboek_head WHERE id = 1"
             self._set_head_sql = "UPDATE logboek_head SET seq = ?, hash = ? WHERE id = 1"
+        self._writers_lock = _WritersLock(self.engine)
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._closed = False
         self._running = True  # False once the writer thread has ended
@@ -213,6 +216,7 @@ class Logboek:
         self._closed = True
         self._queue.put(_STOP)
         self._thread.join(timeout=30)
+        self._writers_lock.close()
         self.engine.dispose()
 
     # ---- writer thread --------------------------------------------------------------------
@@ -277,7 +281,7 @@ class Logboek:
         no writer adds to the recent level meanwhile). A failed merge loses nothing: the entries stay
         in the recent level, which lookups read too, and the next merge takes them."""
         try:
-            with self.engine.begin() as conn:
+            with self._writers_lock, self.engine.begin() as conn:
                 conn.exec_driver_sql(self._head_sql).one()
                 conn.exec_driver_sql(self._merge_sql)
                 conn.exec_driver_sql("DELETE FROM logboek_keys_recent")
@@ -287,7 +291,7 @@ class Logboek:
 
     def _append(self, groups: Sequence[list[Prepared]]) -> list[list[Link]]:
         """The chain's serial section: number, link and insert the batch, move the head, commit."""
-        with self.engine.begin() as conn:
+        with self._writers_lock, self.engine.begin() as conn:
             seq, head = conn.exec_driver_sql(self._head_sql).one()
             prev = bytes.fromhex(head)
             rows: list[Link] = []
@@ -312,6 +316,34 @@ class Logboek:
             out.append(rows[i : i + len(group)])
             i += len(group)
         return out
+
+
+class _WritersLock:
+    """Orders the writer threads of several processes on one SQLite file before they ask SQLite for
+    its write lock. A process that finds the database locked waits in SQLite's busy handler, which
+    sleeps 1, 2, 5, 10 … ms between tries; on a file lock it wakes as soon as the other commit is
+    done. SQLite's own lock (``BEGIN IMMEDIATE``) stays the guarantee; this only makes waiting
+    cheap. PostgreSQL (``FOR UPDATE`` waits without polling) and in-memory databases need none."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._fd: int | None = None
+        db = engine.url.database if engine.dialect.name == "sqlite" else None
+        if db and db != ":memory:" and not db.startswith("file:"):
+            with contextlib.suppress(OSError):  # no lock file (read-only directory): SQLite waits
+                self._fd = os.open(f"{db}-writers.lock", os.O_RDWR | os.O_CREAT, 0o600)
+
+    def __enter__(self) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+
+    def __exit__(self, *_: object) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
 
 LOG_INSERT = "INSERT INTO logboek_log (seq, body, prev_hash, record_hash) VALUES "
