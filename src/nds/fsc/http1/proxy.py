@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from nds.fsc.http1.body import BodyStream
 from nds.fsc.http1.client import UpstreamResponse
-from nds.fsc.http1.headers import end_to_end
+from nds.fsc.http1.headers import end_to_end, http_date
 from nds.fsc.http1.request import Request
 
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
@@ -74,9 +74,12 @@ def upstream_head(req: Request, up: Upstream, target: bytes, fields: bytes) -> b
 
 
 async def relay_response(req: Request, resp: UpstreamResponse, extra: bytes = b"") -> None:
-    """Answer ``req`` with ``resp`` unaltered (plus ``extra`` serialized fields). A response to HEAD
-    keeps upstream's Content-Length (RFC 9110 §8.6: the length a GET would get)."""
+    """Answer ``req`` with ``resp`` unaltered (plus ``extra`` serialized fields, and ``Date`` if it
+    had none). A response to HEAD keeps upstream's Content-Length (RFC 9110 §8.6: the length a GET
+    would get)."""
     fields = end_to_end(resp.headers, has_connection=resp.has_connection) + extra
+    if resp.header(b"date") is None:  # RFC 9110 §6.6.1: a forwarded response gets the time it arrived
+        fields = b"Date: " + http_date.get() + b"\r\n" + fields
     status = resp.status
     if req.method == "HEAD" or status in (204, 304):
         if resp.content_length is not None and status != 204:

@@ -152,7 +152,8 @@ class ServerConnection(asyncio.Protocol):
             self.close()
             return None
         self._stop_parsing = True
-        return True
+        # keep the half-open connection to send the answers (TLS cannot: it closes either way)
+        return None if self.transport is None or self.transport.get_extra_info("sslcontext") else True
 
     # -- parser callbacks (httptools) ------------------------------------------------------------
     def on_message_begin(self) -> None:
