@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import os
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -179,7 +180,13 @@ class TransactionLog:
                 lock_path = db + ".writelock"
         else:
             sink = DbapiSink(self._engine.raw_connection, _insert_sql(self._engine.dialect.paramstyle))
-        self._writer = GroupCommitWriter(sink, window_ms=window_ms, max_batch=max_batch, lock_path=lock_path)
+        self._writer = GroupCommitWriter(
+            sink,
+            window_ms=window_ms,
+            pace_ms=float(os.environ.get("NDS_TXLOG_PACE_MS", "0")),
+            max_batch=max_batch,
+            lock_path=lock_path,
+        )
         # Reads get their own threads (the Manager's GET /logs).
         self._read_executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="txlog-reader")
 

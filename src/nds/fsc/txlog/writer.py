@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import fcntl
 import itertools
 import os
@@ -37,9 +38,21 @@ SQLITE_CACHED_STATEMENTS = 2 * CHUNK_ROWS + 16
 
 Row = tuple[Any, ...]
 _Waiter = tuple[list[Row], "asyncio.Future[None]", asyncio.AbstractEventLoop]
-_ADAPT = float(os.environ.get("ADAPT_US", "0")) / 1e6
-_ADAPT_MIN = int(os.environ.get("ADAPT_MIN", "2"))
-_STOP: Any = object()  # queued by close(); nothing can be queued after it
+_STOP: Any = object()
+
+
+def _load_flock_nogil() -> Callable[[int, int], int] | None:
+    """libc ``flock`` called *with* the GIL held (``ctypes.PyDLL``), for non-blocking use only."""
+    try:
+        fn = ctypes.PyDLL(None).flock
+    except (OSError, AttributeError):  # pragma: no cover - not glibc/musl
+        return None
+    fn.argtypes = (ctypes.c_int, ctypes.c_int)
+    fn.restype = ctypes.c_int
+    return fn  # type: ignore[no-any-return]
+
+
+_flock_nogil = _load_flock_nogil()  # queued by close(); nothing can be queued after it
 
 
 class TransactionLogWriteError(Exception):
@@ -147,6 +160,7 @@ class GroupCommitWriter:
         sink: SqliteSink | DbapiSink,
         *,
         window_ms: float = 0.0,
+        pace_ms: float = 0.0,
         max_batch: int = 2048,
         lock_path: str | None = None,
     ) -> None:
@@ -160,7 +174,8 @@ class GroupCommitWriter:
         self._closed = False
         self._thread: threading.Thread | None = None
         self._write_lock = threading.Lock()  # one writer per process: the thread or write_sync
-        self._last = 0
+        self.pace_s = pace_ms / 1000
+        self._last_start = 0.0
         self.batches_written = 0  # for tests and the benchmarks
         self.records_written = 0
 
@@ -200,8 +215,11 @@ class GroupCommitWriter:
                 return
             if self.window_ms > 0:
                 time.sleep(self.window_ms / 1000)
-            elif _ADAPT and self._last >= _ADAPT_MIN and q.qsize() + 1 < self._last:
-                time.sleep(_ADAPT)
+            elif self.pace_s > 0:
+                # Busy (the previous commit started less than pace_s ago): let more records join.
+                wait = self._last_start + self.pace_s - time.monotonic()
+                if wait > 0:
+                    time.sleep(wait)
             with self._write_lock:
                 self._lock_file()
                 try:
@@ -212,7 +230,7 @@ class GroupCommitWriter:
                             stop = True
                             break
                         batch.append(item)
-                    self._last = len(batch)
+                    self._last_start = time.monotonic()
                     outcomes = self._write_batch(batch)
                 finally:
                     self._unlock_file()
@@ -261,14 +279,19 @@ class GroupCommitWriter:
         self.records_written += len(rows)
 
     def _lock_file(self) -> None:
+        """Take the cross-process write lock. First without blocking and without releasing the GIL
+        (the usual, uncontended case: releasing the GIL invites the event loop in and the writer then
+        waits to get it back); only if another process holds it, block in ``fcntl.flock``."""
         if self._lock_path is not None:
             if self._lock_fd is None:
                 self._lock_fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-            fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+            if _flock_nogil is None or _flock_nogil(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB) != 0:
+                fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
 
     def _unlock_file(self) -> None:
-        if self._lock_fd is not None:
-            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+        fd = self._lock_fd
+        if fd is not None and (_flock_nogil is None or _flock_nogil(fd, fcntl.LOCK_UN) != 0):
+            fcntl.flock(fd, fcntl.LOCK_UN)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
