@@ -212,3 +212,31 @@ def test_a_pooled_connection_closed_by_the_upstream_is_not_fatal() -> None:
         await origin.close()
 
     run(main())
+
+
+def test_interim_responses_are_skipped_and_head_with_chunked_keeps_the_connection() -> None:
+    async def handler(r: asyncio.StreamReader, w: asyncio.StreamWriter, o: Origin) -> None:
+        while (req := await read_request(r)) is not None:
+            o.requests.append(req)
+            if req[0].startswith("HEAD "):
+                w.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-Kind: head\r\n\r\n")
+            else:
+                w.write(b"HTTP/1.1 103 Early Hints\r\nLink: </s.css>; rel=preload\r\n\r\n")
+                w.write(b"HTTP/1.1 201 Created\r\nContent-Length: 4\r\n\r\ndone")
+            await w.drain()
+
+    async def main() -> None:
+        origin = Origin(handler)
+        port = await origin.start()
+        async with proxy_to(port) as proxy, connect(proxy.port) as (r, w):
+            w.write(b"HEAD /h HTTP/1.1\r\nHost: p\r\n\r\n")
+            head = await read_response(r, head=True)
+            assert head.status == 200 and head.get("X-Kind") == "head"
+            assert head.get("Transfer-Encoding") is None and head.get("Content-Length") is None
+            w.write(b"POST /p HTTP/1.1\r\nHost: p\r\nContent-Length: 2\r\n\r\nhi")
+            resp = await read_response(r)
+            assert resp.status == 201 and resp.reason == "Created" and resp.body == b"done"
+        assert origin.connections == 1 and proxy.pool.connects == 1
+        await origin.close()
+
+    run(main())

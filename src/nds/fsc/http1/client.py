@@ -84,10 +84,13 @@ class UpstreamConnection(asyncio.Protocol):
         self._stream: BodyStream | None = None
         self._is_head = False
         self._interim = False
+        self._in_body = False
         self._until_close = False
         self._busy = False
         self._got_bytes = False
         self._timer: asyncio.TimerHandle | None = None
+        self._timeout = 60.0
+        self._last_rx = 0.0
         self._error: UpstreamError | None = None
         self._write_paused = False
         self._drain: asyncio.Future[None] | None = None
@@ -110,8 +113,8 @@ class UpstreamConnection(asyncio.Protocol):
             if w is not None and not w.done():
                 w.set_exception(err)
             elif self._stream is not None:
-                if self._until_close:
-                    self._stream.feed_eof()  # the body was delimited by closing (RFC 9112 §6.3 rule 8)
+                if self._until_close and exc is None and self._error is None:
+                    self._stream.feed_eof()  # ended by a clean close (RFC 9112 §6.3 rule 8); a reset is not
                 else:
                     self._stream.set_error(BodyError(f"upstream broke off its response: {err}"))
             self._busy = False
@@ -164,11 +167,17 @@ class UpstreamConnection(asyncio.Protocol):
         self._stream = None
         self._resp = None
         self._waiter = fut = self.loop.create_future()
+        self._timeout = timeout
         self._timer = self.loop.call_later(timeout, self._on_timeout)
         return fut
 
     def _on_timeout(self) -> None:
         self._timer = None
+        if self._stream is not None:  # streaming: only a pause longer than the timeout is one
+            idle = self.loop.time() - self._last_rx
+            if idle < self._timeout:
+                self._timer = self.loop.call_later(self._timeout - idle, self._on_timeout)
+                return
         self._fail(UpstreamError("the upstream server did not answer in time", timeout=True))
 
     def write(self, data: bytes) -> None:
@@ -188,6 +197,9 @@ class UpstreamConnection(asyncio.Protocol):
 
     # -- parser callbacks ------------------------------------------------------------------------
     def on_message_begin(self) -> None:
+        if not self._busy:  # bytes beyond the answer we asked for: never let them meet the next request
+            raise _Refused("unsolicited response from upstream")
+        self._in_body = False
         self._headers = []
         self._size = 0
         self._reason = b""
@@ -196,12 +208,15 @@ class UpstreamConnection(asyncio.Protocol):
         self._reason += reason
 
     def on_header(self, name: bytes, value: bytes) -> None:
+        if self._in_body:  # a trailer field: not merged into the header section (RFC 9110 §6.5.1)
+            return
         self._headers.append((name.lower(), name, value))
         self._size += len(name) + len(value) + 4
         if len(self._headers) > MAX_HEADERS or self._size > MAX_HEADER_BYTES:
             raise _Refused("upstream response header too large")
 
     def on_headers_complete(self) -> None:
+        self._in_body = True
         status = self._parser.get_status_code()
         if 100 <= status < 200:
             if status == 101:
@@ -216,6 +231,8 @@ class UpstreamConnection(asyncio.Protocol):
             if lower == b"content-length":
                 length = value
             elif lower == b"transfer-encoding":
+                if chunked or value.strip().lower() != b"chunked":  # RFC 9112 §6.1: we decode no other
+                    raise _Refused("upstream used a transfer coding other than chunked")
                 chunked = True
             elif lower == b"connection":
                 resp.has_connection = True
@@ -237,12 +254,16 @@ class UpstreamConnection(asyncio.Protocol):
             t.pause_reading, t.resume_reading, None if chunked or length is None else int(length), self.abort
         )
         self._stream = resp.body = stream
+        self._last_rx = self.loop.time()  # from now on the timeout is between two reads (F8)
         self._resolve(resp)
 
     def on_body(self, chunk: bytes) -> None:
+        if not self._busy:
+            raise _Refused("upstream sent a body where none may be")
         if self._collect is not None:
             self._collect.append(chunk)
         elif self._stream is not None:
+            self._last_rx = self.loop.time()
             self._stream.feed(chunk)
 
     def on_message_complete(self) -> None:

@@ -67,9 +67,13 @@ class Request:
         t = self.target
         if t[:1] == b"/":
             return t
-        if t.startswith((b"http://", b"https://")):
-            slash = t.find(b"/", t.index(b"//") + 2)
-            return t[slash:] if slash >= 0 else b"/"
+        if t[:8].lower().startswith((b"http://", b"https://")):
+            start = t.index(b"//") + 2
+            ends = [i for i in (t.find(b"/", start), t.find(b"?", start)) if i >= 0]
+            if not ends:
+                return b"/"
+            rest = t[min(ends) :]
+            return rest if rest[:1] == b"/" else b"/" + rest
         return t
 
     # -- answering -------------------------------------------------------------------------------

@@ -77,7 +77,7 @@ class ServerConnection(asyncio.Protocol):
         self._cur_target: list[bytes] = []
         self._cur_size = 0
         self._cur_body: list[bytes] | None = None  # small body being collected
-        self._cur_flags = 0
+        self._in_body = False  # past the header section of the current request (trailers follow)
         self._paused = 0  # reasons reading is paused (bit set)
         self._write_paused = False
         self._drain: asyncio.Future[None] | None = None
@@ -157,6 +157,7 @@ class ServerConnection(asyncio.Protocol):
 
     # -- parser callbacks (httptools) ------------------------------------------------------------
     def on_message_begin(self) -> None:
+        self._in_body = False
         self._cur = Request(self)
         self._cur_headers = []
         self._cur_target = []
@@ -171,6 +172,8 @@ class ServerConnection(asyncio.Protocol):
             raise _Refuse(414, "request-target too long")
 
     def on_header(self, name: bytes, value: bytes) -> None:
+        if self._in_body:
+            return  # a trailer field: not merged into the header section (RFC 9110 §6.5.1)
         headers = self._cur_headers
         headers.append((name.lower(), name, value))
         self._cur_size += len(name) + len(value) + 4
@@ -180,6 +183,7 @@ class ServerConnection(asyncio.Protocol):
     def on_headers_complete(self) -> None:
         req = self._cur
         assert req is not None
+        self._in_body = True
         p = self._parser
         req.method = p.get_method().decode("ascii")
         req.http11 = p.get_http_version() == "1.1"
@@ -208,6 +212,8 @@ class ServerConnection(asyncio.Protocol):
                 req.has_connection = True
             elif lower == b"expect" and value.lower() == b"100-continue":
                 expect = True
+        if chunked and not req.http11:  # RFC 9112 §6.1: close after a 1.0 message with Transfer-Encoding
+            req.keep_alive = False
         if hosts > 1 or (hosts == 0 and req.http11):  # RFC 9112 §3.2: exactly one Host in HTTP/1.1
             raise _Refuse(400, "an HTTP/1.1 request needs exactly one Host field")
         if not chunked and not length:
