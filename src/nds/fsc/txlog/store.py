@@ -11,8 +11,9 @@ of N. The default window is zero: a batch is exactly what accumulated during the
 wait before each batch to trade latency for fewer fsyncs. A failed batch fails every request in
 it (each gets TRANSACTION_LOG_WRITE_ERROR); the next batch tries again.
 
-Every process (Inway/Outway worker, Manager) may open the same database; SQLite serialises the
-writers with ``BEGIN IMMEDIATE`` and a busy timeout, PostgreSQL needs nothing special.
+Every process (Inway/Outway worker, Manager) may open the same database; SQLite writers of all
+processes serialise on a ``flock`` of ``<db>.writelock`` (see :mod:`nds.fsc.txlog.writer`),
+PostgreSQL needs nothing special.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import os
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -183,7 +183,6 @@ class TransactionLog:
         self._writer = GroupCommitWriter(
             sink,
             window_ms=window_ms,
-            pace_ms=float(os.environ.get("NDS_TXLOG_PACE_MS", "0")),
             max_batch=max_batch,
             lock_path=lock_path,
         )

@@ -1,17 +1,20 @@
 """Group commit for the TransactionLog: one writer thread per process, durable before acknowledging.
 
-Cost model (see docs/fsc/dataplane.md, "Transaction log", and ``benchmarks/fsc_txlog.py``): at the data
-path's load a commit holds only a few records, so what is paid *per commit* dominates — the fsync
-(~60–70 µs of kernel CPU here), the hand-off between the event loop and the writer thread, and the
-Python work around the SQL. This module keeps that small:
+Cost model (docs/fsc/dataplane.md, "Transaction log"; ``benchmarks/fsc_txlog.py``): at the data path's
+load a commit holds only a few records, so what is paid *per commit* dominates: the fsync (60–110 µs
+of kernel CPU on this machine's virtual disk), the hand-off between the event loop and the writer
+thread, and every time the writer gives up the GIL and has to wait to get it back while the event loop
+runs. This module keeps that small:
 
 - the queue is a C ``queue.SimpleQueue``; the writer blocks in ``get()`` with the GIL released, a
   producer wakes it with a single ``put`` (no Python-level ``Condition``);
 - SQLite: up to :data:`CHUNK_ROWS` records are written with **one** multi-row ``INSERT`` in autocommit
-  mode, i.e. one ``sqlite3_step`` that begins, inserts, commits and fsyncs with the GIL released once
-  (``executemany`` releases and re-takes the GIL per row, and ``BEGIN``/``COMMIT`` are two more
-  round trips). The statements (one per row count) stay prepared in the connection's statement cache;
-  the connection lives as long as the log (reopened after an error);
+  mode: one ``sqlite3_step`` begins, inserts, commits and fsyncs. The ``sqlite3`` module releases
+  the GIL twice per statement (step and reset); ``executemany`` inside ``BEGIN``/``COMMIT`` did so
+  twice per row plus four times. The statements (one per row count) stay prepared in the
+  connection's statement cache; the connection lives as long as the log (reopened after an error);
+- the cross-process ``flock`` is first tried without blocking through ``ctypes.PyDLL`` (which keeps the
+  GIL); only when another process holds it does the writer block in ``fcntl.flock``;
 - waiters are released with one ``call_soon_threadsafe`` per batch and event loop.
 
 Durability is unchanged: SQLite in WAL mode with ``synchronous=FULL`` syncs the WAL at every commit,
@@ -38,7 +41,7 @@ SQLITE_CACHED_STATEMENTS = 2 * CHUNK_ROWS + 16
 
 Row = tuple[Any, ...]
 _Waiter = tuple[list[Row], "asyncio.Future[None]", asyncio.AbstractEventLoop]
-_STOP: Any = object()
+_STOP: Any = object()  # queued by stop(); nothing can be queued after it
 
 
 def _load_flock_nogil() -> Callable[[int, int], int] | None:
@@ -52,7 +55,7 @@ def _load_flock_nogil() -> Callable[[int, int], int] | None:
     return fn  # type: ignore[no-any-return]
 
 
-_flock_nogil = _load_flock_nogil()  # queued by close(); nothing can be queued after it
+_flock_nogil = _load_flock_nogil()
 
 
 class TransactionLogWriteError(Exception):
@@ -160,7 +163,6 @@ class GroupCommitWriter:
         sink: SqliteSink | DbapiSink,
         *,
         window_ms: float = 0.0,
-        pace_ms: float = 0.0,
         max_batch: int = 2048,
         lock_path: str | None = None,
     ) -> None:
@@ -174,8 +176,6 @@ class GroupCommitWriter:
         self._closed = False
         self._thread: threading.Thread | None = None
         self._write_lock = threading.Lock()  # one writer per process: the thread or write_sync
-        self.pace_s = pace_ms / 1000
-        self._last_start = 0.0
         self.batches_written = 0  # for tests and the benchmarks
         self.records_written = 0
 
@@ -215,11 +215,6 @@ class GroupCommitWriter:
                 return
             if self.window_ms > 0:
                 time.sleep(self.window_ms / 1000)
-            elif self.pace_s > 0:
-                # Busy (the previous commit started less than pace_s ago): let more records join.
-                wait = self._last_start + self.pace_s - time.monotonic()
-                if wait > 0:
-                    time.sleep(wait)
             with self._write_lock:
                 self._lock_file()
                 try:
@@ -230,7 +225,6 @@ class GroupCommitWriter:
                             stop = True
                             break
                         batch.append(item)
-                    self._last_start = time.monotonic()
                     outcomes = self._write_batch(batch)
                 finally:
                     self._unlock_file()
