@@ -328,3 +328,24 @@ def test_migration_0002_keeps_records_and_query_semantics(db_url: str) -> None:
     assert len(sa.inspect(engine).get_indexes("fsc_txlog_records")) == 8
     engine.dispose()
     assert len(ids_in_db(db_url)) == 7
+
+
+@pytest.mark.integration
+def test_unusable_write_lock_fails_requests_instead_of_hanging(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'txlog.db'}"
+    log = TransactionLog(url)
+    lock = tmp_path / "txlog.db.writelock"
+    lock.mkdir()  # the lock file cannot be opened
+
+    async def main() -> None:
+        res = await asyncio.gather(*(log.append_durable([rec()]) for _ in range(5)), return_exceptions=True)
+        assert all(isinstance(r, TransactionLogWriteError) for r in res)
+        with pytest.raises(TransactionLogWriteError):
+            log.append_sync([rec()])
+        lock.rmdir()
+        ok = [rec() for _ in range(3)]
+        await asyncio.gather(*(log.append_durable([r]) for r in ok))
+        await log.aclose()
+        assert sorted(ids_in_db(url)) == sorted(r.transaction_id for r in ok)  # nothing from the failures
+
+    asyncio.run(asyncio.wait_for(main(), 60))

@@ -198,7 +198,9 @@ class GroupCommitWriter:
     def write_sync(self, rows: list[Row]) -> None:
         """Commit ``rows`` on the calling thread (durable when this returns)."""
         with self._write_lock:
-            self._lock_file()
+            lock_error = self._try_lock_file()
+            if lock_error is not None:
+                raise lock_error
             try:
                 self._commit(rows)
             finally:
@@ -215,19 +217,21 @@ class GroupCommitWriter:
                 return
             if self.window_ms > 0:
                 time.sleep(self.window_ms / 1000)
+            batch: list[_Waiter] = [first]
             with self._write_lock:
-                self._lock_file()
+                lock_error = self._try_lock_file()
                 try:
-                    batch: list[_Waiter] = [first]
+                    # Drain only now: what queued while another process held the lock joins this commit.
                     for _ in range(q.qsize()):  # exact: this thread is the only consumer
                         item = q.get_nowait()
                         if item is _STOP:  # write what came before it, then stop
                             stop = True
                             break
                         batch.append(item)
-                    outcomes = self._write_batch(batch)
+                    outcomes = self._write_batch(batch) if lock_error is None else [(batch, lock_error)]
                 finally:
-                    self._unlock_file()
+                    if lock_error is None:
+                        self._unlock_file()
             for chunk, error in outcomes:
                 futs = [w[1] for w in chunk]
                 loops = {w[2] for w in chunk}
@@ -272,20 +276,28 @@ class GroupCommitWriter:
         self.batches_written += 1
         self.records_written += len(rows)
 
-    def _lock_file(self) -> None:
-        """Take the cross-process write lock. First without blocking and without releasing the GIL
-        (the usual, uncontended case: releasing the GIL invites the event loop in and the writer then
-        waits to get it back); only if another process holds it, block in ``fcntl.flock``."""
-        if self._lock_path is not None:
+    def _try_lock_file(self) -> TransactionLogWriteError | None:
+        """Take the cross-process write lock; the error if that is impossible (nothing is written then).
+
+        First without blocking and without releasing the GIL (the usual, uncontended case: releasing
+        the GIL lets the event loop in and the writer then waits to get it back); only if another
+        process holds the lock, block in ``fcntl.flock``."""
+        if self._lock_path is None:
+            return None
+        try:
             if self._lock_fd is None:
                 self._lock_fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
             if _flock_nogil is None or _flock_nogil(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB) != 0:
                 fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+        except OSError as exc:
+            return TransactionLogWriteError(f"write lock: {exc.__class__.__name__}")
+        return None
 
     def _unlock_file(self) -> None:
         fd = self._lock_fd
         if fd is not None and (_flock_nogil is None or _flock_nogil(fd, fcntl.LOCK_UN) != 0):
-            fcntl.flock(fd, fcntl.LOCK_UN)
+            with contextlib.suppress(OSError):
+                fcntl.flock(fd, fcntl.LOCK_UN)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
