@@ -35,7 +35,7 @@ from nds.logboek.model import Processing, Record, RecordError, new_span_id, now_
 from nds.logboek.pseudonym import Keyring
 
 MAX_BATCH = 20_000
-MERGE_EVERY = 5_000  # records; see tables.keys_recent
+MERGE_EVERY = 20_000  # records; see tables.keys_recent
 _SEP, _NUL = "\x1f", "\x00"  # chain.encode_body's separator and None
 _STOP = object()
 log = logging.getLogger(__name__)
@@ -108,7 +108,8 @@ def pending_records(processing: Processing, keyring: Keyring) -> list[Pending]:
 
 def _record(row: tuple[Any, ...]) -> Record:
     d = dict(zip(COLUMNS, row, strict=True))
-    d["resource"] = json.loads(d["resource"]) if d["resource"] else {}
+    res = d["resource"]
+    d["resource"] = json.loads(res) if res and res != "{}" else {}
     return Record(**d)
 
 
@@ -225,6 +226,26 @@ class Logboek:
             self._serve()
         finally:
             self._running = False
+            self._fail_queued()
+
+    def _fail_queued(self) -> None:
+        """Writes queued after ``close`` (or after the writer thread died) fail instead of waiting
+        forever."""
+        err = LogboekWriteError("logboek is closed")
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            if item is _STOP or not _claim(item):
+                continue
+            waiter = item[1]
+            if isinstance(waiter, Future):
+                waiter.set_exception(err)
+            else:
+                loop, afut = waiter
+                with contextlib.suppress(RuntimeError):
+                    loop.call_soon_threadsafe(_resolve, [(afut, None)], err)
 
     def _serve(self) -> None:
         while True:
