@@ -1000,6 +1000,65 @@ def test_inway_refuses_dot_dot_semicolon_segments(inway: InwayEnv) -> None:
         assert status == 400
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="F14: no lingering close (plain TCP, e.g. the Outway's listener): an early answer to a large "
+    "upload is followed by an immediate close; the unread body makes the kernel send RST and the client "
+    "loses the answer",
+)
+def test_an_early_error_answer_to_a_large_upload_reaches_the_client() -> None:
+    """The proxies refuse many requests before reading the body (no token, no grant hash, log failure).
+    With a body over 64 KiB the connection is closed at once; data still arriving then triggers a
+    reset that destroys the answer at the client. nginx (``lingering_close``) and aiohttp
+    (``lingering_time``) keep reading and discarding for a while so the answer arrives."""
+
+    async def handler(req: Request) -> None:
+        req.respond(401, b"", b"no token\n")
+
+    async def main() -> None:
+        server = Http1Server(handler)
+        await server.listen("127.0.0.1", 0)
+        body = b"x" * (8 * 1024 * 1024)
+        got: list[object] = []
+        try:
+            for _ in range(3):
+                async with connect(server.ports[0]) as (r, w):
+                    w.write(b"POST /up HTTP/1.1\r\nHost: a\r\nContent-Length: %d\r\n\r\n" % len(body))
+                    with contextlib.suppress(ConnectionError):
+                        for k in range(0, len(body), 65536):
+                            w.write(body[k : k + 65536])
+                            await w.drain()
+                    try:
+                        got.append((await read_response(r)).status)
+                    except ConnectionError as exc:
+                        got.append(type(exc).__name__)
+        finally:
+            await server.close(grace=0.5)
+        assert got == [401, 401, 401]
+
+    run(main())
+
+
+def test_inway_token_error_for_a_large_upload_reaches_the_client(inway: InwayEnv) -> None:
+    """Over TLS the close waits for the peer's close_notify, which reads (and drops) the rest of the
+    upload, so the 401 arrives (unlike F14 on plain TCP, the Outway's default listener)."""
+    body = b"x" * (4 * 1024 * 1024)
+    raw = inway.request("/upload", body=body, creds=False)
+    outcome: object
+    with (
+        socket.create_connection((inway.host, 443), timeout=10) as s0,
+        inway.ctx.wrap_socket(s0, server_hostname=inway.host) as s,
+    ):
+        try:
+            with contextlib.suppress(OSError):
+                for k in range(0, len(raw), 65536):
+                    s.sendall(raw[k : k + 65536])
+            outcome = s.recv(200)[:12]
+        except OSError as exc:
+            outcome = type(exc).__name__
+    assert outcome == b"HTTP/1.1 401", outcome
+
+
 def test_zz_inway_log_has_no_tracebacks_after_the_hostile_clients(inway: InwayEnv) -> None:
     """Runs last in this module: nothing above made an exception escape into the Inway's event loop."""
     inway.send(inway.request("/final"))
