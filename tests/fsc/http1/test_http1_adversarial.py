@@ -541,6 +541,38 @@ def test_a_steady_stream_longer_than_the_upstream_timeout_is_not_cut_off() -> No
     run(main())
 
 
+def test_a_client_leaving_mid_response_never_leaves_bytes_for_the_next_client() -> None:
+    """Client A reads 100 KB of a 4 MB response and goes away; the upstream connection that carried it
+    must not go back to the pool with the rest in flight. Client B then gets exactly its own answer."""
+
+    async def handler(r: asyncio.StreamReader, w: asyncio.StreamWriter, o: Origin) -> None:
+        while (req := await read_request(r)) is not None:
+            o.requests.append(req)
+            path = req[0].split(" ")[1].encode()
+            body = b"A" * (4 * 1024 * 1024) if path == b"/big" else path
+            w.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body))
+            w.write(body)
+            await w.drain()
+
+    async def main() -> None:
+        origin = Origin(handler)
+        port = await origin.start()
+        async with proxy_to(port) as proxy:
+            async with connect(proxy.port) as (r, w):
+                w.write(b"GET /big HTTP/1.1\r\nHost: a\r\n\r\n")
+                await r.readexactly(100_000)
+            await asyncio.sleep(0.2)
+            for path in (b"/b", b"/c"):
+                async with connect(proxy.port) as (r, w):
+                    w.write(b"GET " + path + b" HTTP/1.1\r\nHost: a\r\n\r\n")
+                    async with asyncio.timeout(5):
+                        resp = await read_response(r)
+                    assert (resp.status, resp.body) == (200, path)
+        await origin.close()
+
+    run(main())
+
+
 # == 3. Resources: slow readers, pipelining, slow clients, timeouts ==================================
 
 
