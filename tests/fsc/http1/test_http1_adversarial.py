@@ -83,6 +83,16 @@ def rst_close(w: asyncio.StreamWriter) -> None:
         b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999999999999999999\r\n\r\nhello",  # overflow
         b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: identity\r\n\r\nhello",
         b"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n",  # 1.0 CL+TE
+        b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: +5\r\n\r\nhello",
+        b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: \x0bchunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+        b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\x0c\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+        b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5 \r\nhello\r\n0\r\n\r\n",
+        b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\nhello\n0\n\n",
+        b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhelloXX0\r\n\r\n",
+        b'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5;a="\x01"\r\nhello\r\n0\r\n\r\n',
+        b"GET / HTTP/1.1\r\nHost: a\r\nX-A: \x7f\r\n\r\n",
+        b"GET /a b HTTP/1.1\r\nHost: a\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHOST: a\r\nhost: b\r\n\r\n",
     ],
     ids=[
         "bare-cr-in-value",
@@ -99,6 +109,16 @@ def rst_close(w: asyncio.StreamWriter) -> None:
         "length-overflow",
         "cl-and-te-identity",
         "http10-cl-and-te",
+        "plus-length",
+        "vt-before-chunked",
+        "ff-after-chunked",
+        "space-after-chunk-size",
+        "bare-lf-in-chunked-body",
+        "chunk-overrun",
+        "ctl-in-chunk-ext",
+        "del-in-value",
+        "space-in-target",
+        "two-hosts-any-case",
     ],
 )
 def test_ambiguous_requests_never_reach_the_origin(raw: bytes) -> None:
