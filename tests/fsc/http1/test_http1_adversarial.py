@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import socket
 import socketserver
+import ssl
 import struct
 import sys
 import threading
@@ -31,7 +32,15 @@ from http1_harness import (
     run,
 )
 
-from nds.fsc.http1 import Http1Server, Request
+from nds.fsc.http1 import (
+    Http1Server,
+    Request,
+    Upstream,
+    UpstreamError,
+    UpstreamPool,
+    relay_response,
+    upstream_head,
+)
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "dataplane"))
 from fscdp_harness import MiniGroup
@@ -1109,6 +1118,81 @@ def test_inway_token_error_for_a_large_upload_reaches_the_client(inway: InwayEnv
         except OSError as exc:
             outcome = type(exc).__name__
     assert outcome == b"HTTP/1.1 401", outcome
+
+
+@pytest.mark.parametrize(
+    "ending",
+    [
+        "close_notify",
+        pytest.param(
+            "ragged",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="F15: over TLS a close-delimited upstream body ended by a TCP FIN without "
+                "close_notify (a truncation) is relayed as complete; RFC 9112 §9.8 needs a closure alert",
+            ),
+        ),
+    ],
+)
+def test_tls_close_delimited_body_needs_a_closure_alert(inway: InwayEnv, ending: str) -> None:
+    """An HTTPS origin (certificate from the test group) sends a body without Content-Length or chunked
+    and then closes TCP without a TLS closure alert, as a network attacker injecting a FIN would make
+    it look. RFC 9112 §9.8: such a response is complete only with a valid closure alert."""
+    g, host = inway.g, inway.g.provider.host
+    sctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    sctx.load_cert_chain(str(g.provider.chain), str(g.provider.key))
+    lsock = socket.socket()
+    lsock.bind((host, 0))
+    lsock.listen()
+    port = lsock.getsockname()[1]
+
+    def serve_once() -> None:
+        c, _ = lsock.accept()
+        with contextlib.suppress(OSError):
+            s = sctx.wrap_socket(c, server_side=True)
+            s.recv(65536)
+            s.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n" + b"x" * 1000)
+            time.sleep(0.2)
+            if ending == "ragged":
+                s.shutdown(socket.SHUT_RDWR)  # FIN, no close_notify
+            else:
+                s.unwrap()
+        c.close()
+
+    threading.Thread(target=serve_once, daemon=True).start()
+    cctx = ssl.create_default_context(cafile=str(g.ca.cert))
+
+    async def main() -> None:
+        pool = UpstreamPool(cctx)
+        up = Upstream.from_url(f"https://{host}:{port}")
+
+        async def handle(req: Request) -> None:
+            head = upstream_head(req, up, req.origin_form, req.forward_fields())
+            try:
+                resp = await pool.request(
+                    up.host, up.port, head, req.body, tls=True, server_hostname=host, timeout=5
+                )
+            except UpstreamError:
+                req.respond(502, b"", b"bad gateway")
+                return
+            await relay_response(req, resp)
+
+        server = Http1Server(handle)
+        await server.listen("127.0.0.1", 0)
+        try:
+            async with connect(server.ports[0]) as (r, w):
+                w.write(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+                resp = await read_response(r)
+                if ending == "ragged":
+                    assert resp.status == 502 or not resp.complete, "a truncated TLS body relayed as complete"
+                else:
+                    assert (resp.status, resp.complete, resp.body) == (200, True, b"x" * 1000)
+        finally:
+            await server.close(grace=0.5)
+            await pool.close()
+            lsock.close()
+
+    run(main())
 
 
 def test_zz_inway_log_has_no_tracebacks_after_the_hostile_clients(inway: InwayEnv) -> None:
