@@ -286,6 +286,29 @@ def test_absolute_form_targets_are_reduced_to_origin_form(target: bytes, expecte
     run(main())
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="F16: an HTTP/1.0 keep-alive request is kept open but the response lacks "
+    "'Connection: keep-alive', so HTTP/1.0 clients (ab -k) cannot know and close",
+)
+def test_http10_keep_alive_is_announced_in_the_response() -> None:
+    """RFC 9112 Appendix C.2.2 / RFC 7230 §A.1.2: persistence with an HTTP/1.0 client is signalled by
+    ``Connection: keep-alive`` in the response; without it the server should close."""
+
+    async def main() -> None:
+        origin = keepalive_origin()
+        port = await origin.start()
+        async with proxy_to(port) as proxy, connect(proxy.port) as (r, w):
+            w.write(b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+            resp = await read_response(r)
+            assert resp.status == 200
+            announced = "keep-alive" in (resp.get("Connection") or "").lower()
+            assert announced or await at_eof(r, 2.0)
+        await origin.close()
+
+    run(main())
+
+
 # == 2. A hostile or broken upstream (origin → proxy → client) ======================================
 
 
