@@ -300,6 +300,11 @@ class ServerConnection(asyncio.Protocol):
                 return
             if not self._queue:
                 break
+            if self._write_paused:  # a pipelining client that does not read: wait before answering more
+                try:
+                    await self.drain()
+                except ConnectionError:
+                    return
             req = self._queue.popleft()
             if self._paused & _PAUSE_PIPELINE and len(self._queue) < MAX_PIPELINE // 2:
                 self._resume(_PAUSE_PIPELINE)

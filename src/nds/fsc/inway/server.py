@@ -15,6 +15,7 @@ import hashlib
 import ssl
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from urllib.parse import unquote_to_bytes
 
 from cryptography import x509
 
@@ -77,6 +78,35 @@ class _PeerCache:
         return thumb, pid
 
 
+_CREDENTIALS = frozenset({b"fsc-authorization", b"fsc-transaction-id"})
+
+
+def _credentials(req: Request) -> tuple[bytes | None, int, bytes | None, int]:
+    """The first Fsc-Authorization and Fsc-Transaction-Id values and how often each field occurs."""
+    auth = txid = None
+    auth_n = txid_n = 0
+    for lower, _, value in req.headers:
+        if lower == b"fsc-authorization":
+            auth_n += 1
+            if auth is None:
+                auth = value
+        elif lower == b"fsc-transaction-id":
+            txid_n += 1
+            if txid is None:
+                txid = value
+    return auth, auth_n, txid, txid_n
+
+
+def _climbs(target: bytes) -> bool:
+    """True if the path has a dot-segment (RFC 3986 §3.3), also percent-encoded or with ``%2F``/``\\``
+    as separator: appended to a service's base path it could address something outside it."""
+    path = target.split(b"?", 1)[0]
+    if b"." not in path and b"%" not in path:  # the common case, decided without decoding
+        return False
+    decoded = unquote_to_bytes(path).replace(b"\\", b"/")
+    return any(seg in (b".", b"..") for seg in decoded.split(b"/"))
+
+
 class Inway:
     def __init__(self, config: InwayConfig, rules: GroupRules, txlog: TransactionLog) -> None:
         self.config = config
@@ -127,8 +157,18 @@ class Inway:
                 bearer=True,
             )
         thumb, client_peer = self._peers.lookup(der)
+        auth, auth_n, txid_raw, txid_n = _credentials(req)
+        if auth_n > 1:  # which copy would the service read? (RFC 9110 §5.3: not a list field)
+            return fsc_error(
+                req,
+                401,
+                "ERROR_CODE_ACCESS_TOKEN_INVALID",
+                DOMAIN_INWAY,
+                "more than one Fsc-Authorization field",
+                bearer=True,
+            )
         try:
-            claims = self.verifier.verify(req.header_str(b"fsc-authorization"), thumb)
+            claims = self.verifier.verify(auth.decode("latin-1") if auth is not None else None, thumb)
         except TokenRejected as rej:
             if rej.kind == WRONG_GROUP:
                 return fsc_error(req, 403, "ERROR_CODE_WRONG_GROUP_ID_IN_TOKEN", DOMAIN_INWAY, rej.message)
@@ -144,7 +184,11 @@ class Inway:
                 DOMAIN_INWAY,
                 f"service {service_name!r} is not offered by this Inway",
             )
-        txid = req.header_str(b"fsc-transaction-id")
+        if txid_n > 1:
+            return fsc_error(
+                req, 400, "INVALID_LOG_RECORD_ID", DOMAIN_INWAY, "more than one Fsc-Transaction-Id field"
+            )
+        txid = txid_raw.decode("latin-1") if txid_raw is not None else None
         if txid is None:
             return fsc_error(
                 req, 400, "MISSING_LOG_RECORD_ID", DOMAIN_INWAY, "the Fsc-Transaction-Id header is missing"
@@ -171,7 +215,27 @@ class Inway:
                 "the TransactionLog record could not be written; the service was not called",
             )
         up, timeout = target
-        head = upstream_head(req, up, req.origin_form, req.forward_fields())
+        path = req.origin_form
+        if _climbs(path):
+            return fsc_error(
+                req,
+                400,
+                "ERROR_CODE_INVALID_PATH",
+                DOMAIN_INWAY,
+                "the path contains dot-segments ('.' or '..'), which could leave the service's base path",
+            )
+        # The verified token and the logged transaction ID go to the service exactly once, whatever the
+        # client listed in Connection (fsc-core: the Inway MUST NOT delete the token).
+        assert auth is not None and txid_raw is not None
+        fields = (
+            req.forward_fields(_CREDENTIALS)
+            + b"Fsc-Authorization: "
+            + auth
+            + b"\r\nFsc-Transaction-Id: "
+            + txid_raw
+            + b"\r\n"
+        )
+        head = upstream_head(req, up, path, fields)
         assert self._pool is not None
         try:
             resp = await self._pool.request(
