@@ -262,6 +262,29 @@ def test_pipelined_requests_with_bodies_keep_their_order_and_framing() -> None:
 
 
 # Review finding F10: failed on 29ae164, fixed in ac0811c; kept as a regression test.
+def test_a_malformed_request_in_a_pipeline_is_answered_after_the_good_ones() -> None:
+    """The requests before a malformed one are answered in order, then 400, then the connection closes;
+    nothing after the malformed one is read (no resynchronisation on attacker-chosen bytes)."""
+
+    async def main() -> None:
+        origin = keepalive_origin()
+        port = await origin.start()
+        async with proxy_to(port) as proxy, connect(proxy.port) as (r, w):
+            w.write(
+                b"GET /1 HTTP/1.1\r\nHost: a\r\n\r\n"
+                b"GET /2 HTTP/1.1\r\nHost: a\r\n\r\n"
+                b"GET /3 HTTP/1.1\r\nHost: a\r\nBad\x00Field: x\r\n\r\n"
+                b"GET /4 HTTP/1.1\r\nHost: a\r\n\r\n"
+            )
+            statuses = [(await read_response(r)).status for _ in range(3)]
+            assert statuses == [200, 200, 400]
+            assert await at_eof(r, 3.0)
+        assert [q[0] for q in origin.requests] == ["GET /1 HTTP/1.1", "GET /2 HTTP/1.1"]
+        await origin.close()
+
+    run(main())
+
+
 @pytest.mark.parametrize(
     ("target", "expected"),
     [
