@@ -52,7 +52,7 @@ def _load_flock_nogil() -> Callable[[int, int], int] | None:
         return None
     fn.argtypes = (ctypes.c_int, ctypes.c_int)
     fn.restype = ctypes.c_int
-    return fn  # type: ignore[no-any-return]
+    return fn
 
 
 _flock_nogil = _load_flock_nogil()
