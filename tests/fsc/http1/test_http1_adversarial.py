@@ -1093,15 +1093,16 @@ def test_inway_refuses_dot_dot_semicolon_segments(inway: InwayEnv) -> None:
 
 @pytest.mark.xfail(
     strict=True,
-    reason="F14: no lingering close (plain TCP, e.g. the Outway's listener): an early answer to a large "
-    "upload is followed by an immediate close; the unread body makes the kernel send RST and the client "
-    "loses the answer",
+    reason="F14: no lingering close: after an early answer to a large plain-TCP upload the server closes "
+    "with the body unread, the kernel resets the connection and a client that stops at the write error "
+    "(asyncio streams) never sees the answer (curl, httpx, aiohttp do read it on Linux)",
 )
 def test_an_early_error_answer_to_a_large_upload_reaches_the_client() -> None:
     """The proxies refuse many requests before reading the body (no token, no grant hash, log failure).
     With a body over 64 KiB the connection is closed at once; data still arriving then triggers a
-    reset that destroys the answer at the client. nginx (``lingering_close``) and aiohttp
-    (``lingering_time``) keep reading and discarding for a while so the answer arrives."""
+    reset. Whether the answer survives depends on the client and its TCP stack (here: an asyncio-streams
+    client loses it 3/3). nginx (``lingering_close``) and aiohttp's server (``lingering_time``) keep
+    reading and discarding for a while so that no client loses the answer."""
 
     async def handler(req: Request) -> None:
         req.respond(401, b"", b"no token\n")
@@ -1132,7 +1133,7 @@ def test_an_early_error_answer_to_a_large_upload_reaches_the_client() -> None:
 
 def test_inway_token_error_for_a_large_upload_reaches_the_client(inway: InwayEnv) -> None:
     """Over TLS the close waits for the peer's close_notify, which reads (and drops) the rest of the
-    upload, so the 401 arrives (unlike F14 on plain TCP, the Outway's default listener)."""
+    upload, so the 401 arrives (no reset, unlike F14 on plain TCP, the Outway's default listener)."""
     body = b"x" * (4 * 1024 * 1024)
     raw = inway.request("/upload", body=body, creds=False)
     outcome: object
@@ -1223,6 +1224,29 @@ def test_tls_close_delimited_body_needs_a_closure_alert(inway: InwayEnv, ending:
             lsock.close()
 
     run(main())
+
+
+def test_outway_error_for_a_large_upload_reaches_the_client(inway: InwayEnv) -> None:
+    """The F14 situation end to end with a common client: httpx uploads 8 MiB to a real Outway process
+    (plain TCP listener, its default) without ``Fsc-Grant-Hash``; the Outway refuses before reading the
+    body and resets. httpx (like curl and aiohttp) still reads the 400 after its write error on Linux —
+    a regression test that this stays so."""
+    import httpx
+
+    url, proc, _ = inway.g.start_outway(inway.g.consumer, {})
+    try:
+        outcomes: list[object] = []
+        with httpx.Client(timeout=10) as client:
+            for _ in range(3):
+                try:
+                    outcomes.append(
+                        client.post(url + "/upload", content=b"x" * (8 * 1024 * 1024)).status_code
+                    )
+                except httpx.HTTPError as exc:
+                    outcomes.append(type(exc).__name__)
+        assert outcomes == [400, 400, 400], outcomes
+    finally:
+        inway.g.procs.stop(proc)
 
 
 def test_zz_inway_log_has_no_tracebacks_after_the_hostile_clients(inway: InwayEnv) -> None:
