@@ -289,3 +289,19 @@ def test_index_levels_merge_and_lookups_read_both(logboek: Logboek, engine: Engi
     assert [r.name for r in find(engine, keyring, Query(activity_uri=ACT))[0]] == [
         f"a{i}" for i in range(4) for _ in range(2)
     ]
+
+
+@pytest.mark.parametrize("n", [0, 1, 5, 63, 4097, 9000])
+def test_bulk_insert_writes_every_row_once(engine: Engine, n: int) -> None:
+    """The multi-row statements come in fixed chunk sizes (4096, 1024, … 1): every row of any batch
+    size is inserted exactly once; a repeated index key is ignored, not an error."""
+    from nds.logboek.store import KEYS_INSERT, bulk_insert
+
+    rows = [(k * 7919 - 2**62, k) for k in range(n)]
+    with engine.begin() as conn:
+        bulk_insert(conn, KEYS_INSERT, rows)
+        bulk_insert(conn, KEYS_INSERT, rows[:3])  # repeated keys
+        got = conn.execute(
+            sa.select(t.keys_recent.c.k, t.keys_recent.c.seq).order_by(t.keys_recent.c.seq)
+        ).all()
+    assert [tuple(r) for r in got] == rows
