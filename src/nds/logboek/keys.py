@@ -1,9 +1,9 @@
 """Lookup keys of the record index (``logboek_keys``), pure code.
 
 Each record gets one index entry per key kind it has: its data subject (the keyed pseudonym), its
-trace and its processing activity. A key is a signed 64-bit integer — the first 8 bytes of a value
-that is already a uniform hash (the HMAC pseudonym), of the random trace ID, or of SHA-256 of the
-activity URI — so an entry is ~20 bytes instead of a copy of a 64-character text, and SQLite
+trace and its processing activity. A key is a signed 64-bit integer — 8 bytes of a value that
+is already a uniform hash (the start of the HMAC pseudonym), of the random trace ID (its end), or of
+SHA-256 of the activity URI — so an entry is ~20 bytes instead of a copy of a 64-character text, and SQLite
 compares integers. Keys of different kinds share one table; a lookup always checks the full values
 in the decoded record, so a collision (about 2^-64 per pair) costs a wasted read, never a wrong
 answer.
@@ -28,7 +28,7 @@ def subject_key(pseudonym: str) -> int:
 
 
 def trace_key(trace_id: str) -> int:
-    """Key of a (32 hex) trace ID; the trace ID is random, so its prefix is spread evenly."""
+    """Key of a (32 hex) trace ID: its last 8 bytes (random in W3C trace IDs, so spread evenly)."""
     return _signed(int(trace_id[16:], 16))
 
 

@@ -8,6 +8,10 @@ ran": no extra wait is added, so a lone write is committed at once.
 
 The chain head lives in ``logboek_head``; each batch locks it (SQLite ``BEGIN IMMEDIATE``,
 PostgreSQL ``FOR UPDATE``), so several processes may write to one logboek in one total order.
+
+Producers (``prepare``) validate, pseudonymise, encode and key each record in their own thread; the
+writer thread only numbers, links (one SHA-256 per record) and inserts — the stored layout and the
+two-level lookup index are described in ``tables.py`` and docs/logboek.md.
 """
 
 from __future__ import annotations
