@@ -8,9 +8,9 @@ upstream connections, :mod:`.proxy` builds the upstream request and relays the r
 
 from nds.fsc.http1.body import SMALL_BODY, BodyError, BodyStream
 from nds.fsc.http1.client import UpstreamError, UpstreamPool, UpstreamResponse
+from nds.fsc.http1.listener import Http1Server
 from nds.fsc.http1.proxy import Upstream, relay_response, upstream_head
 from nds.fsc.http1.request import Request
-from nds.fsc.http1.server import Http1Server
 
 __all__ = [
     "SMALL_BODY",

@@ -94,6 +94,8 @@ class UpstreamConnection(asyncio.Protocol):
         self._error: UpstreamError | None = None
         self._write_paused = False
         self._drain: asyncio.Future[None] | None = None
+        self._eof_seen = False
+        self._tls = bool(key[2])
 
     # -- asyncio.Protocol ------------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -113,13 +115,20 @@ class UpstreamConnection(asyncio.Protocol):
             if w is not None and not w.done():
                 w.set_exception(err)
             elif self._stream is not None:
-                if self._until_close and exc is None and self._error is None:
+                clean = exc is None and self._error is None and (self._eof_seen or not self._tls)
+                if self._until_close and clean:
                     self._stream.feed_eof()  # ended by a clean close (RFC 9112 §6.3 rule 8); a reset is not
                 else:
                     self._stream.set_error(BodyError(f"upstream broke off its response: {err}"))
             self._busy = False
         if self._drain is not None and not self._drain.done():
             self._drain.set_exception(ConnectionError("upstream connection closed"))
+
+    def eof_received(self) -> bool | None:
+        # Over TLS this is the peer's closure alert (close_notify); a bare TCP FIN never gets here, so a
+        # close-delimited body counts as complete only with it (RFC 9112 §9.8).
+        self._eof_seen = True
+        return None
 
     def pause_writing(self) -> None:
         self._write_paused = True
@@ -173,7 +182,7 @@ class UpstreamConnection(asyncio.Protocol):
 
     def _on_timeout(self) -> None:
         self._timer = None
-        if self._stream is not None:  # streaming: only a pause longer than the timeout is one
+        if self._stream is not None or self.sending:  # streaming: only a pause longer than it is one
             idle = self.loop.time() - self._last_rx
             if idle < self._timeout:
                 self._timer = self.loop.call_later(self._timeout - idle, self._on_timeout)
@@ -370,11 +379,13 @@ class UpstreamPool:
     async def _send_stream(self, conn: UpstreamConnection, head: bytes, body: BodyStream) -> None:
         chunked = body.length is None
         conn.sending = True
+        conn._last_rx = self.loop.time()
         try:
             conn.write(head)
             while chunk := await body.read():  # BodyError: the client broke off; the caller aborts
                 conn.write(b"%x\r\n%b\r\n" % (len(chunk), chunk) if chunked else chunk)
                 await conn.drain()
+                conn._last_rx = self.loop.time()  # an upload that keeps moving is not a timeout
             if chunked:
                 conn.write(b"0\r\n\r\n")
         finally:

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from nds.fsc.http1.server import ServerConnection
 
 _CLOSE = b"Connection: close\r\n"
+_KEEP = b"Connection: keep-alive\r\n"  # an HTTP/1.0 client only keeps a connection it is told to keep
 
 
 class Request:
@@ -82,7 +83,13 @@ class Request:
         if self.conn.closing:
             self.keep_alive = False
         return b"".join(
-            (status_line(status, reason), fields, framing, b"" if self.keep_alive else _CLOSE, b"\r\n")
+            (
+                status_line(status, reason),
+                fields,
+                framing,
+                _CLOSE if not self.keep_alive else b"" if self.http11 else _KEEP,
+                b"\r\n",
+            )
         )
 
     def respond(

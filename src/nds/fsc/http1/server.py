@@ -25,11 +25,10 @@ The rules come from RFC 9112 (HTTP/1.1 message syntax) and RFC 9110 (semantics):
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import ssl
 from collections import deque
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 import httptools
 
@@ -43,10 +42,14 @@ from nds.fsc.http1.headers import (
 )
 from nds.fsc.http1.request import Request
 
+if TYPE_CHECKING:
+    from nds.fsc.http1.listener import Http1Server
+
 log = logging.getLogger("nds.fsc.http1")
 
 Handler = Callable[[Request], Awaitable[None]]
 MAX_PIPELINE = 16
+LINGER_SECONDS = 5.0
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 _PAUSE_PIPELINE = 1
 _PAUSE_BODY = 2
@@ -82,6 +85,7 @@ class ServerConnection(asyncio.Protocol):
         self._write_paused = False
         self._drain: asyncio.Future[None] | None = None
         self._stop_parsing = False  # after an upgrade/CONNECT or a parse error
+        self._lingering = False  # answered, half-closed, dropping the rest of an unread body
         self._error_reply: bytes | None = None  # sent (and the connection closed) after the queue
         self.closing = False
         self.closed = False
@@ -293,8 +297,9 @@ class ServerConnection(asyncio.Protocol):
                 req.respond(500, b"", b"internal error\n", content_type=b"text/plain; charset=utf-8")
             body = req.body
             if isinstance(body, BodyStream) and not body.at_eof:
-                self._stop_parsing = True  # the rest of an unread body: give up the connection
-                req.keep_alive = False
+                self._busy = False
+                self._linger(body)  # the rest of an unread body: give up the connection, gently
+                return
             if not req.keep_alive:
                 self.close()
                 return
@@ -331,6 +336,22 @@ class ServerConnection(asyncio.Protocol):
             self._error_reply = reply
         else:
             self._send_and_close(reply)
+
+    def _linger(self, body: BodyStream) -> None:
+        """Close after answering before the request body was read (RFC 9112 §9.6): half-close, then
+        read and drop what the client still sends for a few seconds, so its TCP stack does not reset
+        the connection — and lose our answer — because unread data arrived after we closed."""
+        self._stop_parsing = True
+        body.set_error(BodyError("request body not read"))
+        t = self.transport
+        if t is None or self.closed or not t.can_write_eof():  # TLS: the close itself waits for the peer
+            self.close()
+            return
+        self._lingering = True
+        self._paused = 0
+        t.resume_reading()
+        t.write_eof()
+        self.deadline = self.loop.time() + LINGER_SECONDS
 
     def _send_and_close(self, data: bytes) -> None:
         if self.transport is not None and not self.closed:
@@ -396,6 +417,9 @@ class ServerConnection(asyncio.Protocol):
         if self.deadline is None or now <= self.deadline:
             return
         self.deadline = None
+        if self._lingering:
+            self.close()
+            return
         cur = self._cur
         if cur is not None and isinstance(cur.body, BodyStream):
             cur.body.set_error(BodyError("request body timed out", 408))
@@ -405,84 +429,3 @@ class ServerConnection(asyncio.Protocol):
             return
         if not self._busy:
             self.close()  # idle keep-alive connection
-
-
-class Http1Server:
-    """The HTTP/1.1 server: ``await listen(...)``, then :meth:`close` to stop gracefully."""
-
-    def __init__(
-        self,
-        handler: Handler,
-        *,
-        keepalive_timeout: float = 75.0,
-        header_timeout: float = 30.0,
-        body_timeout: float = 60.0,
-        write_timeout: float = 60.0,
-    ) -> None:
-        self.handler = handler
-        self.keepalive_timeout = keepalive_timeout
-        self.header_timeout = header_timeout
-        self.body_timeout = body_timeout
-        self.write_timeout = write_timeout
-        self.connections: set[ServerConnection] = set()
-        self.loop = asyncio.get_running_loop()
-        self._servers: list[asyncio.Server] = []
-        self._sweeper: asyncio.Task[None] | None = None
-
-    async def listen(
-        self,
-        host: str,
-        port: int,
-        *,
-        ssl_context: ssl.SSLContext | None = None,
-        reuse_port: bool = False,
-        backlog: int = 1024,
-    ) -> asyncio.Server:
-        srv = await self.loop.create_server(
-            lambda: ServerConnection(self),
-            host,
-            port,
-            ssl=ssl_context,
-            reuse_port=reuse_port,
-            backlog=backlog,
-            ssl_handshake_timeout=self.header_timeout if ssl_context is not None else None,
-        )
-        self._servers.append(srv)
-        if self._sweeper is None:
-            self._sweeper = self.loop.create_task(self._sweep())
-        return srv
-
-    @property
-    def ports(self) -> list[int]:
-        return [s.getsockname()[1] for srv in self._servers for s in srv.sockets]
-
-    async def _sweep(self) -> None:
-        """Timeouts for every connection, checked once a second (no timer per request)."""
-        interval = min(1.0, self.keepalive_timeout, self.header_timeout, self.body_timeout) / 2
-        while True:
-            await asyncio.sleep(interval)
-            now = self.loop.time()
-            for conn in list(self.connections):
-                if conn.deadline is not None or conn.write_deadline is not None:
-                    conn.on_timeout(now)
-
-    async def close(self, grace: float = 10.0) -> None:
-        """Stop accepting, close idle connections, let running requests finish (up to ``grace`` s)."""
-        for srv in self._servers:
-            srv.close()
-        for conn in list(self.connections):
-            conn.closing = True
-            if not conn._busy and conn._cur is None:
-                conn.close()
-        deadline = self.loop.time() + grace
-        while self.connections and self.loop.time() < deadline:
-            await asyncio.sleep(0.05)
-        for conn in list(self.connections):
-            conn.abort()
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sweeper
-        for srv in self._servers:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(srv.wait_closed(), 1.0)

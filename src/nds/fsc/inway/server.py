@@ -104,7 +104,8 @@ def _climbs(target: bytes) -> bool:
     if b"." not in path and b"%" not in path:  # the common case, decided without decoding
         return False
     decoded = unquote_to_bytes(path).replace(b"\\", b"/")
-    return any(seg in (b".", b"..") for seg in decoded.split(b"/"))
+    # ';' starts path parameters that some servers (Tomcat, Spring) strip: '..;' is '..' to them.
+    return any(seg.split(b";", 1)[0] in (b".", b"..") for seg in decoded.split(b"/"))
 
 
 class Inway:
