@@ -1,9 +1,9 @@
 """An adversarial review of nds.fsc.http1 (and its use in the Inway), as a hostile client, a hostile
 upstream and a careless deployment would exercise it. Raw bytes over real loopback sockets.
 
-Tests marked ``xfail(strict=True)`` record a defect found in the review (see /work/notes/http1-review.md
-and docs there); they start to XPASS — and so fail the run — once the defect is fixed, so the mark must
-then be removed. Unmarked tests are regression tests for attacks the layer withstands.
+Every finding of the review (F1–F16, docs/fsc/http1-review.md) was first recorded here as a failing
+test (``xfail(strict=True)``) and is now a regression test, its fix named in a comment. The other tests
+are regression tests for attacks the layer withstood from the start.
 """
 
 from __future__ import annotations
@@ -309,11 +309,7 @@ def test_absolute_form_targets_are_reduced_to_origin_form(target: bytes, expecte
     run(main())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="F16: an HTTP/1.0 keep-alive request is kept open but the response lacks "
-    "'Connection: keep-alive', so HTTP/1.0 clients (ab -k) cannot know and close",
-)
+# F16: found in the review, fixed in 2418694; now a regression test
 def test_http10_keep_alive_is_announced_in_the_response() -> None:
     """RFC 9112 Appendix C.2.2 / RFC 7230 §A.1.2: persistence with an HTTP/1.0 client is signalled by
     ``Connection: keep-alive`` in the response; without it the server should close."""
@@ -1007,11 +1003,7 @@ def test_an_unread_body_is_never_parsed_as_the_next_request() -> None:
     run(main())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="F12: the upstream timer runs from the start of the exchange while the request body is "
-    "still being relayed, so any upload longer than the service timeout (default 60 s) is dropped",
-)
+# F12: found in the review, fixed in 2418694; now a regression test
 def test_a_slow_steady_upload_longer_than_the_upstream_timeout_is_not_cut_off() -> None:
     """The client uploads a chunked body steadily (a chunk every 0.1 s for 3 s) through a proxy whose
     upstream timeout is 1.5 s; the origin reads it all and answers. The timeout must bound a wait for
@@ -1075,11 +1067,7 @@ def test_http10_client_gets_a_close_delimited_copy_of_a_chunked_response() -> No
     run(main())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="F13: '..;' path segments pass the Inway's path check; Tomcat/Spring services treat "
-    "'/base/..;/secret' as '/secret' (defence in depth for an Inway in front of Java services)",
-)
+# F13: found in the review, fixed in 2418694; now a regression test
 def test_inway_refuses_dot_dot_semicolon_segments(inway: InwayEnv) -> None:
     before = len(inway.seen)
     [(status, _, _)] = inway.send(inway.request("/..;/secret", svc="based"))
@@ -1091,12 +1079,7 @@ def test_inway_refuses_dot_dot_semicolon_segments(inway: InwayEnv) -> None:
         assert status == 400
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="F14: no lingering close: after an early answer to a large plain-TCP upload the server closes "
-    "with the body unread, the kernel resets the connection and a client that stops at the write error "
-    "(asyncio streams) never sees the answer (curl, httpx, aiohttp do read it on Linux)",
-)
+# F14: found in the review, fixed in 2418694; now a regression test
 def test_an_early_error_answer_to_a_large_upload_reaches_the_client() -> None:
     """The proxies refuse many requests before reading the body (no token, no grant hash, log failure).
     With a body over 64 KiB the connection is closed at once; data still arriving then triggers a
@@ -1155,14 +1138,7 @@ def test_inway_token_error_for_a_large_upload_reaches_the_client(inway: InwayEnv
     "ending",
     [
         "close_notify",
-        pytest.param(
-            "ragged",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="F15: over TLS a close-delimited upstream body ended by a TCP FIN without "
-                "close_notify (a truncation) is relayed as complete; RFC 9112 §9.8 needs a closure alert",
-            ),
-        ),
+        pytest.param("ragged"),  # F15: fixed in 2418694; now a regression test
     ],
 )
 def test_tls_close_delimited_body_needs_a_closure_alert(inway: InwayEnv, ending: str) -> None:
