@@ -13,6 +13,7 @@ Revises: logboek_0001
 """
 
 import hashlib
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -63,7 +64,7 @@ def _body(f: dict) -> bytes:
 
 def _unbody(body: bytes) -> dict:
     parts = bytes(body).decode("utf-8").split("\x1f")
-    f = {c: (None if v == "\x00" else v) for c, v in zip(_FIELDS, parts, strict=True)}
+    f: dict[str, Any] = {c: (None if v == "\x00" else v) for c, v in zip(_FIELDS, parts, strict=True)}
     for c in _INTS:
         f[c] = int(f[c])
     return f
