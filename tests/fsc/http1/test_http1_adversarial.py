@@ -930,6 +930,28 @@ def test_inway_keeps_requests_inside_the_service_base_path(inway: InwayEnv, path
         assert status == 400
 
 
+def test_inway_refused_path_leaves_no_transaction_record(inway: InwayEnv) -> None:
+    """A dot-segment path is refused before the TransactionLog record is written: no record claims a
+    transaction that never reached the service."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(inway.txlog_url)
+    try:
+
+        def count() -> int:
+            with engine.connect() as conn:
+                return int(conn.exec_driver_sql("SELECT count(*) FROM fsc_txlog_records").scalar_one())
+
+        before_records, before_seen = count(), len(inway.seen)
+        [(status, body, _)] = inway.send(inway.request("/../secret", svc="based"))
+        assert status == 400 and b"ERROR_CODE_INVALID_PATH" in body
+        assert count() == before_records and len(inway.seen) == before_seen
+        [(status, _, _)] = inway.send(inway.request("/ok", svc="based"))
+        assert status == 200 and count() == before_records + 1  # the control: an accepted call is logged
+    finally:
+        engine.dispose()
+
+
 def test_inway_pipeline_with_a_failing_log_answers_each_request_in_order(inway: InwayEnv) -> None:
     """The TransactionLog fails while three pipelined requests (one with a body) arrive on one
     connection: three 500 TRANSACTION_LOG_WRITE_ERROR in order, the service sees none; after the

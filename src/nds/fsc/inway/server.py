@@ -202,6 +202,16 @@ class Inway:
                 DOMAIN_INWAY,
                 f"Fsc-Transaction-Id is not a {self.rules.transaction_id_format} TransactionID",
             )
+        # A request that will be refused leaves no TransactionLog record: check the path before logging.
+        path = req.origin_form
+        if _climbs(path):
+            return fsc_error(
+                req,
+                400,
+                "ERROR_CODE_INVALID_PATH",
+                DOMAIN_INWAY,
+                "the path contains dot-segments ('.' or '..'), which could leave the service's base path",
+            )
         record = LogRecord.from_token_claims(
             txid, Direction.INCOMING, claims.raw, outway_peer_id=client_peer or claims.sub
         )
@@ -216,15 +226,6 @@ class Inway:
                 "the TransactionLog record could not be written; the service was not called",
             )
         up, timeout = target
-        path = req.origin_form
-        if _climbs(path):
-            return fsc_error(
-                req,
-                400,
-                "ERROR_CODE_INVALID_PATH",
-                DOMAIN_INWAY,
-                "the path contains dot-segments ('.' or '..'), which could leave the service's base path",
-            )
         # The verified token and the logged transaction ID go to the service exactly once, whatever the
         # client listed in Connection (fsc-core: the Inway MUST NOT delete the token).
         assert auth is not None and txid_raw is not None
