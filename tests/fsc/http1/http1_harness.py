@@ -192,7 +192,14 @@ class Proxy:
 
 
 @contextlib.asynccontextmanager
-async def proxy_to(origin_port: int, *, timeout: float = 10.0, **server_kw: Any) -> AsyncIterator[Proxy]:
+async def proxy_to(
+    origin_port: int,
+    *,
+    timeout: float = 10.0,
+    extra: bytes = b"Via: 1.1 test\r\n",
+    drop: frozenset[bytes] = frozenset(),
+    **server_kw: Any,
+) -> AsyncIterator[Proxy]:
     up = Upstream.from_url(f"http://{HOST}:{origin_port}")
     pool = UpstreamPool()
 
@@ -203,7 +210,7 @@ async def proxy_to(origin_port: int, *, timeout: float = 10.0, **server_kw: Any)
         except UpstreamError as exc:
             req.respond(504 if exc.timeout else 502, b"", str(exc).encode(), content_type=b"text/plain")
             return
-        await relay_response(req, resp, b"Via: 1.1 test\r\n")
+        await relay_response(req, resp, extra, drop)
 
     server = Http1Server(handle, **server_kw)
     await server.listen(HOST, 0)

@@ -73,6 +73,27 @@ def test_hop_by_hop_fields_are_removed_both_ways() -> None:
     run(main())
 
 
+def test_a_field_the_proxy_sets_replaces_the_upstream_one() -> None:
+    """The Outway answers with its own Fsc-Transaction-Id: one value, even when the service echoed one."""
+
+    async def main() -> None:
+        origin = keepalive_origin(extra=b"Fsc-Transaction-Id: from-the-service\r\nX-Keep: yes\r\n")
+        port = await origin.start()
+        async with (
+            proxy_to(
+                port, extra=b"Fsc-Transaction-Id: ours\r\n", drop=frozenset({b"fsc-transaction-id"})
+            ) as proxy,
+            connect(proxy.port) as (r, w),
+        ):
+            w.write(b"GET / HTTP/1.1\r\nHost: proxy\r\n\r\n")
+            resp = await read_response(r)
+        values = [v for k, v in resp.headers if k.lower() == "fsc-transaction-id"]
+        assert values == ["ours"] and resp.get("X-Keep") == "yes"
+        await origin.close()
+
+    run(main())
+
+
 def test_large_request_bodies_stream_through_intact() -> None:
     async def main() -> None:
         origin = keepalive_origin(b"ok")

@@ -73,11 +73,13 @@ def upstream_head(req: Request, up: Upstream, target: bytes, fields: bytes) -> b
     )
 
 
-async def relay_response(req: Request, resp: UpstreamResponse, extra: bytes = b"") -> None:
-    """Answer ``req`` with ``resp`` unaltered (plus ``extra`` serialized fields, and ``Date`` if it
-    had none). A response to HEAD keeps upstream's Content-Length (RFC 9110 §8.6: the length a GET
-    would get)."""
-    fields = end_to_end(resp.headers, has_connection=resp.has_connection) + extra
+async def relay_response(
+    req: Request, resp: UpstreamResponse, extra: bytes = b"", drop: frozenset[bytes] = frozenset()
+) -> None:
+    """Answer ``req`` with ``resp`` unaltered (minus the fields named in ``drop``, lower-case, plus
+    ``extra`` serialized fields — ``drop`` what ``extra`` replaces — and ``Date`` if it had none). A
+    response to HEAD keeps upstream's Content-Length (RFC 9110 §8.6: the length a GET would get)."""
+    fields = end_to_end(resp.headers, drop, has_connection=resp.has_connection) + extra
     if resp.header(b"date") is None:  # RFC 9110 §6.6.1: a forwarded response gets the time it arrived
         fields = b"Date: " + http_date.get() + b"\r\n" + fields
     status = resp.status

@@ -43,6 +43,7 @@ from nds.pki import client_ssl_context, load_certificate, peer_identity
 
 # Not forwarded: the grant selector, and any Fsc-Authorization / Fsc-Transaction-Id the client sent.
 _DROP = frozenset({b"fsc-grant-hash", b"fsc-authorization", b"fsc-transaction-id"})
+_TXID_FIELD = frozenset({b"fsc-transaction-id"})
 _TOKEN_PROBLEMS = frozenset({b"ERROR_CODE_ACCESS_TOKEN_EXPIRED", b"ERROR_CODE_ACCESS_TOKEN_INVALID"})
 
 
@@ -230,7 +231,8 @@ class Outway:
             )
         if resp.status == 401 and resp.header(b"fsc-error-code") in _TOKEN_PROBLEMS:
             self.tokens.drop(grant_hash, tok.token)
-        await relay_response(req, resp, txid_line)
+        # The client gets this Outway's transaction ID once, whatever the Inway or the service sent.
+        await relay_response(req, resp, txid_line, _TXID_FIELD)
 
 
 async def serve_async(config: OutwayConfig, *, ready: asyncio.Event | None = None) -> None:
