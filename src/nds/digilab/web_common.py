@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -30,7 +31,7 @@ from nds.digilab.auth_web import (
     SimulatedDigiD,
     set_cookie,
 )
-from nds.digilab.webdata import DataError, DigiLabData, fmt_iso, fmt_time
+from nds.digilab.webdata import DataError, DigiLabData
 from nds.web.app import render
 
 ACTION_LABELS = {"accept": "Accepteren", "reject": "Afwijzen", "revoke": "Intrekken"}
@@ -232,3 +233,18 @@ def examples(web: Web) -> list[dict[str, str]]:
     chosen = [people[b] for b in FEATURED_BSNS if b in people]
     chosen += [p for p in people.values() if p.bsn not in FEATURED_BSNS][: 6 - len(chosen)]
     return [{"bsn": p.bsn, "name": f"{p.given_name} {p.surname}"} for p in chosen]
+
+
+def fmt_time(ts: int | float | None) -> str:
+    """Unix seconds as Dutch local-neutral text (UTC), or a dash."""
+    if not ts:
+        return "–"
+    return datetime.fromtimestamp(float(ts), UTC).strftime("%d-%m-%Y %H:%M:%S UTC")
+
+
+def fmt_iso(value: str) -> str:
+    """An ISO 8601 timestamp (as the citizen view gives it) in the same form as :func:`fmt_time`."""
+    try:
+        return fmt_time(datetime.fromisoformat(value).timestamp())
+    except (TypeError, ValueError):
+        return value or "–"

@@ -24,7 +24,6 @@ import json
 import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -495,18 +494,3 @@ def _digid_assertions(state: dict[str, Any]) -> Callable[[str, str], Awaitable[s
         return issue_citizen_assertion(key, DIGID_ISSUER, audience, bsn)
 
     return assertion
-
-
-def fmt_time(ts: int | float | None) -> str:
-    """Unix seconds as Dutch local-neutral text (UTC), or a dash."""
-    if not ts:
-        return "–"
-    return datetime.fromtimestamp(float(ts), UTC).strftime("%d-%m-%Y %H:%M:%S UTC")
-
-
-def fmt_iso(value: str) -> str:
-    """An ISO 8601 timestamp (as the citizen view gives it) in the same form as :func:`fmt_time`."""
-    try:
-        return fmt_time(datetime.fromisoformat(value).timestamp())
-    except (TypeError, ValueError):
-        return value or "–"
