@@ -30,6 +30,7 @@ class Http1Server:
         self.body_timeout = body_timeout
         self.write_timeout = write_timeout
         self.connections: set[ServerConnection] = set()
+        self.handling = 0  # requests whose handler is running, over all connections
         self.loop = asyncio.get_running_loop()
         self._servers: list[asyncio.Server] = []
         self._sweeper: asyncio.Task[None] | None = None

@@ -272,8 +272,10 @@ class ServerConnection(asyncio.Protocol):
         self.loop.create_task(self._run(req))
 
     async def _run(self, req: Request) -> None:
-        handler = self.server.handler
+        server = self.server
+        handler = server.handler
         while True:
+            server.handling += 1
             try:
                 await handler(req)
             except BodyError as exc:
@@ -290,6 +292,8 @@ class ServerConnection(asyncio.Protocol):
                 if req.responded:
                     self.abort()
                     return
+            finally:
+                server.handling -= 1
             if self.closed:
                 return
             if not req.responded:

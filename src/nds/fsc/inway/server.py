@@ -216,7 +216,8 @@ class Inway:
             txid, Direction.INCOMING, claims.raw, outway_peer_id=client_peer or claims.sub
         )
         try:
-            await self.txlog.append_durable([record])
+            # Alone in this process: commit inline, skipping the writer thread (docs/fsc/dataplane.md).
+            await self.txlog.append_durable([record], alone=req.conn.server.handling == 1)
         except TransactionLogWriteError:
             return fsc_error(
                 req,

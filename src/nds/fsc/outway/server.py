@@ -193,7 +193,8 @@ class Outway:
             txid, Direction.OUTGOING, tok.claims, outway_peer_id=self.peer_id
         )
         try:
-            await self.txlog.append_durable([record])
+            # Alone in this process: commit inline, skipping the writer thread (docs/fsc/dataplane.md).
+            await self.txlog.append_durable([record], alone=req.conn.server.handling == 1)
         except TransactionLogWriteError:
             return fsc_error(
                 req,

@@ -195,6 +195,30 @@ class GroupCommitWriter:
                 self._thread.start()
         return fut
 
+    def try_write_inline(self, rows: list[Row]) -> bool:
+        """Commit ``rows`` on the calling thread if this process writes nothing else right now.
+
+        True: durable (or :class:`TransactionLogWriteError` was raised). False: the writer thread is
+        busy, rows are queued, or another process holds the write lock; nothing was written, so
+        :meth:`submit` them. For a request that is alone in its process the hand-off to the writer
+        thread and back costs more than the commit blocks its event loop (docs/fsc/dataplane.md);
+        under load the caller must not use this, or commits stop being shared.
+        """
+        if self._closed:
+            raise TransactionLogWriteError("the transaction log is closed")
+        if not self._queue.empty() or not self._write_lock.acquire(blocking=False):
+            return False
+        try:
+            if not self._queue.empty() or not self._try_lock_file_now():
+                return False
+            try:
+                self._commit(rows)
+            finally:
+                self._unlock_file()
+            return True
+        finally:
+            self._write_lock.release()
+
     def write_sync(self, rows: list[Row]) -> None:
         """Commit ``rows`` on the calling thread (durable when this returns)."""
         with self._write_lock:
@@ -292,6 +316,20 @@ class GroupCommitWriter:
         except OSError as exc:
             return TransactionLogWriteError(f"write lock: {exc.__class__.__name__}")
         return None
+
+    def _try_lock_file_now(self) -> bool:
+        """Take the cross-process write lock only if it is free; never blocks."""
+        if self._lock_path is None:
+            return True
+        try:
+            if self._lock_fd is None:
+                self._lock_fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+            if _flock_nogil is not None:
+                return _flock_nogil(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB) == 0
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return False  # held elsewhere, or unusable: the writer thread reports that
+        return True
 
     def _unlock_file(self) -> None:
         fd = self._lock_fd
