@@ -365,6 +365,28 @@ def openapi_document() -> dict[str, Any]:
                     },
                 }
             },
+            "/internal/outway/grants": {
+                "get": {
+                    "summary": "nds extension, not FSC: the valid connection grants pinned to the "
+                    "caller's key, for Outways of this Manager's own Peer (others get 403)",
+                    "parameters": [
+                        {
+                            "name": "If-None-Match",
+                            "in": "header",
+                            "required": False,
+                            "schema": {"type": "string"},
+                        }
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "Grants",
+                            "content": {"application/json": {"schema": {"type": "object"}}},
+                        },
+                        "304": {"description": "Unchanged since the ETag given in If-None-Match"},
+                        "403": _err("The client certificate belongs to another Peer"),
+                    },
+                }
+            },
         },
         "components": {
             "requestBodies": {

@@ -16,7 +16,7 @@ from cryptography import x509
 from nds.fsc.contracts.errors import ErrorCode, FscError
 from nds.fsc.contracts.kinds import GrantType
 from nds.fsc.jose import certificate_jwk
-from nds.fsc.manager import listings, regulated, tokens
+from nds.fsc.manager import listings, outway_grants, regulated, tokens
 from nds.fsc.manager.core import FSC_VERSION_REPORTED, Manager
 from nds.fsc.manager.errors import OAuthError, fsc_error_response, json_response, oauth_response
 from nds.fsc.manager.httputil import (
@@ -251,6 +251,13 @@ async def logs(request: web.Request) -> web.Response:
     return json_response(await logs_mod.query(m, caller.peer_id, request.query))
 
 
+async def internal_outway_grants(request: web.Request) -> web.Response:
+    """nds extension, not FSC: the grants of this organisation's own Outways (see outway_grants)."""
+    m = _manager(request)
+    cert, caller = _caller(request)
+    return await outway_grants.respond(m, cert, caller, request.headers.get("If-None-Match"))
+
+
 async def openapi(request: web.Request) -> web.Response:
     return json_response(openapi_document(), headers={"Access-Control-Allow-Origin": "*"})
 
@@ -271,6 +278,7 @@ def routes() -> list[web.RouteDef]:
         web.get("/v1/regulated-areas/{area}/members", members, allow_head=False),
         web.get("/v1/logs", logs, allow_head=False),
         web.get("/v1/openapi.json", openapi, allow_head=False),
+        web.get(outway_grants.PATH, internal_outway_grants, allow_head=False),
     ]
 
 

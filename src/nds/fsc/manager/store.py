@@ -316,6 +316,35 @@ class Store(LocalStateMixin):
             by_hash = {c.content_hash: c for c in self._load(conn, crow)}
         return [(by_hash[g["content_hash"]], dict(g)) for g in grows if g["content_hash"] in by_hash]
 
+    def connection_grants_for_outway(
+        self, outway_peer_id: str, public_key_thumbprint: str
+    ) -> list[tuple[StoredContract, dict[str, Any]]]:
+        """(Delegated)ServiceConnection grants pinned to this Outway Peer and key (any contract state)."""
+        g = t.grants.c
+        types = ("GRANT_TYPE_SERVICE_CONNECTION", "GRANT_TYPE_DELEGATED_SERVICE_CONNECTION")
+        with self.engine.connect() as conn:
+            grows = (
+                conn.execute(
+                    select(t.grants)
+                    .where(
+                        g.grant_type.in_(types),
+                        g.outway_peer_id == outway_peer_id,
+                        g.outway_public_key_thumbprint == public_key_thumbprint.lower(),
+                    )
+                    .order_by(g.grant_hash)
+                )
+                .mappings()
+                .all()
+            )
+            hashes = sorted({r["content_hash"] for r in grows})
+            crow = (
+                conn.execute(select(t.contracts).where(t.contracts.c.content_hash.in_(hashes)))
+                .mappings()
+                .all()
+            )
+            by_hash = {c.content_hash: c for c in self._load(conn, crow)}
+        return [(by_hash[r["content_hash"]], dict(r)) for r in grows if r["content_hash"] in by_hash]
+
     def iv_in_use(self, iv: str) -> bool:
         with self.engine.connect() as conn:
             return (
