@@ -298,9 +298,10 @@ def test_bulk_insert_writes_every_row_once(engine: Engine, n: int) -> None:
     from nds.logboek.store import KEYS_INSERT, bulk_insert
 
     rows = [(k * 7919 - 2**62, k) for k in range(n)]
+    flat = [v for row in rows for v in row]  # the parameters as one flat list, two per row
     with engine.begin() as conn:
-        bulk_insert(conn, KEYS_INSERT, rows)
-        bulk_insert(conn, KEYS_INSERT, rows[:3])  # repeated keys
+        bulk_insert(conn, KEYS_INSERT, flat, 2)
+        bulk_insert(conn, KEYS_INSERT, flat[:6], 2)  # repeated keys
         got = conn.execute(
             sa.select(t.keys_recent.c.k, t.keys_recent.c.seq).order_by(t.keys_recent.c.seq)
         ).all()

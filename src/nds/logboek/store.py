@@ -27,7 +27,6 @@ import threading
 from collections.abc import Sequence
 from concurrent.futures import Future
 from functools import lru_cache
-from itertools import chain
 from typing import Any
 
 from sqlalchemy.engine import Connection, Engine
@@ -315,31 +314,33 @@ class Logboek:
         self._unmerged = 0
 
     def _append(self, groups: Sequence[list[Prepared]]) -> list[list[Link]]:
-        """The chain's serial section: number, link and insert the batch, move the head, commit."""
+        """The chain's serial section: number, link and insert the batch, move the head, commit.
+        The statement parameters are built as two flat lists (no tuple per row or per index entry,
+        which would only feed the garbage collector); on SQLite the blobs are passed as
+        ``bytearray``, which pysqlite binds directly, where each ``bytes`` costs it a lookup in the
+        adapter registry (measured: 3 blobs per row, 1.2–2.0 µs against 0.4 µs per row)."""
+        blob: Any = bytes if self._pg else bytearray
+        out: list[list[Link]] = []
         with self._writers_lock, self.engine.begin() as conn:
             seq, head = conn.exec_driver_sql(self._head_sql).one()
             prev = bytes.fromhex(head)
-            rows: list[Link] = []
-            keys: list[tuple[int, int]] = []
-            add_row, add_key = rows.append, keys.append
+            prev_b = blob(prev)
+            rows: list[Any] = []  # seq, body, prev_hash, record_hash of each record
+            keys: list[int] = []  # k, seq of each index entry
             for group in groups:
+                links: list[Link] = []
                 for _, body, ks, kt, ka in group:
                     seq += 1
                     h = link(prev, seq, body)
-                    add_row((seq, body, prev, h))
-                    add_key((kt, seq))
-                    add_key((ka, seq))
-                    if ks is not None:
-                        add_key((ks, seq))
-                    prev = h
-            bulk_insert(conn, LOG_INSERT, rows)
-            bulk_insert(conn, KEYS_INSERT, keys)
+                    h_b = blob(h)
+                    rows += (seq, blob(body), prev_b, h_b)
+                    keys += (kt, seq, ka, seq) if ks is None else (kt, seq, ka, seq, ks, seq)
+                    links.append((seq, body, prev, h))
+                    prev, prev_b = h, h_b
+                out.append(links)
+            bulk_insert(conn, LOG_INSERT, rows, 4)
+            bulk_insert(conn, KEYS_INSERT, keys, 2)
             conn.exec_driver_sql(self._set_head_sql, (seq, prev.hex()))
-        out: list[list[Link]] = []
-        i = 0
-        for group in groups:
-            out.append(rows[i : i + len(group)])
-            i += len(group)
         return out
 
 
@@ -376,28 +377,29 @@ KEYS_INSERT = "INSERT INTO logboek_keys_recent (k, seq) VALUES "
 _CHUNKS = (4096, 1024, 256, 64, 16, 4, 1)
 
 
-def bulk_insert(conn: Connection, insert: str, rows: Sequence[tuple[Any, ...]]) -> None:
-    """Insert ``rows`` with few statements. On SQLite each statement is one multi-row ``VALUES``
-    (chunks of fixed sizes, so the prepared statements are reused): a statement runs as one
-    ``sqlite3_step`` with the GIL released, where ``executemany`` releases and re-takes the GIL for
-    every row (a hand-off to the producers' thread each time). PostgreSQL: ``executemany``
-    (pipelined by psycopg). Index keys may repeat (a prefix collision): ignored, not an error."""
-    if not rows:
+def bulk_insert(conn: Connection, insert: str, flat: Sequence[Any], width: int) -> None:
+    """Insert rows of ``width`` columns, given as one flat parameter list, with few statements. On
+    SQLite each statement is one multi-row ``VALUES`` (chunks of fixed sizes, so the prepared
+    statements are reused): a statement runs as one ``sqlite3_step`` with the GIL released, where
+    ``executemany`` releases and re-takes the GIL for every row (a hand-off to the producers' thread
+    each time). PostgreSQL: ``executemany`` (pipelined by psycopg). Index keys may repeat (a prefix
+    collision): ignored, not an error."""
+    if not flat:
         return
     keys = insert.startswith("INSERT INTO logboek_keys")
     if conn.dialect.name == "postgresql":
-        marks = ", ".join(["%s"] * len(rows[0]))
+        marks = ", ".join(["%s"] * width)
         tail = " ON CONFLICT DO NOTHING" if keys else ""
-        conn.exec_driver_sql(f"{insert}({marks}){tail}", list(rows))
+        it = iter(flat)
+        conn.exec_driver_sql(f"{insert}({marks}){tail}", list(zip(*[it] * width, strict=True)))
         return
     if keys:
         insert = insert.replace("INSERT INTO", "INSERT OR IGNORE INTO", 1)
-    width = len(rows[0])
-    i, n = 0, len(rows)
+    i, n = 0, len(flat) // width
     for size in _CHUNKS:
         while n - i >= size:
-            part = rows[i : i + size]
-            conn.exec_driver_sql(_values_sql(insert, width, size), tuple(chain.from_iterable(part)))
+            part = tuple(flat[i * width : (i + size) * width])
+            conn.exec_driver_sql(_values_sql(insert, width, size), part)
             i += size
 
 
