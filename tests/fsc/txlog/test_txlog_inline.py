@@ -20,8 +20,9 @@ from nds.fsc.txlog import TransactionLog, TransactionLogWriteError
 
 
 @pytest.mark.integration
-def test_alone_commits_on_the_calling_thread(db_url: str) -> None:
-    log = TransactionLog(db_url)
+def test_alone_commits_on_the_calling_thread(sqlite_url: str) -> None:
+    """SQLite: committed on the caller's thread (no writer thread is ever started)."""
+    log = TransactionLog(sqlite_url)
     records = [rec(), rec()]
     writer_threads_before = {t.name for t in threading.enumerate() if t.name == "txlog-writer"}
 
@@ -36,7 +37,24 @@ def test_alone_commits_on_the_calling_thread(db_url: str) -> None:
         assert log.batches_written == 1 and log.records_written == 2
     finally:
         log.close()
-    assert ids_in_db(db_url) == [r.transaction_id for r in records]
+    assert ids_in_db(sqlite_url) == [r.transaction_id for r in records]
+
+
+@pytest.mark.integration
+def test_alone_never_blocks_the_loop_on_a_database_server(pg_url: str) -> None:
+    """PostgreSQL: a round trip to the server is not made on the event loop, even when alone."""
+    log = TransactionLog(pg_url)
+    r = rec()
+
+    async def main() -> None:
+        await log.append_durable([r], alone=True)
+
+    try:
+        asyncio.run(main())
+        assert log._writer._thread is not None  # committed by the writer thread
+    finally:
+        log.close()
+    assert ids_in_db(pg_url) == [r.transaction_id]
 
 
 @pytest.mark.integration

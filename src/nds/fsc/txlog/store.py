@@ -222,11 +222,13 @@ class TransactionLog:
 
         ``alone``: the caller has no other request in progress in this process. Then, if the writer
         is idle, the records are committed right here, on the event loop, which saves the hand-off
-        to the writer thread and back (the unloaded latency; docs/fsc/dataplane.md).
+        to the writer thread and back (the unloaded latency; docs/fsc/dataplane.md). SQLite only: a
+        local commit blocks the loop for a fraction of a millisecond, a database server's round trip
+        for as long as the network and the server take.
         """
         if records:
             rows = [_row_tuple(r) for r in records]
-            if alone and self._writer.try_write_inline(rows):
+            if alone and self._sqlite and self._writer.try_write_inline(rows):
                 return
             await self._writer.submit(rows)
 
