@@ -367,7 +367,11 @@ class DigiLab:
                     "txlog_url": f"sqlite:///{peer.dir / 'txlog.db'}",
                     "workers": self.workers,
                     "health_listen": f"{host}:{self.ports.outway_health}",
+                    # The grants set up now, pinned in a file (tests add grants there the Manager would
+                    # not list, to see the provider refuse them); contracts signed later are learned
+                    # from the organisation's own Manager (docs/fsc/dataplane.md, Outway).
                     "grants_file": grants_file,
+                    "manager_address": peer.address,
                 },
                 {},
             )

@@ -14,7 +14,9 @@ Example::
     key = "certs/outway-local/key.pem"
     client_ca = "certs/local-clients-ca.pem"
 
-    [grants."$1$3$..."]                       # the grants this Outway may use
+    manager_address = "https://127.0.1.2:8443"  # optional: own Manager; grants are learned from it
+
+    [grants."$1$3$..."]                       # optional: grants pinned in the config
     manager_address = "https://127.0.1.3:8443" # the providing peer's Manager (token endpoint)
 """
 
@@ -73,12 +75,36 @@ class OutwayConfig(BaseModel):
         None,
         description="Optional JSON file {grant_hash: {manager_address, service_name}}, re-read on change.",
     )
+    manager_address: str | None = Field(
+        None,
+        description="This organisation's own Manager, https://host:port: the Outway learns the valid "
+        "grants pinned to its key from GET /v1/internal/outway/grants there, in the background.",
+    )
+    manager_refresh_seconds: float = Field(
+        5.0, ge=0.5, le=300, description="How often the grants are fetched from the own Manager."
+    )
+    manager_miss_interval_seconds: float = Field(
+        1.0,
+        ge=0.1,
+        le=60,
+        description="An unknown Fsc-Grant-Hash triggers an immediate fetch from the own Manager, at most "
+        "once per this many seconds (clients spraying unknown hashes cannot flood the Manager).",
+    )
     token_refresh_seconds: int = Field(
         15, ge=0, le=600, description="Fetch a new token this many seconds before the cached one expires."
     )
     inway_timeout_seconds: float = Field(
         60.0, gt=0, description="Total time allowed for the Inway to answer."
     )
+
+    @field_validator("manager_address")
+    @classmethod
+    def _manager(cls, v: str | None) -> str | None:
+        if v is None:
+            return None
+        if not v.startswith("https://"):
+            raise ValueError("manager_address must be an https:// URL")
+        return v.rstrip("/")
 
     @field_validator("listen")
     @classmethod

@@ -11,10 +11,7 @@ body (domain ``ERROR_DOMAIN_OUTWAY``); errors of the Inway or the service pass t
 from __future__ import annotations
 
 import asyncio
-import json
 import ssl
-import time
-from pathlib import Path
 
 import aiohttp
 
@@ -36,7 +33,8 @@ from nds.fsc.inway.common import (
     serve_until_stopped,
     split_hostport,
 )
-from nds.fsc.outway.config import GrantConfig, OutwayConfig
+from nds.fsc.outway.config import OutwayConfig
+from nds.fsc.outway.grants import GrantBook, ManagerGrants
 from nds.fsc.outway.tokens import TokenCache, TokenUnavailable
 from nds.fsc.txlog import Direction, LogRecord, TransactionLog, TransactionLogWriteError, new_transaction_id
 from nds.pki import client_ssl_context, load_certificate, peer_identity
@@ -47,55 +45,25 @@ _TXID_FIELD = frozenset({b"fsc-transaction-id"})
 _TOKEN_PROBLEMS = frozenset({b"ERROR_CODE_ACCESS_TOKEN_EXPIRED", b"ERROR_CODE_ACCESS_TOKEN_INVALID"})
 
 
-class GrantBook:
-    """The grants this Outway may use: from the config, plus an optional JSON file re-read on change."""
-
-    def __init__(self, static: dict[str, GrantConfig], path: Path | None) -> None:
-        self._static = dict(static)
-        self._path = path
-        self._mtime: float | None = None
-        self._from_file: dict[str, GrantConfig] = {}
-        self._checked = -1.0
-
-    def _reload(self, *, force: bool = False) -> None:
-        if self._path is None:
-            return
-        now = time.monotonic()
-        if not force and now - self._checked < 0.5:  # at most two stat() calls a second
-            return
-        self._checked = now
-        try:
-            mtime = self._path.stat().st_mtime
-        except OSError:
-            self._from_file = {}
-            return
-        if mtime == self._mtime:
-            return
-        try:
-            raw = json.loads(self._path.read_text(encoding="utf-8"))
-            self._from_file = {h: GrantConfig.model_validate(v) for h, v in raw.items()}
-            self._mtime = mtime
-        except (OSError, ValueError, AttributeError):
-            pass  # keep the previous view; a half-written file is retried on the next lookup
-
-    def get(self, grant_hash: str) -> GrantConfig | None:
-        found = self._static.get(grant_hash)
-        if found is None and self._path is not None:
-            self._reload()  # changed or withdrawn grants are seen within half a second
-            found = self._from_file.get(grant_hash)
-            if found is None:  # a grant added just now: look again at once (one stat() per miss)
-                self._reload(force=True)
-                found = self._from_file.get(grant_hash)
-        return found
-
-
 class Outway:
     def __init__(self, config: OutwayConfig, rules: GroupRules, txlog: TransactionLog) -> None:
         self.config = config
         self.rules = rules
         self.txlog = txlog
         self.peer_id = peer_identity(load_certificate(config.certificate), rules).peer_id
-        self.grants = GrantBook(config.grants, config.grants_file)
+        manager = (
+            ManagerGrants(
+                config.manager_address,
+                self._client_ctx(),
+                rules,
+                self.peer_id,
+                interval=config.manager_refresh_seconds,
+                miss_interval=config.manager_miss_interval_seconds,
+            )
+            if config.manager_address
+            else None
+        )
+        self.grants = GrantBook(config.grants, config.grants_file, manager)
         self._session: aiohttp.ClientSession | None = None  # token requests to Managers only
         self._pool: UpstreamPool | None = None  # the data path to Inways
         self.tokens: TokenCache | None = None
@@ -120,8 +88,10 @@ class Outway:
             group_id=self.rules.group_id,
             refresh_seconds=self.config.token_refresh_seconds,
         )
+        await self.grants.start()
 
     async def stop(self) -> None:
+        await self.grants.stop()
         if self._pool is not None:
             await self._pool.close()
         if self._session is not None:
