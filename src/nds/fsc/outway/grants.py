@@ -17,13 +17,14 @@ import ssl
 import time
 from pathlib import Path
 
-import aiohttp
+import httpx
 
 from nds.fsc.grouprules import GroupRules
 from nds.fsc.outway.config import GrantConfig
 from nds.pki import PeerIdentityError, peer_certificate_from_ssl_object, peer_identity
 
 log = logging.getLogger("nds.fsc.outway")
+MAX_ANSWER_BYTES = 16 * 1024 * 1024  # ~50k grants; a larger answer is refused, the last view kept
 
 
 class ManagerGrants:
@@ -66,15 +67,17 @@ class ManagerGrants:
         self._last_miss = -1e18
         self._inflight: asyncio.Task[bool] | None = None
         self._loop_task: asyncio.Task[None] | None = None
-        self._session: aiohttp.ClientSession | None = None
+        self._client: httpx.AsyncClient | None = None
 
     async def start(self, first_fetch_timeout: float = 5.0) -> None:
         """Fetch once (bounded: an unreachable Manager does not keep the Outway from starting), then
         keep refreshing in the background."""
-        self._session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(ssl=self._ssl, limit=2, keepalive_timeout=60),
-            cookie_jar=aiohttp.DummyCookieJar(),
-            timeout=aiohttp.ClientTimeout(total=self.timeout),
+        self._client = httpx.AsyncClient(
+            verify=self._ssl,
+            timeout=self.timeout,
+            follow_redirects=False,
+            limits=httpx.Limits(max_connections=2, max_keepalive_connections=1, keepalive_expiry=60),
+            headers={"User-Agent": "nds-fsc-outway"},
         )
         with contextlib.suppress(Exception):  # including TimeoutError: logged by _fetch, retried
             await asyncio.wait_for(asyncio.shield(self.refresh()), first_fetch_timeout)
@@ -86,8 +89,8 @@ class ManagerGrants:
                 task.cancel()
                 with contextlib.suppress(BaseException):
                     await task
-        if self._session is not None:
-            await self._session.close()
+        if self._client is not None:
+            await self._client.aclose()
 
     async def _run(self) -> None:
         while True:
@@ -127,10 +130,9 @@ class ManagerGrants:
         self._failing = why
         return False
 
-    def _manager_peer_ok(self, resp: aiohttp.ClientResponse) -> bool:
-        conn = resp.connection
-        ssl_obj = conn.transport.get_extra_info("ssl_object") if conn and conn.transport else None
-        cert = peer_certificate_from_ssl_object(ssl_obj)
+    def _manager_peer_ok(self, resp: httpx.Response) -> bool:
+        stream = resp.extensions.get("network_stream")
+        cert = peer_certificate_from_ssl_object(stream.get_extra_info("ssl_object") if stream else None)
         if cert is None:
             return False
         try:
@@ -139,26 +141,32 @@ class ManagerGrants:
             return False
 
     async def _fetch(self) -> bool:
-        assert self._session is not None
+        assert self._client is not None
         self.fetches += 1
         headers = {"Accept": "application/json"}
         if self._etag:
             headers["If-None-Match"] = self._etag
         try:
-            async with self._session.get(self.url, headers=headers, allow_redirects=False) as resp:
+            async with self._client.stream("GET", self.url, headers=headers) as resp:
+                # Checked while the connection is open: only our own organisation's Manager is believed.
                 if not self._manager_peer_ok(resp):
                     return self._failed("its certificate does not carry this Outway's peer ID")
-                if resp.status == 304:
+                if resp.status_code == 304:
                     return self._succeeded(None, self._etag)
-                if resp.status != 200:
+                if resp.status_code != 200:
                     code = resp.headers.get("Fsc-Error-Code", "")
-                    return self._failed(f"answered HTTP {resp.status} {code}".rstrip())
-                raw = await resp.read()
+                    return self._failed(f"answered HTTP {resp.status_code} {code}".rstrip())
+                chunks, size = [], 0
+                async for chunk in resp.aiter_bytes():
+                    size += len(chunk)
+                    if size > MAX_ANSWER_BYTES:
+                        return self._failed(f"sent more than {MAX_ANSWER_BYTES} bytes")
+                    chunks.append(chunk)
                 etag = resp.headers.get("ETag")
-        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+        except (httpx.HTTPError, OSError) as exc:
             return self._failed(f"unreachable ({type(exc).__name__}: {str(exc)[:200]})")
         try:
-            grants = self._parse(raw)
+            grants = self._parse(b"".join(chunks))
         except ValueError as exc:
             return self._failed(f"sent an unusable answer ({str(exc)[:200]})")
         return self._succeeded(grants, etag)
