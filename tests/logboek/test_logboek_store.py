@@ -173,6 +173,69 @@ def test_a_cancelled_waiter_does_not_stop_the_writer(logboek: Logboek, engine: E
     assert names == (["y", "w"] if cancelled else ["y", "z", "w"]) and last[0].name == "w"
 
 
+def test_async_writers_on_two_loops_get_their_own_stored_rows(logboek: Logboek, engine: Engine) -> None:
+    """Writers on two event loops share group commits; each ``awrite_rows`` returns exactly its own
+    stored rows (sequence numbers and hashes as in the database), a task cancelled while it waits
+    does not disturb the others, and the chain stays contiguous."""
+    from nds.logboek.store import COLUMNS
+
+    got: dict[str, list[tuple]] = {}
+
+    async def one(name: str, subjects: int) -> None:
+        got[name] = await logboek.awrite_rows(
+            Processing(name, ACT, tuple(DataSubject(b) for b in BSNS[:subjects]), new_trace_id())
+        )
+
+    async def run(tag: str) -> None:
+        victim = asyncio.ensure_future(one(f"{tag}-cancelled", 1))
+        tasks = [asyncio.ensure_future(one(f"{tag}{i}", 1 + i % 3)) for i in range(60)]
+        await asyncio.sleep(0)  # the victim's write is queued, then its caller gives up
+        victim.cancel()
+        await asyncio.gather(*tasks)
+        with pytest.raises(asyncio.CancelledError):
+            await victim
+
+    other = threading.Thread(target=lambda: asyncio.run(run("b")))
+    other.start()
+    asyncio.run(run("a"))
+    other.join(timeout=60)
+    with engine.connect() as conn:
+        rows = {r.seq: r for r in stored(conn)}
+    assert sorted(rows) == list(range(1, len(rows) + 1))
+    assert sum(len(v) for v in got.values()) == 2 * (20 + 40 + 60)
+    for name, returned in got.items():
+        assert name.endswith(tuple("0123456789"))  # the cancelled callers got nothing
+        for row in returned:
+            r = dict(zip(COLUMNS, row, strict=True))
+            s = rows[r["seq"]]
+            assert (s.name, s.span_id, s.prev_hash, s.record_hash) == (
+                name,
+                r["span_id"],
+                r["prev_hash"],
+                r["record_hash"],
+            )
+    prev = "0" * 64
+    for seq in sorted(rows):
+        assert rows[seq].prev_hash == prev and record_hash(prev, rows[seq]) == rows[seq].record_hash
+        prev = rows[seq].record_hash
+
+
+def test_async_write_failure_fails_closed(engine: Engine, keyring: Keyring) -> None:
+    lb = Logboek(engine, keyring)
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text("DROP TABLE logboek_head"))
+
+        async def write() -> None:
+            p = Processing("x", ACT, (DataSubject(BSNS[0]),), new_trace_id())
+            await asyncio.wait_for(lb.awrite(p), 15)
+
+        with pytest.raises(LogboekWriteError):
+            asyncio.run(write())
+    finally:
+        lb.close()
+
+
 def test_write_after_close_fails_at_once(engine: Engine, keyring: Keyring) -> None:
     lb = Logboek(engine, keyring)
     lb.close()
