@@ -27,6 +27,29 @@ ACT = "https://gemeente.digilab.example/register/verwerkingsactiviteiten/verhuiz
 BSNS = ("999993653", "999990019", "999991589")
 
 
+@pytest.mark.unit
+@pytest.mark.parametrize("size", [32, 64, 65, 100])
+def test_pseudonym_is_hmac_sha256_of_type_and_id(size: int) -> None:
+    """The keyring computes HMAC-SHA256 from pre-keyed SHA-256 states (RFC 2104); it must give what
+    the ``hmac`` module gives, also for keys longer than a block, and the subject key is the start
+    of that digest."""
+    import hashlib
+    import hmac
+
+    from nds.logboek.keys import subject_key
+
+    key = bytes((7 * i + size) % 256 for i in range(size))
+    ring = Keyring(active="k1", keys={"k1": key, "k0": bytes(32)})
+    for sid in ("999993653", "1", "x" * 200, "é"):
+        subject = DataSubject(sid, "BSN")
+        want = hmac.new(key, f"BSN:{sid}".encode(), hashlib.sha256).hexdigest()
+        assert ring.pseudonym(subject) == ("k1", want)
+        other = hmac.new(bytes(32), f"BSN:{sid}".encode(), "sha256").hexdigest()
+        assert ring.pseudonym(subject, "k0") == ("k0", other)
+        ((fields, _, ks, _, _),) = prepare(Processing("x", ACT, (subject,), new_trace_id()), ring)
+        assert fields[8] == want and ks == subject_key(want)
+
+
 def test_one_record_per_subject_sharing_the_trace(logboek: Logboek, engine: Engine, keyring: Keyring) -> None:
     trace = new_trace_id()
     recs = logboek.write(Processing("adres wijzigen", ACT, tuple(DataSubject(b) for b in BSNS), trace))

@@ -159,7 +159,10 @@ class Processing:
         if not self.name or len(self.name) > 200:
             raise RecordError("name must be 1–200 characters")
         texts = [self.name, self.activity_uri]
-        texts += [v for v in (self.external_read_api, self.fsc_transaction_id) if v is not None]
+        if self.external_read_api is not None:
+            texts.append(self.external_read_api)
+        if self.fsc_transaction_id is not None:
+            texts.append(self.fsc_transaction_id)
         for s in self.subjects:
             texts += (s.type, s.id)
         if self.foreign_operation is not None:

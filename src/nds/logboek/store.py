@@ -64,45 +64,84 @@ def prepare(processing: Processing, keyring: Keyring) -> list[Prepared]:
     """One record per data subject, each with its own span id, all in the same trace; encoded
     and keyed here, in the caller's thread, so the writer thread's serial section stays short."""
     processing.validate()
-    end = processing.end_time if processing.end_time is not None else now_ms()
-    fo = processing.foreign_operation
-    trace = processing.trace_id
-    mid = (
+    trace, parent, name, start, act = (
+        processing.trace_id,
         processing.parent_span_id,
         processing.name,
         processing.start_time,
-        end,
-        int(processing.status),
         processing.activity_uri,
     )
-    tail = (
-        fo.trace_id if fo else None,
-        fo.span_id if fo else None,
-        fo.entity if fo else None,
-        processing.external_read_api,
-        processing.fsc_transaction_id,
-        resource_json(processing.resource),
-    )
+    end = processing.end_time if processing.end_time is not None else now_ms()
+    status = int(processing.status)
+    fo = processing.foreign_operation
+    ft, fs, fe = (fo.trace_id, fo.span_id, fo.entity) if fo is not None else (None, None, None)
+    ext, fsc = processing.external_read_api, processing.fsc_transaction_id
+    res = resource_json(processing.resource)
     kt = trace_key(trace)
-    ka = activity_key(processing.activity_uri)
-    # the body (chain.encode_body of the fields) from two pieces shared by all subjects
-    mid_s = _SEP.join([_NUL if v is None else str(v) for v in mid])
-    tail_s = _SEP.join([_NUL if v is None else str(v) for v in tail])
+    ka = activity_key(act)
+    # the body (chain.encode_body of the fields, None as U+0000) from two pieces shared by all subjects
+    mid_s = (
+        f"{_NUL if parent is None else parent}{_SEP}{name}{_SEP}{start}{_SEP}{end}{_SEP}{status}{_SEP}{act}"
+    )
+    tail_s = (
+        f"{_NUL if ft is None else ft}{_SEP}{_NUL if fs is None else fs}{_SEP}{_NUL if fe is None else fe}"
+        f"{_SEP}{_NUL if ext is None else ext}{_SEP}{_NUL if fsc is None else fsc}{_SEP}{res}"
+    )
     if not processing.subjects:
         span = new_span_id()
-        p: Pending = (trace, span, *mid, None, None, None, *tail)
+        p: Pending = (
+            trace,
+            span,
+            parent,
+            name,
+            start,
+            end,
+            status,
+            act,
+            None,
+            None,
+            None,
+            ft,
+            fs,
+            fe,
+            ext,
+            fsc,
+            res,
+        )
         body = f"{trace}\x1f{span}\x1f{mid_s}\x1f\x00\x1f\x00\x1f\x00\x1f{tail_s}".encode()
         return [(p, body, None, kt, ka)]
     out: list[Prepared] = []
-    pseudonym_of = keyring.pseudonym
+    kid = keyring.active
+    mac = keyring.mac
     for subject in processing.subjects:
-        if not subject.id or len(subject.id) > 200:
+        sid, stype = subject.id, subject.type
+        if not sid or len(sid) > 200:
             raise RecordError("data subject id must be 1–200 characters")
-        kid, pseudonym = pseudonym_of(subject)
+        digest = mac(kid, f"{stype}:{sid}".encode())
+        pseudonym = digest.hex()
         span = new_span_id()
-        p = (trace, span, *mid, pseudonym, kid, subject.type, *tail)
-        body = f"{trace}\x1f{span}\x1f{mid_s}\x1f{pseudonym}\x1f{kid}\x1f{subject.type}\x1f{tail_s}".encode()
-        out.append((p, body, subject_key(pseudonym), kt, ka))
+        p = (
+            trace,
+            span,
+            parent,
+            name,
+            start,
+            end,
+            status,
+            act,
+            pseudonym,
+            kid,
+            stype,
+            ft,
+            fs,
+            fe,
+            ext,
+            fsc,
+            res,
+        )
+        body = f"{trace}\x1f{span}\x1f{mid_s}\x1f{pseudonym}\x1f{kid}\x1f{stype}\x1f{tail_s}".encode()
+        # the subject key (keys.subject_key of the pseudonym) straight from the digest's first 8 bytes
+        out.append((p, body, int.from_bytes(digest[:8], "big", signed=True), kt, ka))
     return out
 
 
