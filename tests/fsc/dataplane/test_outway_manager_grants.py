@@ -15,7 +15,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -85,7 +85,10 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         f.lab.group.stop()  # Managers restarted by a test are the LocalGroup's, not in 'started'
 
 
-def eventually(check: Callable[[], httpx.Response | None], timeout: float, what: str) -> httpx.Response:
+T = TypeVar("T")
+
+
+def eventually(check: Callable[[], T | None], timeout: float, what: str) -> T:
     deadline = time.monotonic() + timeout
     while True:
         r = check()
@@ -156,7 +159,7 @@ def test_outway_keeps_its_last_view_while_its_manager_is_down(lab: Lab) -> None:
     finally:
         lab.lab.group.start([name], timeout=60)
     eventually(
-        lambda: r if "answers again" in (r := lab.outway_log("gemeente")) else None,  # type: ignore[return-value]
+        lambda: r if "answers again" in (r := lab.outway_log("gemeente")) else None,
         REFRESH + 10,
         "the Outway to report its Manager back",
     )

@@ -54,6 +54,12 @@ def propose_at_consumer(h: Harness, grant: dict[str, Any], **overrides: Any) -> 
     return ch, h.grant_hashes(content)[0]
 
 
+def wait_at_provider(h: Harness, content_hash: str) -> None:
+    h.wait_for(
+        lambda: content_hash in h.contracts_seen_by(CONSUMER, PROVIDER), 20, "contract at the provider"
+    )
+
+
 def wait_listed(h: Harness, gh: str, present: bool = True, client: httpx.Client | None = None) -> None:
     h.wait_for(lambda: (gh in listed(h, client)) == present, 20, f"grant listed={present}")
 
@@ -62,7 +68,7 @@ def test_valid_connection_is_listed_with_the_provider_address(harness: Harness) 
     h = harness
     ch, gh = propose_at_consumer(h, h.sc(CONSUMER))
     assert gh not in listed(h)  # proposed: the provider has not accepted
-    h.wait_for(lambda: ch in h.contracts_seen_by(CONSUMER, PROVIDER), 20, "contract at the provider")
+    wait_at_provider(h, ch)
     h.admin_sign(PROVIDER, ch)
     wait_listed(h, gh)
     g = listed(h)[gh]
@@ -82,14 +88,14 @@ def test_valid_connection_is_listed_with_the_provider_address(harness: Harness) 
 def test_revoked_by_the_provider_and_rejected_are_not_listed(harness: Harness) -> None:
     h = harness
     ch, gh = propose_at_consumer(h, h.sc(CONSUMER, name=SERVICE_2))
-    h.wait_for(lambda: ch in h.contracts_seen_by(CONSUMER, PROVIDER), 20, "contract at the provider")
+    wait_at_provider(h, ch)
     h.admin_sign(PROVIDER, ch)
     wait_listed(h, gh)
     h.admin_sign(PROVIDER, ch, "revoke")
     wait_listed(h, gh, present=False)
 
     ch2, gh2 = propose_at_consumer(h, h.sc(CONSUMER))
-    h.wait_for(lambda: ch2 in h.contracts_seen_by(CONSUMER, PROVIDER), 20, "contract at the provider")
+    wait_at_provider(h, ch2)
     h.admin_sign(PROVIDER, ch2, "reject")
     h.wait_signature(CONSUMER, CONSUMER, ch2, PROVIDER, "reject")
     assert gh2 not in listed(h)
@@ -101,7 +107,7 @@ def test_not_yet_valid_contract_is_not_listed(harness: Harness) -> None:
     ch, gh = propose_at_consumer(
         h, h.sc(CONSUMER), validity={"not_before": now + 3600, "not_after": now + 7200}
     )
-    h.wait_for(lambda: ch in h.contracts_seen_by(CONSUMER, PROVIDER), 20, "contract at the provider")
+    wait_at_provider(h, ch)
     h.admin_sign(PROVIDER, ch)
     h.wait_signature(CONSUMER, CONSUMER, ch, PROVIDER)  # accepted by both, but not valid before not_before
     assert gh not in listed(h)
@@ -136,7 +142,7 @@ def test_only_grants_pinned_to_the_callers_key(harness: Harness) -> None:
     ch, gh = propose_at_consumer(h, grant)
     ch_main, gh_main = propose_at_consumer(h, h.sc(CONSUMER))
     for c in (ch, ch_main):
-        h.wait_for(lambda c=c: c in h.contracts_seen_by(CONSUMER, PROVIDER), 20, "contract at the provider")
+        wait_at_provider(h, c)
         h.admin_sign(PROVIDER, c)
     with client_for(h, second) as other:
         wait_listed(h, gh, client=other)

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("nds.fsc.manager")
 
 PATH = "/v1/internal/outway/grants"
+RESOLVE_SECONDS = 2.0
 
 
 def valid_grants(m: Manager, thumbprint: str) -> list[dict[str, Any]]:
@@ -75,7 +76,12 @@ async def usable_grants(m: Manager, cert: x509.Certificate) -> list[dict[str, An
     items = await asyncio.to_thread(valid_grants, m, public_key_thumbprint(cert))
     addresses: dict[str, str | None] = {m.peer_id: m.cfg.address}
     for provider in sorted({i["service"]["peer_id"] for i in items} - set(addresses)):
-        addresses[provider] = await resolve_address(m, provider)
+        # Known almost always (a provider that signed has called us); the Directory is asked otherwise,
+        # briefly, so that a slow Directory cannot hold up the whole list.
+        try:
+            addresses[provider] = await asyncio.wait_for(resolve_address(m, provider), RESOLVE_SECONDS)
+        except TimeoutError:
+            addresses[provider] = None
     out = []
     for item in items:
         address = addresses[item["service"]["peer_id"]]
