@@ -91,6 +91,7 @@ class ManagerGrants:
                     await task
         if self._client is not None:
             await self._client.aclose()
+            self._client = None
 
     async def _run(self) -> None:
         while True:
@@ -110,6 +111,8 @@ class ManagerGrants:
 
     def on_miss(self) -> asyncio.Task[bool] | None:
         """A client named an unknown grant: fetch now unless that was done less than miss_interval ago."""
+        if self._client is None:  # not started (or stopped): nothing to fetch with
+            return None
         if self._inflight is not None and not self._inflight.done():
             return self._inflight
         now = time.monotonic()
