@@ -60,9 +60,11 @@ Prepared = tuple[Pending, bytes, int | None, int, int]
 Item = tuple[Any, ...]
 
 
-def prepare(processing: Processing, keyring: Keyring) -> list[Prepared]:
+def prepare(processing: Processing, keyring: Keyring) -> tuple[Prepared, ...]:
     """One record per data subject, each with its own span id, all in the same trace; encoded
-    and keyed here, in the caller's thread, so the writer thread's serial section stays short."""
+    and keyed here, in the caller's thread, so the writer thread's serial section stays short.
+    A tuple, not a list: the garbage collector stops tracking a tuple of plain values, and this one
+    lives until the write is acknowledged."""
     processing.validate()
     trace, parent, name, start, act = (
         processing.trace_id,
@@ -109,7 +111,7 @@ def prepare(processing: Processing, keyring: Keyring) -> list[Prepared]:
             res,
         )
         body = f"{trace}\x1f{span}\x1f{mid_s}\x1f\x00\x1f\x00\x1f\x00\x1f{tail_s}".encode()
-        return [(p, body, None, kt, ka)]
+        return ((p, body, None, kt, ka),)
     out: list[Prepared] = []
     kid = keyring.active
     mac = keyring.mac
@@ -142,7 +144,7 @@ def prepare(processing: Processing, keyring: Keyring) -> list[Prepared]:
         body = f"{trace}\x1f{span}\x1f{mid_s}\x1f{pseudonym}\x1f{kid}\x1f{stype}\x1f{tail_s}".encode()
         # the subject key (keys.subject_key of the pseudonym) straight from the digest's first 8 bytes
         out.append((p, body, int.from_bytes(digest[:8], "big", signed=True), kt, ka))
-    return out
+    return tuple(out)
 
 
 def pending_records(processing: Processing, keyring: Keyring) -> list[Pending]:
@@ -369,7 +371,7 @@ class Logboek:
             log.warning("logboek: merging the recent index level failed; will retry", exc_info=True)
         self._unmerged = 0
 
-    def _append(self, groups: Sequence[list[Prepared]]) -> list[Any]:
+    def _append(self, groups: Sequence[Sequence[Prepared]]) -> list[Any]:
         """The chain's serial section: number, link and insert the batch, move the head, commit.
         Returns the ``logboek_log`` rows as one flat list (seq, body, prev_hash, record_hash of each
         record, in chain order): the statements' parameters, built without a tuple per row or per
@@ -471,7 +473,7 @@ def _claim(item: Item) -> bool:
 
 def _resolve(
     futs: list[asyncio.Future[Any]],
-    recss: list[list[Prepared]],
+    recss: list[Sequence[Prepared]],
     ats: list[int],
     stored: list[Any],
     error: Exception | None,
