@@ -162,9 +162,17 @@ class Manager:
         grant_hashes = hashing.grant_hashes(content, self.version)
         return content, content_hash, grant_hashes
 
-    def state_of(self, stored: StoredContract, content: ContractContent | None = None) -> ContractView:
+    def state_of(
+        self,
+        stored: StoredContract,
+        content: ContractContent | None = None,
+        validity: dict[str, tuple[int, int]] | None = None,
+    ) -> ContractView:
+        """``validity``: the signers' certificate validity, when the caller fetched it for many contracts
+        at once (``store.certificate_validity``); read from the store otherwise."""
         content = content or parse_contract_content(stored.content, self.version)
-        validity = self.store.certificate_validity(s.cert_thumbprint for s in stored.signatures)
+        if validity is None:
+            validity = self.store.certificate_validity(s.cert_thumbprint for s in stored.signatures)
         st = hashing.state(
             content,
             [(s.peer_id, s.sig_type, s.signed_at, s.cert_thumbprint) for s in stored.signatures],

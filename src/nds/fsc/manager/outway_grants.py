@@ -48,10 +48,15 @@ def valid_grants(m: Manager, thumbprint: str) -> list[dict[str, Any]]:
     """The valid connection grants pinned to (this Peer, ``thumbprint``), without addresses yet."""
     out: list[dict[str, Any]] = []
     states: dict[str, str] = {}
-    for stored, g in m.store.connection_grants_for_outway(m.peer_id, thumbprint):
+    rows = m.store.connection_grants_for_outway(m.peer_id, thumbprint)
+    # One query for the signers' certificates of all these contracts, not one per contract.
+    validity = m.store.certificate_validity(
+        s.cert_thumbprint for stored, _g in rows for s in stored.signatures
+    )
+    for stored, g in rows:
         state = states.get(stored.content_hash)
         if state is None:
-            state = states[stored.content_hash] = m.state_of(stored).state
+            state = states[stored.content_hash] = m.state_of(stored, validity=validity).state
         if state != "valid":
             continue
         service: dict[str, Any] = {"peer_id": g["service_peer_id"], "name": g["service_name"]}
