@@ -114,6 +114,16 @@ def test_contract_accepted_after_start_is_usable_without_touching_a_file(lab: La
     assert lab.grants_file("uitkering").read_bytes() == before  # nothing was written to the file
 
 
+def test_first_request_finds_a_grant_signed_a_moment_ago(lab: Lab) -> None:
+    """The request that misses waits (briefly) for the Manager's answer instead of getting a 404."""
+    c = lab.contract("uitkering", "kadaster", "adressen")
+    gh = c["grant_hashes"][0]
+    time.sleep(1.2)  # past the miss rate limit (1 s) that an earlier test may have used up
+    r = lab.call("uitkering", gh, "/adressen/2")
+    assert r.status_code == 200, r.text
+    assert r.json()["path"] == "/adressen/2"
+
+
 def test_revoked_contract_disappears_from_the_outways_view(lab: Lab) -> None:
     c = lab.contract("saas", "kadaster", "adressen")
     gh = c["grant_hashes"][0]

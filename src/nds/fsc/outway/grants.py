@@ -24,6 +24,7 @@ from nds.fsc.outway.config import GrantConfig
 from nds.pki import PeerIdentityError, peer_certificate_from_ssl_object, peer_identity
 
 log = logging.getLogger("nds.fsc.outway")
+MISS_WAIT_SECONDS = 1.0  # how long a request with an unknown grant hash waits for the Manager
 MAX_ANSWER_BYTES = 16 * 1024 * 1024  # ~50k grants; a larger answer is refused, the last view kept
 
 
@@ -267,16 +268,17 @@ class GrantBook:
                 self.manager.on_miss()
         return found
 
-    async def lookup(self, grant_hash: str) -> GrantConfig | None:
-        """Like :meth:`get`, but a miss waits for the immediate (rate-limited) fetch from the own
-        Manager, so a grant accepted a moment ago is found on the first request."""
+    async def lookup(self, grant_hash: str, wait: float = MISS_WAIT_SECONDS) -> GrantConfig | None:
+        """Like :meth:`get`, but a miss waits (at most ``wait`` seconds) for the immediate
+        (rate-limited) fetch from the own Manager, so a grant accepted a moment ago is found on the
+        first request, and a Manager that does not answer holds a request up only briefly."""
         found = self._local(grant_hash)
         if found is None and self.manager is not None:
             found = self.manager.grants.get(grant_hash)
             if found is None:
                 pending = self.manager.on_miss()
                 if pending is not None:
-                    with contextlib.suppress(Exception):
-                        await asyncio.shield(pending)
+                    with contextlib.suppress(Exception):  # including TimeoutError: the fetch goes on
+                        await asyncio.wait_for(asyncio.shield(pending), wait)
                 found = self.manager.grants.get(grant_hash)
         return found

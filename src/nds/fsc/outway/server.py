@@ -145,6 +145,8 @@ class Outway:
                 "the Fsc-Grant-Hash header is missing: name the grant to use for this request",
             )
         grant = self.grants.get(grant_hash)
+        if grant is None:  # perhaps signed a moment ago: ask the own Manager (bounded, rate-limited)
+            grant = await self.grants.lookup(grant_hash)
         if grant is None:
             return fsc_error(
                 req,
