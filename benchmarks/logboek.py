@@ -263,8 +263,14 @@ def _sizes(text: str) -> list[int]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--writes", type=_positive, default=200_000, help="records to write (>= 1)")
-    ap.add_argument("--concurrency", type=_positive, default=4096, help="concurrent writers (>= 1)")
-    ap.add_argument("--processes", type=_positive, default=1, help="application processes writing (>= 1)")
+    ap.add_argument("--concurrency", type=_positive, default=8192, help="concurrent writers in total (>= 1)")
+    ap.add_argument(
+        "--processes",
+        type=_positive,
+        default=os.cpu_count() or 1,
+        help="application processes writing (>= 1; default one per CPU, as an application server runs "
+        "its workers: one Python process is bound by its GIL)",
+    )
     ap.add_argument(
         "--loop",
         choices=("uvloop", "asyncio"),
