@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -59,6 +60,34 @@ def test_parse_keeps_good_entries_and_skips_malformed_ones() -> None:
     for bad in (b"[]", b"{}", b'{"grants": {}}', b"not json", b"\xff"):
         with pytest.raises(ValueError):
             ManagerGrants._parse(bad)
+
+
+class CountingPath(type(Path())):  # type: ignore[misc]
+    """A path that counts stat() calls (the grants file's cost per lookup)."""
+
+    stats = 0
+
+    def stat(self, *args: Any, **kwargs: Any) -> Any:
+        CountingPath.stats += 1
+        return super().stat(*args, **kwargs)
+
+
+@pytest.mark.unit
+def test_a_grant_from_the_manager_costs_no_file_check_per_request(group: MiniGroup, tmp_path: Path) -> None:
+    """The grants file is looked at again at once only when no source knows the hash; a grant the
+    Manager lists is found without a stat() per request (the file is re-checked at most twice a second)."""
+    path = CountingPath(tmp_path / "grants.json")
+    path.write_text(json.dumps({"$1$3$b": B.model_dump()}))
+    mg = manager_source(group)
+    mg.grants = {"$1$3$c": C}
+    book = GrantBook({}, path, mg)
+    assert book.get("$1$3$b") == B
+    CountingPath.stats = 0
+    for _ in range(100):
+        assert book.get("$1$3$c") == C
+    assert CountingPath.stats <= 1  # at most the half-second re-check, not one per lookup
+    assert book.get("$1$3$unknown") is None
+    assert CountingPath.stats >= 1  # a true miss looks at the file at once
 
 
 @pytest.mark.unit

@@ -248,37 +248,45 @@ class GrantBook:
         except (OSError, ValueError, AttributeError):
             pass  # keep the previous view; a half-written file is retried on the next lookup
 
-    def _local(self, grant_hash: str) -> GrantConfig | None:
+    def _known(self, grant_hash: str) -> GrantConfig | None:
+        """The sources' current views, in order (the file re-read at most twice a second)."""
         found = self._static.get(grant_hash)
         if found is None and self._path is not None:
             self._reload()  # changed or withdrawn grants are seen within half a second
             found = self._from_file.get(grant_hash)
-            if found is None:  # a grant added just now: look again at once (one stat() per miss)
-                self._reload(force=True)
-                found = self._from_file.get(grant_hash)
+        if found is None and self.manager is not None:
+            found = self.manager.grants.get(grant_hash)
         return found
+
+    def _missed(self, grant_hash: str) -> GrantConfig | None:
+        """Nobody knows the hash: look at the file again at once (a grant added just now; one stat()
+        per miss, never for a grant some source knows)."""
+        if self._path is not None:
+            self._reload(force=True)
+            return self._from_file.get(grant_hash)
+        return None
 
     def get(self, grant_hash: str) -> GrantConfig | None:
         """Synchronous lookup. A miss starts a (rate-limited) fetch from the own Manager in the
         background; the request that missed is not held for it (see :meth:`lookup`)."""
-        found = self._local(grant_hash)
+        found = self._known(grant_hash)
+        if found is None:
+            found = self._missed(grant_hash)
         if found is None and self.manager is not None:
-            found = self.manager.grants.get(grant_hash)
-            if found is None:
-                self.manager.on_miss()
+            self.manager.on_miss()
         return found
 
     async def lookup(self, grant_hash: str, wait: float = MISS_WAIT_SECONDS) -> GrantConfig | None:
         """Like :meth:`get`, but a miss waits (at most ``wait`` seconds) for the immediate
         (rate-limited) fetch from the own Manager, so a grant accepted a moment ago is found on the
         first request, and a Manager that does not answer holds a request up only briefly."""
-        found = self._local(grant_hash)
+        found = self._known(grant_hash)
+        if found is None:
+            found = self._missed(grant_hash)
         if found is None and self.manager is not None:
+            pending = self.manager.on_miss()
+            if pending is not None:
+                with contextlib.suppress(Exception):  # including TimeoutError: the fetch goes on
+                    await asyncio.wait_for(asyncio.shield(pending), wait)
             found = self.manager.grants.get(grant_hash)
-            if found is None:
-                pending = self.manager.on_miss()
-                if pending is not None:
-                    with contextlib.suppress(Exception):  # including TimeoutError: the fetch goes on
-                        await asyncio.wait_for(asyncio.shield(pending), wait)
-                found = self.manager.grants.get(grant_hash)
         return found
