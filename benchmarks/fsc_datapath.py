@@ -253,6 +253,11 @@ def main() -> int:
     ap.add_argument(
         "--profile", action="store_true", help="profile Outway/Inway workers (cProfile) and print"
     )
+    ap.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the run's directory (DigiLab state and logs, nginx config, profiles); removed otherwise",
+    )
     args = ap.parse_args()
     cpus = os.cpu_count() or 1
     args.workers = args.workers or max(1, cpus // 2)
@@ -261,6 +266,17 @@ def main() -> int:
         print("wrk is not installed: run 'make system-deps' (Debian package wrk)", file=sys.stderr)
         return 2
     tmp = Path(tempfile.mkdtemp(prefix="nds-bench-fsc-"))
+    try:
+        return run(args, cpus, tmp)
+    finally:
+        if args.keep:
+            print(f"kept: {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def run(args: argparse.Namespace, cpus: int, tmp: Path) -> int:
+    """One benchmark run in ``tmp`` (which the caller removes)."""
     prof_dir = tmp / "profiles"
     if args.profile:
         prof_dir.mkdir()
