@@ -27,6 +27,7 @@ import argparse
 import asyncio
 import datetime as dt
 import multiprocessing as mp
+import shutil
 import socket
 import ssl
 import sys
@@ -287,6 +288,8 @@ def main() -> int:
         proc.join(15)
         if proc.is_alive():
             proc.terminate()
+        if not args.keep:
+            shutil.rmtree(tmp, ignore_errors=True)
     tls_tests = sum(kind_of(i) != "nohttps" for i in range(args.hosts))
     base_rate = 60.0 * b_tests / b_s
     rate = 60.0 * f_tests / f_s
