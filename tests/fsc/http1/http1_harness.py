@@ -72,15 +72,7 @@ async def read_response(reader: asyncio.StreamReader, *, head: bool = False) -> 
         if cl is not None:
             resp.body = await reader.readexactly(int(cl))
         elif (resp.get("Transfer-Encoding") or "").lower() == "chunked":
-            parts = []
-            while True:
-                size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
-                if size == 0:
-                    await reader.readuntil(b"\r\n")
-                    break
-                parts.append(await reader.readexactly(size))
-                await reader.readexactly(2)
-            resp.body = b"".join(parts)
+            resp.body = await read_chunked(reader)
         else:
             resp.body = await reader.read()
     except asyncio.IncompleteReadError as exc:
@@ -157,15 +149,7 @@ async def read_request(
     if "content-length" in hd:
         body = await reader.readexactly(int(hd["content-length"]))
     elif hd.get("transfer-encoding", "").lower() == "chunked":
-        parts = []
-        while True:
-            size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
-            if size == 0:
-                await reader.readuntil(b"\r\n")
-                break
-            parts.append(await reader.readexactly(size))
-            await reader.readexactly(2)
-        body = b"".join(parts)
+        body = await read_chunked(reader)
     return lines[0], headers, body  # type: ignore[return-value]
 
 
@@ -219,3 +203,15 @@ async def proxy_to(
     finally:
         await server.close(grace=1.0)
         await pool.close()
+
+
+async def read_chunked(reader: asyncio.StreamReader) -> bytes:
+    """A chunked message body (RFC 9112 §7.1), chunk extensions ignored, trailer section skipped."""
+    parts: list[bytes] = []
+    while True:
+        size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
+        if size == 0:
+            await reader.readuntil(b"\r\n")
+            return b"".join(parts)
+        parts.append(await reader.readexactly(size))
+        await reader.readexactly(2)
