@@ -40,7 +40,14 @@ from nds.fsc.txlog.writer import (
     TransactionLogWriteError,
 )
 
-__all__ = ["LogPage", "QueryError", "TransactionLog", "TransactionLogWriteError", "records_table"]
+__all__ = [
+    "LogPage",
+    "QueryError",
+    "TransactionLog",
+    "TransactionLogWriteError",
+    "index_state_table",
+    "records_table",
+]
 
 metadata = component_metadata()
 _ID_TYPE = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # SQLite: a rowid alias
@@ -49,22 +56,38 @@ records_table = sa.Table(
     "fsc_txlog_records",
     metadata,
     sa.Column("id", _ID_TYPE, primary_key=True, autoincrement=True),
-    sa.Column("transaction_id", sa.String(64), nullable=False, index=True),
+    sa.Column("transaction_id", sa.String(64), nullable=False),
     sa.Column("direction", sa.String(24), nullable=False),
     sa.Column("grant_hash", sa.String(1024), nullable=False),
-    sa.Column("outway_peer_id", sa.String(64), nullable=False, index=True),
+    sa.Column("outway_peer_id", sa.String(64), nullable=False),
     sa.Column("source_delegator_peer_id", sa.String(64), nullable=True),
-    sa.Column("service_peer_id", sa.String(64), nullable=False, index=True),
+    sa.Column("service_peer_id", sa.String(64), nullable=False),
     sa.Column("destination_delegator_peer_id", sa.String(64), nullable=True),
     sa.Column("service_name", sa.String(255), nullable=False),
     sa.Column("created_at_us", sa.BigInteger(), nullable=False),
+    # 0 from the durable commit until the writer indexes the record (SQLite); 1 at once elsewhere.
+    sa.Column("indexed", sa.SmallInteger(), nullable=False, server_default="1"),
 )
 # Indexes match the GET /logs queries (migration fsc_txlog_0002): every query is restricted to the
 # caller, so it is driven by the per-party indexes (or transaction_id); the other filters are residual.
-# Delegators are rare: partial indexes cost nothing for records without one.
+# Delegators are rare: partial indexes cost nothing for records without one. All are partial on
+# ``indexed = 1`` (migration fsc_txlog_0003): a record enters them after its commit, not in it.
+_INDEXED = records_table.c.indexed == 1
+for _col in ("transaction_id", "outway_peer_id", "service_peer_id"):
+    _c = records_table.c[_col]
+    sa.Index(f"ix_fsc_txlog_records_{_col}", _c, sqlite_where=_INDEXED, postgresql_where=_INDEXED)
 for _col in ("source_delegator_peer_id", "destination_delegator_peer_id"):
     _c = records_table.c[_col]
-    sa.Index(f"ix_fsc_txlog_records_{_col}", _c, sqlite_where=_c.isnot(None), postgresql_where=_c.isnot(None))
+    _w = sa.and_(_c.isnot(None), _INDEXED)
+    sa.Index(f"ix_fsc_txlog_records_{_col}", _c, sqlite_where=_w, postgresql_where=_w)
+index_state_table = sa.Table(
+    "fsc_txlog_index_state",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=False),
+    # every record with an ID up to this one is indexed; newer ones may not be yet
+    sa.Column("indexed_through", sa.BigInteger(), nullable=False),
+)
+_PARTIES = ("outway_peer_id", "service_peer_id", "source_delegator_peer_id", "destination_delegator_peer_id")
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 DEFAULT_LIMIT = 25
@@ -169,6 +192,8 @@ class TransactionLog:
         self._sqlite = is_sqlite(url)
         connect_args = {"cached_statements": SQLITE_CACHED_STATEMENTS} if self._sqlite else {}
         self._engine: Engine = make_engine(url, immediate=True, connect_args=connect_args)
+        # Queries get their own engine with deferred BEGIN: a reader must not take the write lock.
+        self._read_engine: Engine = make_engine(url) if self._sqlite else self._engine
         if create:
             migrate(self._engine, "fsc_txlog", MIGRATIONS_DIR)
         lock_path: str | None = None
@@ -232,6 +257,11 @@ class TransactionLog:
                 return
             await self._writer.submit(rows)
 
+    def index_pending(self) -> None:
+        """Put every record that waits for the secondary indexes into them now (SQLite; the writer
+        does this by itself when idle). For maintenance and tests; queries never need it."""
+        self._writer.index_pending()
+
     # -- reading ---------------------------------------------------------------------------
 
     def query_sync(
@@ -254,43 +284,56 @@ class TransactionLog:
         (as the spec says), but never the restriction to the caller.
         """
         t = records_table
-        involves = sa.or_(
-            t.c.outway_peer_id == caller_peer_id,
-            t.c.service_peer_id == caller_peer_id,
-            t.c.source_delegator_peer_id == caller_peer_id,
-            t.c.destination_delegator_peer_id == caller_peer_id,
-        )
         if sort_order not in (SORT_ASCENDING, SORT_DESCENDING):
             raise QueryError(f"sort_order must be {SORT_ASCENDING} or {SORT_DESCENDING}")
         descending = sort_order == SORT_DESCENDING
+        conds: list[Any] = []
+        page: int | None = limit
         if transaction_ids:
             if len(transaction_ids) > MAX_TRANSACTION_IDS:
                 raise QueryError(f"at most {MAX_TRANSACTION_IDS} transaction_ids")
-            stmt = sa.select(t).where(involves, t.c.transaction_id.in_(list(transaction_ids)))
-            stmt = stmt.order_by(t.c.id.desc() if descending else t.c.id)
-            with self._engine.connect() as conn:
-                rows = conn.execute(stmt).all()
+            conds.append(t.c.transaction_id.in_(list(transaction_ids)))
+            page = None  # the spec: transaction_ids overrides pagination
+        else:
+            if not 1 <= limit <= MAX_LIMIT:
+                raise QueryError(f"limit must be between 1 and {MAX_LIMIT}")
+            if after is not None:
+                conds.append(t.c.created_at_us >= (after + 1) * 1_000_000)
+            if before is not None:
+                conds.append(t.c.created_at_us < before * 1_000_000)
+            if grant_hash:
+                conds.append(t.c.grant_hash.in_(list(grant_hash)))
+            if service_name:
+                conds.append(t.c.service_name.in_(list(service_name)))
+            if cursor:
+                last = _decode_cursor(cursor)
+                conds.append(t.c.id < last if descending else t.c.id > last)
+        order = t.c.id.desc() if descending else t.c.id
+        fetch = None if page is None else page + 1
+        # Indexed records through the per-party partial indexes; each OR term names ``indexed = 1``
+        # so that SQLite and PostgreSQL can use them (the planner checks the term, not the rest).
+        indexed = sa.select(t).where(
+            sa.or_(*(sa.and_(t.c[col] == caller_peer_id, t.c.indexed == 1) for col in _PARTIES)), *conds
+        )
+        with self._read_engine.connect() as conn:  # one read transaction: one snapshot for both parts
+            rows = list(conn.execute(indexed.order_by(order).limit(fetch)).all())
+            if self._sqlite:
+                # Records committed but not indexed yet: newer than indexed_through, found by ID range.
+                through = sa.select(index_state_table.c.indexed_through).scalar_subquery()
+                recent = sa.select(t).where(
+                    t.c.id > sa.func.coalesce(through, 0),
+                    t.c.indexed == 0,
+                    sa.or_(*(t.c[col] == caller_peer_id for col in _PARTIES)),
+                    *conds,
+                )
+                more = conn.execute(recent.order_by(order).limit(fetch)).all()
+                if more:
+                    rows = sorted([*rows, *more], key=lambda r: r.id, reverse=descending)
+        if page is None:
             return LogPage([_from_row(r) for r in rows], "")
-        if not 1 <= limit <= MAX_LIMIT:
-            raise QueryError(f"limit must be between 1 and {MAX_LIMIT}")
-        conds: list[Any] = [involves]
-        if after is not None:
-            conds.append(t.c.created_at_us >= (after + 1) * 1_000_000)
-        if before is not None:
-            conds.append(t.c.created_at_us < before * 1_000_000)
-        if grant_hash:
-            conds.append(t.c.grant_hash.in_(list(grant_hash)))
-        if service_name:
-            conds.append(t.c.service_name.in_(list(service_name)))
-        if cursor:
-            last = _decode_cursor(cursor)
-            conds.append(t.c.id < last if descending else t.c.id > last)
-        stmt = sa.select(t).where(*conds).order_by(t.c.id.desc() if descending else t.c.id).limit(limit + 1)
-        with self._engine.connect() as conn:
-            rows = conn.execute(stmt).all()
-        more = len(rows) > limit
-        rows = rows[:limit]
-        next_cursor = _encode_cursor(rows[-1].id) if more and rows else ""
+        more_pages = len(rows) > page
+        rows = rows[:page]
+        next_cursor = _encode_cursor(rows[-1].id) if more_pages and rows else ""
         return LogPage([_from_row(r) for r in rows], next_cursor)
 
     async def query(self, caller_peer_id: str, **filters: Any) -> LogPage:
@@ -301,7 +344,7 @@ class TransactionLog:
         )
 
     def count(self) -> int:
-        with self._engine.connect() as conn:
+        with self._read_engine.connect() as conn:
             return int(conn.execute(sa.select(sa.func.count()).select_from(records_table)).scalar_one())
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -317,3 +360,4 @@ class TransactionLog:
         self._writer.close()
         self._read_executor.shutdown(wait=True)
         self._engine.dispose()
+        self._read_engine.dispose()

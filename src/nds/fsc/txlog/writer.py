@@ -8,11 +8,9 @@ runs. This module keeps that small:
 
 - the queue is a C ``queue.SimpleQueue``; the writer blocks in ``get()`` with the GIL released, a
   producer wakes it with a single ``put`` (no Python-level ``Condition``);
-- SQLite: up to :data:`CHUNK_ROWS` records are written with **one** multi-row ``INSERT`` in autocommit
-  mode: one ``sqlite3_step`` begins, inserts, commits and fsyncs. The ``sqlite3`` module releases
-  the GIL twice per statement (step and reset); ``executemany`` inside ``BEGIN``/``COMMIT`` did so
-  twice per row plus four times. The statements (one per row count) stay prepared in the
-  connection's statement cache; the connection lives as long as the log (reopened after an error);
+- SQLite: one multi-row autocommit ``INSERT`` per commit, changing only the table's leaf page; the
+  records are indexed afterwards, by this thread, when idle or a chunk at a time
+  (:mod:`nds.fsc.txlog.sinks`, migration fsc_txlog_0003);
 - the cross-process ``flock`` is first tried without blocking through ``ctypes.PyDLL`` (which keeps the
   GIL); only when another process holds it does the writer block in ``fcntl.flock``;
 - waiters are released with one ``call_soon_threadsafe`` per batch and event loop.
@@ -27,7 +25,7 @@ import asyncio
 import contextlib
 import ctypes
 import fcntl
-import itertools
+import logging
 import os
 import queue
 import threading
@@ -35,13 +33,27 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-CHUNK_ROWS = 64  # rows per multi-row INSERT (9 columns: 576 parameters, below SQLite's oldest limit of 999)
-# The statement cache must hold one INSERT per row count 1..CHUNK_ROWS plus BEGIN/COMMIT/ROLLBACK.
-SQLITE_CACHED_STATEMENTS = 2 * CHUNK_ROWS + 16
+from nds.fsc.txlog.sinks import CHUNK_ROWS, SQLITE_CACHED_STATEMENTS, DbapiSink, Row, SqliteSink
 
-Row = tuple[Any, ...]
+__all__ = [
+    "CHUNK_ROWS",
+    "INDEX_CHUNK",
+    "INDEX_IDLE_SECONDS",
+    "SQLITE_CACHED_STATEMENTS",
+    "DbapiSink",
+    "GroupCommitWriter",
+    "SqliteSink",
+    "TransactionLogWriteError",
+]
+
+# Deferred indexing (SQLite; migration fsc_txlog_0003): records are committed unindexed and put into
+# the secondary indexes afterwards by the writer thread, INDEX_CHUNK at a time, once the log has been
+# idle for INDEX_IDLE_SECONDS or as soon as INDEX_CHUNK records wait. GET /logs finds the rest by ID.
+INDEX_CHUNK = 1024
+INDEX_IDLE_SECONDS = 0.2
 _Waiter = tuple[list[Row], "asyncio.Future[None]", asyncio.AbstractEventLoop]
 _STOP: Any = object()  # queued by stop(); nothing can be queued after it
+_INDEX: Any = object()  # queued after an inline commit when INDEX_CHUNK records wait to be indexed
 
 
 def _load_flock_nogil() -> Callable[[int, int], int] | None:
@@ -56,97 +68,11 @@ def _load_flock_nogil() -> Callable[[int, int], int] | None:
 
 
 _flock_nogil = _load_flock_nogil()
+log = logging.getLogger("nds.fsc.txlog")
 
 
 class TransactionLogWriteError(Exception):
     """The records could not be written durably (maps to TRANSACTION_LOG_WRITE_ERROR)."""
-
-
-class SqliteSink:
-    """Writes batches on one long-lived ``sqlite3`` connection (autocommit, WAL, synchronous=FULL)."""
-
-    def __init__(self, connect: Callable[[], Any], table: str, columns: tuple[str, ...]) -> None:
-        # ``connect`` returns a pool-proxied connection whose driver connection has the log's pragmas
-        # and autocommit (``isolation_level=None``); we call the ``sqlite3`` connection directly.
-        self._connect = connect
-        self._proxy: Any = None
-        self._conn: Any = None
-        self._head = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "  # noqa: S608 - constants
-        self._one = "(" + ", ".join("?" for _ in columns) + ")"
-        self._sql: dict[int, str] = {}
-
-    def _insert_sql(self, n: int) -> str:
-        sql = self._sql.get(n)
-        if sql is None:
-            sql = self._sql[n] = self._head + ", ".join(itertools.repeat(self._one, n))
-        return sql
-
-    def write(self, rows: list[Row]) -> None:
-        conn = self._conn
-        if conn is None:
-            self._proxy = self._connect()
-            conn = self._conn = self._proxy.driver_connection
-        n = len(rows)
-        if n <= CHUNK_ROWS:
-            # Autocommit: one statement is one transaction, committed and fsynced inside this call.
-            conn.execute(self._insert_sql(n), list(itertools.chain.from_iterable(rows)))
-            return
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            for start in range(0, n, CHUNK_ROWS):
-                part = rows[start : start + CHUNK_ROWS]
-                conn.execute(self._insert_sql(len(part)), list(itertools.chain.from_iterable(part)))
-            conn.execute("COMMIT")
-        except BaseException:
-            with contextlib.suppress(Exception):
-                conn.execute("ROLLBACK")
-            raise
-
-    def reset(self) -> None:
-        """After an error: drop the connection (a fresh one is opened for the next batch)."""
-        proxy, self._proxy, self._conn = self._proxy, None, None
-        if proxy is not None:
-            with contextlib.suppress(Exception):
-                proxy.invalidate()
-
-    def close(self) -> None:
-        proxy, self._proxy, self._conn = self._proxy, None, None
-        if proxy is not None:
-            with contextlib.suppress(Exception):
-                proxy.close()
-
-
-class DbapiSink:
-    """Any other database (PostgreSQL): ``executemany`` + ``commit`` on one pooled DBAPI connection."""
-
-    def __init__(self, connect: Callable[[], Any], insert_sql: str) -> None:
-        self._connect = connect  # returns a pool-proxied DBAPI connection (has .invalidate())
-        self._conn: Any = None
-        self._sql = insert_sql
-
-    def write(self, rows: list[Row]) -> None:
-        if self._conn is None:
-            self._conn = self._connect()
-        cur = self._conn.cursor()
-        try:
-            cur.executemany(self._sql, rows)
-            self._conn.commit()
-        finally:
-            cur.close()
-
-    def reset(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            with contextlib.suppress(Exception):
-                conn.rollback()
-            with contextlib.suppress(Exception):
-                conn.invalidate()
-
-    def close(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            with contextlib.suppress(Exception):
-                conn.close()
 
 
 class GroupCommitWriter:
@@ -178,6 +104,13 @@ class GroupCommitWriter:
         self._write_lock = threading.Lock()  # one writer per process: the thread or write_sync
         self.batches_written = 0  # for tests and the benchmarks
         self.records_written = 0
+        # Deferred indexing: records this process committed that may still wait to be indexed
+        # (an estimate: other processes index too), and when it last committed. Both change only
+        # under _write_lock.
+        self._unindexed = 0
+        self._last_write = 0.0
+        self._index_requested = False
+        self.index_errors = 0
 
     # -- producers ---------------------------------------------------------------------------
 
@@ -190,10 +123,26 @@ class GroupCommitWriter:
             if self._closed:
                 raise TransactionLogWriteError("the transaction log is closed")
             self._queue.put((rows, fut, loop))
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="txlog-writer", daemon=True)
-                self._thread.start()
+            self._start_thread()
         return fut
+
+    def _start_thread(self) -> None:
+        """Start the writer thread if it is not running (call with ``_state`` held)."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="txlog-writer", daemon=True)
+            self._thread.start()
+
+    def _after_direct_commit(self) -> None:
+        """After a commit made outside the writer thread: the thread indexes what it left behind."""
+        if not self._sink.deferred_indexing:
+            return
+        if self._thread is None:
+            with self._state:
+                if not self._closed:
+                    self._start_thread()
+        if self._unindexed >= INDEX_CHUNK and not self._index_requested:
+            self._index_requested = True
+            self._queue.put(_INDEX)
 
     def try_write_inline(self, rows: list[Row]) -> bool:
         """Commit ``rows`` on the calling thread if this process writes nothing else right now.
@@ -215,9 +164,10 @@ class GroupCommitWriter:
                 self._commit(rows)
             finally:
                 self._unlock_file()
-            return True
         finally:
             self._write_lock.release()
+        self._after_direct_commit()
+        return True
 
     def write_sync(self, rows: list[Row]) -> None:
         """Commit ``rows`` on the calling thread (durable when this returns)."""
@@ -229,16 +179,30 @@ class GroupCommitWriter:
                 self._commit(rows)
             finally:
                 self._unlock_file()
+        self._after_direct_commit()
 
     # -- the writer thread -------------------------------------------------------------------
 
     def _run(self) -> None:
         q = self._queue
         stop = False
+        # With deferred indexing the thread wakes now and then to index what waits (when idle).
+        wait = INDEX_IDLE_SECONDS if self._sink.deferred_indexing else None
         while not stop:
-            first = q.get()  # blocks with the GIL released
+            try:
+                first = q.get(timeout=wait)  # blocks with the GIL released
+            except queue.Empty:
+                if self._unindexed and time.monotonic() - self._last_write >= INDEX_IDLE_SECONDS:
+                    self._index(everything=True)
+                continue
             if first is _STOP:
+                self._index(everything=True)
                 return
+            if first is _INDEX:
+                self._index_requested = False
+                if self._unindexed >= INDEX_CHUNK:
+                    self._index()
+                continue
             if self.window_ms > 0:
                 time.sleep(self.window_ms / 1000)
             batch: list[_Waiter] = [first]
@@ -251,6 +215,9 @@ class GroupCommitWriter:
                         if item is _STOP:  # write what came before it, then stop
                             stop = True
                             break
+                        if item is _INDEX:
+                            self._index_requested = False
+                            continue
                         batch.append(item)
                     outcomes = self._write_batch(batch) if lock_error is None else [(batch, lock_error)]
                 finally:
@@ -263,6 +230,59 @@ class GroupCommitWriter:
                     mine = futs if len(loops) == 1 else [w[1] for w in chunk if w[2] is loop]
                     with contextlib.suppress(RuntimeError):  # that loop is closed: nobody waits
                         loop.call_soon_threadsafe(_settle, mine, error)
+            if self._unindexed >= INDEX_CHUNK and not stop:  # after the waiters were released
+                self._index()
+        self._index(everything=True)
+
+    def _index(self, *, everything: bool = False) -> None:
+        """Index waiting records, INDEX_CHUNK per transaction (all of them if ``everything`` and
+        nothing is queued meanwhile). Skipped while another process holds the write lock; a
+        failure is logged and retried later: the records are durable and found without the index."""
+        if not (self._sink.deferred_indexing and self._unindexed):
+            return
+        while True:
+            with self._write_lock:
+                if not self._try_lock_file_now():
+                    return
+                try:
+                    left = self._index_chunk()
+                finally:
+                    self._unlock_file()
+            if left is None or not (everything and left and self._queue.empty()):
+                return
+
+    def _index_chunk(self) -> int | None:
+        """One indexing transaction (``_write_lock`` and the file lock held); None if it failed."""
+        try:
+            left = self._sink.index(INDEX_CHUNK)
+        except Exception as exc:
+            self._sink.reset()
+            self.index_errors += 1
+            if self.index_errors == 1 or self.index_errors % 1000 == 0:
+                log.warning("transaction log: indexing failed (%d times): %s", self.index_errors, exc)
+            return None
+        self._unindexed = left
+        return left
+
+    def index_pending(self) -> None:
+        """Index every waiting record now, waiting for the write lock if another process holds it
+        (maintenance and tests). Raises :class:`TransactionLogWriteError` if that fails."""
+        if not self._sink.deferred_indexing:
+            return
+        while True:
+            with self._write_lock:
+                lock_error = self._try_lock_file()
+                if lock_error is not None:
+                    raise lock_error
+                try:
+                    errors = self.index_errors
+                    left = self._index_chunk()
+                finally:
+                    self._unlock_file()
+            if left is None:
+                raise TransactionLogWriteError(f"indexing failed ({self.index_errors - errors})")
+            if not left:
+                return
 
     def _write_batch(self, batch: list[_Waiter]) -> list[tuple[list[_Waiter], BaseException | None]]:
         """Commit a batch: one transaction, or several of at most ``max_batch`` records each (a
@@ -299,6 +319,9 @@ class GroupCommitWriter:
             raise TransactionLogWriteError(exc.__class__.__name__) from exc
         self.batches_written += 1
         self.records_written += len(rows)
+        if self._sink.deferred_indexing:
+            self._unindexed += len(rows)
+            self._last_write = time.monotonic()
 
     def _try_lock_file(self) -> TransactionLogWriteError | None:
         """Take the cross-process write lock; the error if that is impossible (nothing is written then).
