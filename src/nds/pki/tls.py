@@ -5,7 +5,8 @@
 - TLS 1.2 suites: ``rules.tls.tls12_ciphers`` (set on the context);
 - TLS 1.3 suites: Python's :mod:`ssl` cannot restrict them per context. OpenSSL 3's default TLS 1.3
   set equals the NCSC "good" list (our default); a Group that narrows it gets it enforced after the
-  handshake by :func:`check_negotiated` (servers and clients in nds call it);
+  handshake by :func:`check_negotiated`, which the Inway (per accepted connection) and the Outway (per
+  connection to an Inway) call; the Manager's endpoints do not yet (docs/fsc/dataplane.md);
 - CRLs: with ``rules.check_crl`` OpenSSL checks the peer's leaf against the Group CRLs (fail closed).
 """
 

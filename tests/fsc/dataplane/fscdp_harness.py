@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from nds.fsc.grouprules import GroupRules, dump_group_rules
+from nds.fsc.grouprules import GroupRules, TlsRules, dump_group_rules
 from nds.fsc.jose import issue_access_token
 from nds.fsc.localgroup import host_is_free
 from nds.pki import (
@@ -182,7 +182,9 @@ def write_toml(path: Path, top: dict[str, Any], tables: dict[str, dict[str, Any]
 class MiniGroup:
     """A Group CA, rules and the certificates of a provider, two consumers and an outsider."""
 
-    def __init__(self, root: Path, *, token_lifetime: int = 300, clock_skew: int = 2) -> None:
+    def __init__(
+        self, root: Path, *, token_lifetime: int = 300, clock_skew: int = 2, tls: TlsRules | None = None
+    ) -> None:
         self.root = root
         root.mkdir(parents=True, exist_ok=True)
         self.ca = create_group_ca(root / "ca", "DP Test")
@@ -193,6 +195,7 @@ class MiniGroup:
                 trust_anchors=[self.ca.cert],
                 token_lifetime_seconds=token_lifetime,
                 clock_skew_seconds=clock_skew,
+                **({"tls": tls} if tls is not None else {}),
             ),
             self.rules_path,
         )

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ssl
+from collections.abc import Callable
 from typing import Any
 
 import httptools
@@ -321,8 +322,11 @@ class UpstreamPool:
         *,
         max_idle_per_host: int = 256,
         idle_timeout: float = 30.0,
+        tls_check: Callable[[Any], None] | None = None,
     ) -> None:
         self.ssl_context = ssl_context
+        # Called with each new TLS connection's SSLObject; raising refuses it (UpstreamError).
+        self.tls_check = tls_check
         self.max_idle_per_host = max_idle_per_host
         self.idle_timeout = idle_timeout
         self.loop = asyncio.get_running_loop()
@@ -419,6 +423,12 @@ class UpstreamPool:
             raise UpstreamError(
                 f"cannot connect to {host}:{port}: {exc.__class__.__name__}", nothing_received=True
             ) from None
+        if tls and self.tls_check is not None:
+            try:
+                self.tls_check(conn.transport.get_extra_info("ssl_object") if conn.transport else None)
+            except Exception as exc:
+                conn.abort()
+                raise UpstreamError(f"TLS with {host}:{port} refused: {exc}", nothing_received=True) from None
         self.connects += 1
         if self._sweeper is None:
             self._sweeper = self.loop.create_task(self._sweep())

@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ssl
+from collections.abc import Callable
+from typing import Any
 
 from nds.fsc.http1.server import Handler, ServerConnection
 
@@ -23,8 +25,12 @@ class Http1Server:
         header_timeout: float = 30.0,
         body_timeout: float = 60.0,
         write_timeout: float = 60.0,
+        tls_check: Callable[[Any], None] | None = None,
     ) -> None:
         self.handler = handler
+        # Called with each TLS connection's SSLObject once the handshake is done; raising refuses the
+        # connection (the FSC proxies check the negotiated version and suite against the Group rules).
+        self.tls_check = tls_check
         self.keepalive_timeout = keepalive_timeout
         self.header_timeout = header_timeout
         self.body_timeout = body_timeout

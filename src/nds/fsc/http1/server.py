@@ -28,7 +28,7 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import httptools
 
@@ -95,6 +95,18 @@ class ServerConnection(asyncio.Protocol):
 
     # -- asyncio.Protocol ------------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        check = self.server.tls_check
+        if check is not None:
+            tls = transport.get_extra_info("ssl_object")
+            if tls is not None:
+                try:
+                    check(tls)
+                except Exception as exc:
+                    peer = transport.get_extra_info("peername")
+                    log.warning("TLS connection from %s refused: %s", peer, exc)
+                    self.closed = True
+                    cast(asyncio.Transport, transport).abort()
+                    return
         self.transport = transport  # type: ignore[assignment]  # uvloop's TLS transport is duck-typed
         self.server.connections.add(self)
         self.deadline = self.loop.time() + self.server.keepalive_timeout

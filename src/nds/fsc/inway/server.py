@@ -46,7 +46,7 @@ from nds.fsc.txlog import (
     TransactionLogWriteError,
     is_valid_transaction_id,
 )
-from nds.pki import b64url, load_certificate, peer_identity, server_ssl_context
+from nds.pki import b64url, check_negotiated, load_certificate, peer_identity, server_ssl_context
 from nds.pki.model import PeerIdentityError
 
 _TOKEN_CODES = {
@@ -270,7 +270,8 @@ async def serve_async(config: InwayConfig, *, ready: asyncio.Event | None = None
     txlog = TransactionLog(config.txlog_url, window_ms=config.txlog_window_ms, create=False)
     inway = Inway(config, rules, txlog)
     await inway.start()
-    server = Http1Server(inway.handle)
+    # Python cannot narrow TLS 1.3 suites per context: the negotiated ones are checked per connection.
+    server = Http1Server(inway.handle, tls_check=lambda tls: check_negotiated(tls, rules))
     host, port = split_hostport(config.listen, 443)
     await server.listen(host, port, ssl_context=inway.ssl_context(), reuse_port=True, backlog=1024)
 

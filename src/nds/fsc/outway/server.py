@@ -37,7 +37,7 @@ from nds.fsc.outway.config import OutwayConfig
 from nds.fsc.outway.grants import GrantBook, ManagerGrants
 from nds.fsc.outway.tokens import TokenCache, TokenUnavailable
 from nds.fsc.txlog import Direction, LogRecord, TransactionLog, TransactionLogWriteError, new_transaction_id
-from nds.pki import client_ssl_context, load_certificate, peer_identity
+from nds.pki import check_negotiated, client_ssl_context, load_certificate, peer_identity
 
 # Not forwarded: the grant selector, and any Fsc-Authorization / Fsc-Transaction-Id the client sent.
 _DROP = frozenset({b"fsc-grant-hash", b"fsc-authorization", b"fsc-transaction-id"})
@@ -81,7 +81,8 @@ class Outway:
             auto_decompress=False,
             cookie_jar=aiohttp.DummyCookieJar(),
         )
-        self._pool = UpstreamPool(ctx)
+        # Python cannot narrow TLS 1.3 suites per context: the negotiated ones are checked per connection.
+        self._pool = UpstreamPool(ctx, tls_check=lambda tls: check_negotiated(tls, self.rules))
         self.tokens = TokenCache(
             self._session,
             peer_id=self.peer_id,
