@@ -12,6 +12,7 @@ import glob
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -20,6 +21,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+# Some tests press Ctrl+C (SIGINT) on a child process, as a user would in a terminal. A test run started
+# in the background by a non-interactive shell (``make test &``, nohup) inherits SIGINT *ignored*
+# (POSIX), every child would inherit that through exec, and Python then installs no KeyboardInterrupt
+# handler: those tests would wait in vain. A caught signal is reset to its default action by exec, so
+# catching it here gives the children a terminal's default again.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def free_port(host: str = "127.0.0.1") -> int:
