@@ -203,9 +203,15 @@ def test_a_busy_writer_indexes_in_chunks(
         reopened.close()
 
 
-@pytest.mark.integration
-def test_queries_use_the_partial_indexes_and_the_id_range(sqlite_url: str, no_idle_indexing: None) -> None:
-    log = TransactionLog(sqlite_url)
+_PARTY_COLUMNS = (
+    "outway_peer_id",
+    "service_peer_id",
+    "source_delegator_peer_id",
+    "destination_delegator_peer_id",
+)
+
+
+def _captured_selects(log: TransactionLog) -> list[tuple[str, Any]]:
     statements: list[tuple[str, Any]] = []
 
     @sa.event.listens_for(log._read_engine, "before_cursor_execute")
@@ -213,31 +219,55 @@ def test_queries_use_the_partial_indexes_and_the_id_range(sqlite_url: str, no_id
         if statement.lstrip().upper().startswith("SELECT"):
             statements.append((statement, params))
 
+    return statements
+
+
+@pytest.mark.integration
+def test_a_page_walks_each_party_index_in_id_order(sqlite_url: str, no_idle_indexing: None) -> None:
+    """SQLite: one query per party column, each through its partial index, already in ID order (no
+    sort of all the caller's rows), with the cursor as an index range; the rest by row-ID range."""
+    log = TransactionLog(sqlite_url)
+    statements = _captured_selects(log)
     try:
         log.append_sync(_mixed_records(40))
         log.index_pending()
         log.append_sync(_mixed_records(5))
-        log.query_sync(C, limit=10)
-        assert len(statements) == 2
-        plans = []
+        first = log.query_sync(C, limit=3)
+        statements.clear()
+        log.query_sync(C, limit=3, cursor=first.next_cursor, sort_order="SORT_ORDER_DESCENDING")
+        assert len(statements) == len(_PARTY_COLUMNS) + 1
         raw = log._read_engine.raw_connection()
         try:
-            for statement, params in statements:
-                plans.append(
-                    " | ".join(row[-1] for row in raw.execute("EXPLAIN QUERY PLAN " + statement, params))
-                )
+            plans = [
+                " | ".join(row[-1] for row in raw.execute("EXPLAIN QUERY PLAN " + statement, params))
+                for statement, params in statements
+            ]
         finally:
             raw.close()
-        indexed, recent = plans
-        for col in (
-            "outway_peer_id",
-            "service_peer_id",
-            "source_delegator_peer_id",
-            "destination_delegator_peer_id",
-        ):
-            assert f"USING INDEX ix_fsc_txlog_records_{col}" in indexed, indexed
-        assert "SCAN fsc_txlog_records" not in indexed, indexed
-        assert "USING INTEGER PRIMARY KEY (rowid>?)" in recent, recent
+        for col, plan in zip(_PARTY_COLUMNS, plans, strict=False):
+            assert f"USING INDEX ix_fsc_txlog_records_{col} ({col}=? AND rowid<?)" in plan, plan
+            assert "TEMP B-TREE" not in plan, plan
+        assert "USING INTEGER PRIMARY KEY (rowid>? AND rowid<?)" in plans[-1], plans[-1]
+    finally:
+        log.close()
+
+
+@pytest.mark.integration
+def test_postgresql_party_indexes_give_id_order(pg_url: str) -> None:
+    """PostgreSQL (migration fsc_txlog_0004): the party indexes are (column, id), so a page is an
+    index scan in ID order without sorting the caller's rows."""
+    log = TransactionLog(pg_url)
+    statements = _captured_selects(log)
+    try:
+        log.append_sync(_mixed_records(40))
+        log.query_sync(C, limit=3, sort_order="SORT_ORDER_DESCENDING")
+        assert len(statements) == len(_PARTY_COLUMNS)  # nothing waits for an index on PostgreSQL
+        with log.engine.connect() as conn:
+            conn.exec_driver_sql("SET enable_seqscan = off")  # a tiny table: ask what the index can do
+            for col, (statement, params) in zip(_PARTY_COLUMNS, statements, strict=True):
+                plan = "\n".join(r[0] for r in conn.exec_driver_sql("EXPLAIN " + statement, params))
+                assert f"ix_fsc_txlog_records_{col}" in plan, plan
+                assert "Sort" not in plan, plan
     finally:
         log.close()
 

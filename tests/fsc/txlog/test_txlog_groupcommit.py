@@ -278,7 +278,7 @@ def test_migration_0002_keeps_records_and_query_semantics(db_url: str) -> None:
     }
     with log.engine.connect() as conn:
         version = conn.execute(sa.text("SELECT version_num FROM alembic_version_fsc_txlog")).scalar_one()
-    assert version == "fsc_txlog_0003"
+    assert version == "fsc_txlog_0004"
     log.append_sync([rec(sdel=B)])
     assert len(log.query_sync(B, limit=1000).records) == 6  # 5 as the service peer, 1 as a delegator
     log.close()

@@ -71,7 +71,9 @@ records_table = sa.Table(
 # Indexes match the GET /logs queries (migration fsc_txlog_0002): every query is restricted to the
 # caller, so it is driven by the per-party indexes (or transaction_id); the other filters are residual.
 # Delegators are rare: partial indexes cost nothing for records without one. All are partial on
-# ``indexed = 1`` (migration fsc_txlog_0003): a record enters them after its commit, not in it.
+# ``indexed = 1`` (migration fsc_txlog_0003): a record enters them after its commit, not in it. On
+# PostgreSQL the four party indexes are ``(column, id)`` (migration fsc_txlog_0004; an SQLite index
+# ends in the row ID anyway), so that a page of GET /logs walks each of them in ID order.
 _INDEXED = records_table.c.indexed == 1
 for _col in ("transaction_id", "outway_peer_id", "service_peer_id"):
     _c = records_table.c[_col]
@@ -310,25 +312,40 @@ class TransactionLog:
                 conds.append(t.c.id < last if descending else t.c.id > last)
         order = t.c.id.desc() if descending else t.c.id
         fetch = None if page is None else page + 1
-        # Indexed records through the per-party partial indexes; each OR term names ``indexed = 1``
-        # so that SQLite and PostgreSQL can use them (the planner checks the term, not the rest).
-        indexed = sa.select(t).where(
-            sa.or_(*(sa.and_(t.c[col] == caller_peer_id, t.c.indexed == 1) for col in _PARTIES)), *conds
-        )
-        with self._read_engine.connect() as conn:  # one read transaction: one snapshot for both parts
-            rows = list(conn.execute(indexed.order_by(order).limit(fetch)).all())
+        with self._read_engine.connect() as conn:  # one read transaction: one snapshot for every part
+            if page is None:
+                # transaction_ids: at most 1,000 IDs, found through their index, the caller as a filter.
+                parts = [
+                    sa.select(t).where(
+                        sa.or_(*(sa.and_(t.c[col] == caller_peer_id, t.c.indexed == 1) for col in _PARTIES)),
+                        *conds,
+                    )
+                ]
+            else:
+                # One query per party column: each walks its partial index in ID order from the cursor
+                # and stops after a page, so a page costs O(limit), not O(the caller's records) as one
+                # OR over the columns did (SQLite sorted every matching row ID first). Each names
+                # ``indexed = 1``, which lets SQLite and PostgreSQL use the partial index.
+                parts = [
+                    sa.select(t).where(t.c[col] == caller_peer_id, t.c.indexed == 1, *conds)
+                    for col in _PARTIES
+                ]
             if self._sqlite:
                 # Records committed but not indexed yet: newer than indexed_through, found by ID range.
                 through = sa.select(index_state_table.c.indexed_through).scalar_subquery()
-                recent = sa.select(t).where(
-                    t.c.id > sa.func.coalesce(through, 0),
-                    t.c.indexed == 0,
-                    sa.or_(*(t.c[col] == caller_peer_id for col in _PARTIES)),
-                    *conds,
+                parts.append(
+                    sa.select(t).where(
+                        t.c.id > sa.func.coalesce(through, 0),
+                        t.c.indexed == 0,
+                        sa.or_(*(t.c[col] == caller_peer_id for col in _PARTIES)),
+                        *conds,
+                    )
                 )
-                more = conn.execute(recent.order_by(order).limit(fetch)).all()
-                if more:
-                    rows = sorted([*rows, *more], key=lambda r: r.id, reverse=descending)
+            found: dict[int, Any] = {}
+            for part in parts:
+                for row in conn.execute(part.order_by(order).limit(fetch)):
+                    found[row.id] = row  # a record can involve the caller twice (e.g. its own service)
+        rows = sorted(found.values(), key=lambda r: r.id, reverse=descending)
         if page is None:
             return LogPage([_from_row(r) for r in rows], "")
         more_pages = len(rows) > page
